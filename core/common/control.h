@@ -1,0 +1,58 @@
+// SolveControl: how a caller steers a running solve — a cancel flag, a deadline and a
+// progress callback. Solvers poll Check() in their iteration loop.
+// Thread-safety: Cancel() may be called from any thread at any time; the setters must
+// be called before the solve starts; Check() and Report() are called by the solver.
+#ifndef OTSERVE_CORE_COMMON_CONTROL_H_
+#define OTSERVE_CORE_COMMON_CONTROL_H_
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+
+#include "absl/status/status.h"
+#include "absl/time/time.h"
+
+namespace otcore {
+
+// A snapshot of an iterative solve, passed to the progress callback.
+struct Progress {
+  int64_t iteration = 0;
+  double error = 0.0;    // current marginal error (relative L1)
+  double epsilon = 0.0;  // current epsilon stage (entropic solvers)
+  double elapsed_seconds = 0.0;
+};
+
+class SolveControl {
+ public:
+  SolveControl() = default;
+  SolveControl(const SolveControl&) = delete;
+  SolveControl& operator=(const SolveControl&) = delete;
+
+  // Requests the solve to stop at its next check; returns at once.
+  void Cancel() { cancelled_.store(true, std::memory_order_relaxed); }
+  bool cancelled() const { return cancelled_.load(std::memory_order_relaxed); }
+
+  void set_deadline(absl::Time deadline) { deadline_ = deadline; }
+  absl::Time deadline() const { return deadline_; }
+
+  void set_progress_callback(std::function<void(const Progress&)> callback) {
+    progress_ = std::move(callback);
+  }
+
+  // CANCELLED after Cancel(), DEADLINE_EXCEEDED past the deadline, else OK.
+  absl::Status Check() const;
+
+  // Forwards to the progress callback, if any.
+  void Report(const Progress& progress) const {
+    if (progress_) progress_(progress);
+  }
+
+ private:
+  std::atomic<bool> cancelled_{false};
+  absl::Time deadline_ = absl::InfiniteFuture();
+  std::function<void(const Progress&)> progress_;
+};
+
+}  // namespace otcore
+
+#endif  // OTSERVE_CORE_COMMON_CONTROL_H_

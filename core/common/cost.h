@@ -1,0 +1,48 @@
+// Ground costs c(x, y) between point clouds, and the checks shared by every solver on
+// weights and marginals. Pure functions; thread-compatible.
+#ifndef OTSERVE_CORE_COMMON_COST_H_
+#define OTSERVE_CORE_COMMON_COST_H_
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "core/common/types.h"
+
+namespace otcore {
+
+enum class CostKind {
+  kSqEuclidean,  // ||x - y||_2^2, no 1/2 factor
+  kEuclidean,    // ||x - y||_2
+  kPower,        // ||x - y||_2^p, p >= 1
+  kExplicit,     // a given matrix
+};
+
+struct CostSpec {
+  CostKind kind = CostKind::kSqEuclidean;
+  double p = 2.0;  // exponent for kPower
+
+  // The exponent p such that c = ||x - y||^p (2 for kSqEuclidean, 1 for
+  // kEuclidean); meaningless for kExplicit.
+  double Exponent() const;
+  absl::Status Validate() const;
+};
+
+// The [n, m] matrix c(x_i, y_j) for point clouds x [n, d], y [m, d].
+// `spec.kind` must not be kExplicit.
+RowMatrix PairwiseCost(const MatrixView& x, const MatrixView& y,
+                       const CostSpec& spec);
+
+// Weights must be finite, >= 0 and not all zero; `name` is used in the message.
+absl::Status ValidateWeights(const VectorView& w, absl::string_view name);
+
+// Relative mass mismatch |sum a - sum b| / max(sum a, sum b) allowed by the
+// balanced solvers.
+inline constexpr double kMassTolerance = 1e-6;
+absl::Status ValidateBalanced(const VectorView& a, const VectorView& b);
+
+// max(L1 row-marginal error, L1 column-marginal error) / sum(a) of a sparse plan.
+double SparseMarginalError(const SparsePlan& plan, const VectorView& a,
+                           const VectorView& b);
+
+}  // namespace otcore
+
+#endif  // OTSERVE_CORE_COMMON_COST_H_

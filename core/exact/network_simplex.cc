@@ -1,0 +1,385 @@
+// Network simplex for the transportation problem.
+//
+// Graph: source nodes 0..n-1 (supply a_i), sink nodes n..n+m-1 (demand b_j) and an
+// artificial root. Real arcs i -> j are implicit (index i*m + j, cost C_ij), so only
+// O(n + m) memory is used beside the cost matrix. Because arcs are uncapacitated,
+// non-tree arcs carry no flow, and each node stores the flow of the tree arc to its
+// parent. The spanning tree keeps parent / depth / child lists; a pivot re-roots the
+// cut subtree and recomputes its potentials and depths in one walk.
+// The leaving arc is chosen so the tree stays strongly feasible (no cycling).
+#include "core/exact/network_simplex.h"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "core/common/cost.h"
+#include "core/common/status_macros.h"
+
+namespace otcore {
+namespace {
+
+constexpr int32_t kNone = -1;
+
+// The simplex state on the positive-weight sub-problem.
+class TransportSimplex {
+ public:
+  TransportSimplex(const double* cost, int64_t stride, std::vector<int64_t> rows,
+                   std::vector<int64_t> cols, const Eigen::VectorXd& supply,
+                   const Eigen::VectorXd& demand)
+      : cost_(cost), stride_(stride), rows_(std::move(rows)),
+        cols_(std::move(cols)), n_(static_cast<int32_t>(rows_.size())),
+        m_(static_cast<int32_t>(cols_.size())), root_(n_ + m_),
+        num_arcs_(static_cast<int64_t>(n_) * m_) {
+    const int32_t nodes = n_ + m_ + 1;
+    parent_.assign(nodes, kNone);
+    pred_.assign(nodes, -1);
+    up_.assign(nodes, 0);
+    flow_.assign(nodes, 0.0);
+    pi_.assign(nodes, 0.0);
+    depth_.assign(nodes, 0);
+    first_child_.assign(nodes, kNone);
+    next_sib_.assign(nodes, kNone);
+    prev_sib_.assign(nodes, kNone);
+
+    double max_cost = 0.0;
+    for (int32_t i = 0; i < n_; ++i) {
+      for (int32_t j = 0; j < m_; ++j) {
+        max_cost = std::max(max_cost, std::abs(Cost(i, j)));
+      }
+    }
+    // Artificial arcs root <-> node: cost 0 out of sources, a prohibitive cost
+    // into sinks, so they carry flow only while that is unavoidable.
+    art_cost_ = (max_cost + 1.0) * (n_ + m_);
+    // Reduced costs within this band of zero count as zero (rounding).
+    tolerance_ = 1e-12 * std::max(max_cost, 1e-300);
+    for (int32_t u = 0; u < n_ + m_; ++u) {
+      const bool source = u < n_;
+      parent_[u] = root_;
+      pred_[u] = num_arcs_ + u;
+      up_[u] = source ? 1 : 0;
+      flow_[u] = source ? supply(u) : demand(u - n_);
+      pi_[u] = source ? 0.0 : art_cost_;
+      depth_[u] = 1;
+      AddChild(root_, u);
+    }
+    block_size_ = std::max<int64_t>(
+        10, static_cast<int64_t>(std::ceil(std::sqrt(double(num_arcs_)))));
+  }
+
+  // Runs pivots until optimal, the cap, or a control stop.
+  absl::Status Run(const ExactOptions& options, const SolveControl& control,
+                   int64_t* pivots, bool* hit_limit) {
+    *hit_limit = false;
+    for (int64_t it = 0;; ++it) {
+      if (it % options.check_every == 0) RETURN_IF_ERROR(control.Check());
+      if (it >= options.max_iterations) {
+        *hit_limit = true;
+        *pivots = it;
+        return absl::OkStatus();
+      }
+      int32_t s, t;
+      if (!FindEnteringArc(&s, &t)) {
+        *pivots = it;
+        return absl::OkStatus();
+      }
+      Pivot(s, t);
+    }
+  }
+
+  // Flow left on artificial arcs (zero for a feasible basis).
+  double ArtificialFlow() const {
+    double total = 0.0;
+    for (int32_t u = 0; u < n_ + m_; ++u) {
+      if (pred_[u] >= num_arcs_) total += flow_[u];
+    }
+    return total;
+  }
+
+  // Appends the positive flows on real tree arcs, in original indices.
+  void ExtractPlan(SparsePlan* plan) const {
+    for (int32_t u = 0; u < n_ + m_; ++u) {
+      if (pred_[u] >= num_arcs_ || flow_[u] <= 0.0) continue;
+      const int32_t i = static_cast<int32_t>(pred_[u] / m_);
+      const int32_t j = static_cast<int32_t>(pred_[u] % m_);
+      plan->rows.push_back(rows_[i]);
+      plan->cols.push_back(cols_[j]);
+      plan->values.push_back(flow_[u]);
+    }
+  }
+
+  // Dual potentials of the sub-problem: f_i = -pi_i, g_j = pi_j.
+  double f(int32_t i) const { return -pi_[i]; }
+  double g(int32_t j) const { return pi_[n_ + j]; }
+
+ private:
+  double Cost(int32_t i, int32_t j) const {
+    return cost_[rows_[i] * stride_ + cols_[j]];
+  }
+  double ArcCost(int64_t arc) const {
+    if (arc >= num_arcs_) {
+      return arc - num_arcs_ < n_ ? 0.0 : art_cost_;
+    }
+    return Cost(static_cast<int32_t>(arc / m_), static_cast<int32_t>(arc % m_));
+  }
+
+  // Block search (Grigoriadis): scan arcs in blocks from where the last search
+  // stopped; take the most negative reduced cost of the first block that has one.
+  bool FindEnteringArc(int32_t* s, int32_t* t) {
+    double best = -tolerance_;
+    int64_t best_arc = -1;
+    int64_t count = 0;
+    int32_t i = static_cast<int32_t>(next_arc_ / m_);
+    int32_t j = static_cast<int32_t>(next_arc_ % m_);
+    for (int64_t scanned = 0; scanned < num_arcs_; ++scanned) {
+      const double rc = Cost(i, j) + pi_[i] - pi_[n_ + j];
+      if (rc < best) {
+        best = rc;
+        best_arc = static_cast<int64_t>(i) * m_ + j;
+      }
+      if (++j == m_) {
+        j = 0;
+        if (++i == n_) i = 0;
+      }
+      if (++count == block_size_) {
+        if (best_arc >= 0) break;
+        count = 0;
+      }
+    }
+    if (best_arc < 0) return false;
+    next_arc_ = static_cast<int64_t>(i) * m_ + j;
+    *s = static_cast<int32_t>(best_arc / m_);
+    *t = n_ + static_cast<int32_t>(best_arc % m_);
+    in_arc_ = best_arc;
+    return true;
+  }
+
+  void Pivot(int32_t first, int32_t second) {
+    // The cycle: entering arc first -> second, then the tree path back via join.
+    int32_t u = first, v = second;
+    while (u != v) {
+      if (depth_[u] > depth_[v]) {
+        u = parent_[u];
+      } else if (depth_[v] > depth_[u]) {
+        v = parent_[v];
+      } else {
+        u = parent_[u];
+        v = parent_[v];
+      }
+    }
+    const int32_t join = u;
+
+    // Leaving arc: the last blocking arc in the cycle's direction from join. On
+    // the first side flow decreases on arcs pointing up; on the second side on
+    // arcs pointing down.
+    double delta = std::numeric_limits<double>::infinity();
+    int32_t u_out = kNone;
+    bool out_on_first = false;
+    for (int32_t w = first; w != join; w = parent_[w]) {
+      if (up_[w] && flow_[w] < delta) {
+        delta = flow_[w];
+        u_out = w;
+        out_on_first = true;
+      }
+    }
+    for (int32_t w = second; w != join; w = parent_[w]) {
+      if (!up_[w] && flow_[w] <= delta) {
+        delta = flow_[w];
+        u_out = w;
+        out_on_first = false;
+      }
+    }
+    // Uncapacitated arcs from sources to sinks cannot form an unbounded cycle,
+    // and the artificial arcs always block; u_out is therefore set.
+
+    if (delta > 0.0) {
+      for (int32_t w = first; w != join; w = parent_[w]) {
+        flow_[w] += up_[w] ? -delta : delta;
+      }
+      for (int32_t w = second; w != join; w = parent_[w]) {
+        flow_[w] += up_[w] ? delta : -delta;
+      }
+    }
+
+    // u_in is the endpoint of the entering arc inside the subtree cut off by
+    // removing u_out's tree arc; that subtree is re-rooted at u_in, under v_in.
+    const int32_t u_in = out_on_first ? first : second;
+    const int32_t v_in = out_on_first ? second : first;
+    RemoveChild(parent_[u_out], u_out);
+    int32_t new_parent = v_in;
+    int64_t arc = in_arc_;
+    uint8_t up = (u_in == first) ? 1 : 0;  // entering arc leaves `first`
+    double flow = delta;
+    for (int32_t w = u_in;;) {
+      const int32_t old_parent = parent_[w];
+      const int64_t old_arc = pred_[w];
+      const uint8_t old_up = up_[w];
+      const double old_flow = flow_[w];
+      if (w != u_out) RemoveChild(old_parent, w);
+      parent_[w] = new_parent;
+      pred_[w] = arc;
+      up_[w] = up;
+      flow_[w] = flow;
+      AddChild(new_parent, w);
+      if (w == u_out) break;
+      new_parent = w;
+      arc = old_arc;
+      up = old_up ? 0 : 1;
+      flow = old_flow;
+      w = old_parent;
+    }
+    UpdateSubtree(u_in);
+  }
+
+  // Recomputes potentials (zero reduced cost on tree arcs) and depths below u.
+  void UpdateSubtree(int32_t top) {
+    auto visit = [this](int32_t w) {
+      const int32_t p = parent_[w];
+      const double c = ArcCost(pred_[w]);
+      pi_[w] = up_[w] ? pi_[p] - c : pi_[p] + c;
+      depth_[w] = depth_[p] + 1;
+    };
+    visit(top);
+    int32_t w = top;
+    for (;;) {
+      if (first_child_[w] != kNone) {
+        w = first_child_[w];
+      } else {
+        while (w != top && next_sib_[w] == kNone) w = parent_[w];
+        if (w == top) return;
+        w = next_sib_[w];
+      }
+      visit(w);
+    }
+  }
+
+  void AddChild(int32_t p, int32_t c) {
+    prev_sib_[c] = kNone;
+    next_sib_[c] = first_child_[p];
+    if (first_child_[p] != kNone) prev_sib_[first_child_[p]] = c;
+    first_child_[p] = c;
+  }
+  void RemoveChild(int32_t p, int32_t c) {
+    if (prev_sib_[c] != kNone) {
+      next_sib_[prev_sib_[c]] = next_sib_[c];
+    } else {
+      first_child_[p] = next_sib_[c];
+    }
+    if (next_sib_[c] != kNone) prev_sib_[next_sib_[c]] = prev_sib_[c];
+    prev_sib_[c] = next_sib_[c] = kNone;
+  }
+
+  const double* cost_;
+  const int64_t stride_;
+  const std::vector<int64_t> rows_, cols_;  // sub-problem -> original indices
+  const int32_t n_, m_, root_;
+  const int64_t num_arcs_;
+  double art_cost_ = 0.0;
+  double tolerance_ = 0.0;
+  int64_t block_size_ = 10;
+  int64_t next_arc_ = 0;
+  int64_t in_arc_ = 0;
+  std::vector<int32_t> parent_, depth_, first_child_, next_sib_, prev_sib_;
+  std::vector<int64_t> pred_;  // tree arc to the parent
+  std::vector<uint8_t> up_;    // 1 if pred_ points from the node to its parent
+  std::vector<double> flow_;   // flow on pred_
+  std::vector<double> pi_;     // node potentials
+};
+
+}  // namespace
+
+absl::Status ExactOptions::Validate() const {
+  if (max_iterations <= 0) {
+    return absl::InvalidArgumentError("max_iterations must be > 0");
+  }
+  if (check_every <= 0) {
+    return absl::InvalidArgumentError("check_every must be > 0");
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<ExactResult> SolveExact(const VectorView& a, const VectorView& b,
+                                       const MatrixView& cost,
+                                       const ExactOptions& options,
+                                       const SolveControl& control) {
+  const absl::Time start = absl::Now();
+  RETURN_IF_ERROR(options.Validate());
+  RETURN_IF_ERROR(ValidateWeights(a, "source weights"));
+  RETURN_IF_ERROR(ValidateWeights(b, "target weights"));
+  RETURN_IF_ERROR(ValidateBalanced(a, b));
+  const int64_t n = a.size(), m = b.size();
+  if (cost.rows() != n || cost.cols() != m) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("cost matrix is ", cost.rows(), " x ", cost.cols(),
+                     ", expected ", n, " x ", m));
+  }
+  if (!cost.allFinite()) {
+    return absl::InvalidArgumentError("cost matrix has non-finite entries");
+  }
+  if (n + m >= std::numeric_limits<int32_t>::max()) {
+    return absl::InvalidArgumentError("too many points for the network simplex");
+  }
+
+  // Zero-weight points carry no mass: solve on the rest, then extend the duals.
+  std::vector<int64_t> rows, cols;
+  for (int64_t i = 0; i < n; ++i) if (a(i) > 0) rows.push_back(i);
+  for (int64_t j = 0; j < m; ++j) if (b(j) > 0) cols.push_back(j);
+  const double scale = a.sum() / b.sum();
+  Eigen::VectorXd supply(rows.size()), demand(cols.size());
+  for (size_t k = 0; k < rows.size(); ++k) supply(k) = a(rows[k]);
+  for (size_t k = 0; k < cols.size(); ++k) demand(k) = b(cols[k]) * scale;
+
+  TransportSimplex simplex(cost.data(), cost.outerStride(), rows, cols, supply,
+                           demand);
+  int64_t pivots = 0;
+  bool hit_limit = false;
+  RETURN_IF_ERROR(simplex.Run(options, control, &pivots, &hit_limit));
+
+  ExactResult result;
+  simplex.ExtractPlan(&result.plan);
+  result.f = Eigen::VectorXd::Constant(n, std::numeric_limits<double>::infinity());
+  result.g = Eigen::VectorXd::Constant(m, std::numeric_limits<double>::infinity());
+  for (size_t k = 0; k < rows.size(); ++k) result.f(rows[k]) = simplex.f(k);
+  for (size_t k = 0; k < cols.size(); ++k) result.g(cols[k]) = simplex.g(k);
+  // c-transforms for zero-weight points keep f_i + g_j <= C_ij everywhere.
+  for (int64_t i = 0; i < n; ++i) {
+    if (a(i) > 0) continue;
+    for (int64_t j : cols) result.f(i) = std::min(result.f(i), cost(i, j) - result.g(j));
+  }
+  for (int64_t j = 0; j < m; ++j) {
+    if (b(j) > 0) continue;
+    for (int64_t i = 0; i < n; ++i) result.g(j) = std::min(result.g(j), cost(i, j) - result.f(i));
+  }
+  const double shift = (b.dot(result.g) - a.dot(result.f)) / (a.sum() + b.sum());
+  result.f.array() += shift;
+  result.g.array() -= shift;
+
+  for (size_t k = 0; k < result.plan.values.size(); ++k) {
+    result.cost += result.plan.values[k] * cost(result.plan.rows[k], result.plan.cols[k]);
+  }
+  Summary& s = result.summary;
+  s.method = Method::kExact;
+  s.iterations = pivots;
+  s.marginal_error = SparseMarginalError(result.plan, a, b);
+  const double artificial = simplex.ArtificialFlow();
+  if (hit_limit) {
+    s.termination = Termination::kIterationLimit;
+    s.message = absl::StrCat("pivot limit ", options.max_iterations,
+                             " reached before optimality; the plan is not optimal",
+                             artificial > 0 ? " and violates the marginals" : "");
+  } else if (artificial > 1e-9 * a.sum() || !std::isfinite(result.cost)) {
+    s.termination = Termination::kNumericalError;
+    s.message = absl::StrCat("mass ", artificial,
+                             " left on artificial arcs after optimality");
+  } else {
+    s.termination = Termination::kConverged;
+  }
+  s.converged = s.termination == Termination::kConverged;
+  s.seconds = absl::ToDoubleSeconds(absl::Now() - start);
+  return result;
+}
+
+}  // namespace otcore

@@ -1,0 +1,159 @@
+// Method dispatch and cost formation for SolveTransport.
+#include "core/transport.h"
+
+#include "absl/strings/str_cat.h"
+#include "core/common/status_macros.h"
+#include "core/entropic/sinkhorn.h"
+#include "core/exact/network_simplex.h"
+#include "core/exact/one_d.h"
+
+namespace otcore {
+namespace {
+
+constexpr double kDefaultRelativeEpsilon = 0.05;
+
+bool IsOneDimensional(const TransportProblem& p) {
+  return p.cost.kind != CostKind::kExplicit && p.x && p.y && p.x->cols() == 1 &&
+         p.y->cols() == 1;
+}
+
+}  // namespace
+
+int64_t TransportProblem::n() const {
+  if (a) return a->size();
+  if (x) return x->rows();
+  return cost_matrix ? cost_matrix->rows() : 0;
+}
+
+int64_t TransportProblem::m() const {
+  if (b) return b->size();
+  if (y) return y->rows();
+  return cost_matrix ? cost_matrix->cols() : 0;
+}
+
+Method ChooseMethod(const TransportProblem& problem) {
+  if (IsOneDimensional(problem)) return Method::kOneD;
+  if (problem.n() * problem.m() <= kAutoExactMaxEntries) return Method::kExact;
+  return Method::kSinkhorn;
+}
+
+absl::StatusOr<TransportResult> SolveTransport(const TransportProblem& problem,
+                                               const TransportOptions& options,
+                                               const SolveControl& control) {
+  RETURN_IF_ERROR(problem.cost.Validate());
+  const int64_t n = problem.n(), m = problem.m();
+  if (n == 0 || m == 0) {
+    return absl::InvalidArgumentError("source and target must be non-empty");
+  }
+  const Eigen::VectorXd uniform_a = Eigen::VectorXd::Constant(n, 1.0 / n);
+  const Eigen::VectorXd uniform_b = Eigen::VectorXd::Constant(m, 1.0 / m);
+  const VectorView a = problem.a ? *problem.a : VectorView(uniform_a);
+  const VectorView b = problem.b ? *problem.b : VectorView(uniform_b);
+  if (problem.cost.kind != CostKind::kExplicit) {
+    if (!problem.x || !problem.y) {
+      return absl::InvalidArgumentError("points are required unless the cost is explicit");
+    }
+    if (problem.x->rows() != n || problem.y->rows() != m) {
+      return absl::InvalidArgumentError("weights and points differ in length");
+    }
+    if (problem.x->cols() != problem.y->cols()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("source points have dimension ", problem.x->cols(),
+                       " but target points have ", problem.y->cols()));
+    }
+  } else if (!problem.cost_matrix) {
+    return absl::InvalidArgumentError("explicit cost without a cost matrix");
+  }
+
+  const Method method =
+      options.method == Method::kAuto ? ChooseMethod(problem) : options.method;
+  TransportResult result;
+  if (method == Method::kOneD) {
+    if (!IsOneDimensional(problem)) {
+      return absl::InvalidArgumentError(
+          "method 1d needs 1-D point clouds and a non-explicit cost");
+    }
+    ASSIGN_OR_RETURN(OneDResult r,
+                     SolveOneD(problem.x->col(0), a, problem.y->col(0), b,
+                               problem.cost.Exponent(), control));
+    result.value = r.cost;
+    if (options.compute_plan) result.sparse_plan = std::move(r.plan);
+    result.summary = std::move(r.summary);
+    return result;
+  }
+
+  // Dense methods: view the explicit matrix or form it once.
+  RowMatrix formed;
+  if (problem.cost.kind != CostKind::kExplicit) {
+    formed = PairwiseCost(*problem.x, *problem.y, problem.cost);
+  }
+  const MatrixView cost =
+      problem.cost.kind == CostKind::kExplicit ? *problem.cost_matrix : MatrixView(formed);
+
+  if (method == Method::kExact) {
+    ExactOptions eo;
+    if (options.max_iterations) eo.max_iterations = *options.max_iterations;
+    ASSIGN_OR_RETURN(ExactResult r, SolveExact(a, b, cost, eo, control));
+    result.value = r.cost;
+    if (options.compute_plan) {
+      result.sparse_plan = std::move(r.plan);
+      result.f = std::move(r.f);
+      result.g = std::move(r.g);
+    }
+    result.summary = std::move(r.summary);
+    return result;
+  }
+  if (method == Method::kSinkhorn) {
+    SinkhornOptions so;
+    double eps = options.epsilon.value_or(kDefaultRelativeEpsilon);
+    if (!options.epsilon || options.epsilon_scale == EpsilonScale::kRelativeToMeanCost) {
+      eps *= cost.mean();
+    }
+    so.epsilon = eps;
+    if (options.tolerance) so.tolerance = *options.tolerance;
+    if (options.max_iterations) so.max_iterations = *options.max_iterations;
+    so.epsilon_scaling = options.epsilon_scaling;
+    so.compute_plan = options.compute_plan;
+    if (!(eps > 0.0)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "epsilon resolves to ", eps, "; it must be > 0 (an all-zero cost "
+          "needs an absolute epsilon)"));
+    }
+    ASSIGN_OR_RETURN(SinkhornResult r, SolveSinkhorn(a, b, cost, so, control));
+    result.value = r.cost;
+    result.regularized_value = r.regularized_cost;
+    if (options.compute_plan) {
+      result.dense_plan = std::move(r.plan);
+      result.f = std::move(r.f);
+      result.g = std::move(r.g);
+    }
+    result.summary = std::move(r.summary);
+    return result;
+  }
+  return absl::UnimplementedError(
+      absl::StrCat("method ", MethodName(method), " is not implemented"));
+}
+
+RowMatrix Densify(const SparsePlan& plan, int64_t n, int64_t m) {
+  RowMatrix dense = RowMatrix::Zero(n, m);
+  for (size_t k = 0; k < plan.values.size(); ++k) {
+    dense(plan.rows[k], plan.cols[k]) += plan.values[k];
+  }
+  return dense;
+}
+
+SparsePlan Sparsify(const MatrixView& plan) {
+  SparsePlan sparse;
+  for (Eigen::Index i = 0; i < plan.rows(); ++i) {
+    for (Eigen::Index j = 0; j < plan.cols(); ++j) {
+      if (plan(i, j) != 0.0) {
+        sparse.rows.push_back(i);
+        sparse.cols.push_back(j);
+        sparse.values.push_back(plan(i, j));
+      }
+    }
+  }
+  return sparse;
+}
+
+}  // namespace otcore

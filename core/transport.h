@@ -1,0 +1,75 @@
+// One entry point for balanced OT between two measures: picks the method (AUTO),
+// forms the cost, runs the solver and returns a uniform result. This is what the
+// server calls; the per-family solvers stay usable on their own.
+// Thread-compatible: one call per thread; the problem's arrays are only read.
+#ifndef OTSERVE_CORE_TRANSPORT_H_
+#define OTSERVE_CORE_TRANSPORT_H_
+
+#include <cstdint>
+#include <optional>
+
+#include "absl/status/statusor.h"
+#include "core/common/control.h"
+#include "core/common/cost.h"
+#include "core/common/types.h"
+
+namespace otcore {
+
+// AUTO picks EXACT up to this many cost entries (2048 x 2048), SINKHORN above.
+inline constexpr int64_t kAutoExactMaxEntries = int64_t{1} << 22;
+
+// Views of the inputs; nothing is copied unless a layout conversion is needed.
+struct TransportProblem {
+  // Point clouds x [n, d] and y [m, d]; absent with an explicit cost matrix.
+  std::optional<MatrixView> x, y;
+  // Weights [n] and [m]; absent means uniform 1/n and 1/m.
+  std::optional<VectorView> a, b;
+  CostSpec cost;
+  // [n, m] when cost.kind == kExplicit.
+  std::optional<MatrixView> cost_matrix;
+
+  int64_t n() const;
+  int64_t m() const;
+};
+
+enum class EpsilonScale { kAbsolute, kRelativeToMeanCost };
+
+struct TransportOptions {
+  Method method = Method::kAuto;
+  // Sinkhorn epsilon; absent: 0.05 relative to the mean cost.
+  std::optional<double> epsilon;
+  EpsilonScale epsilon_scale = EpsilonScale::kAbsolute;
+  // Sinkhorn marginal tolerance (relative L1). Default 1e-6.
+  std::optional<double> tolerance;
+  // Sinkhorn iterations (default 10,000) or simplex pivots (default 1e8).
+  std::optional<int64_t> max_iterations;
+  bool epsilon_scaling = true;
+  // Return the plan (sparse for EXACT / ONE_D, dense for SINKHORN) and potentials.
+  bool compute_plan = false;
+};
+
+struct TransportResult {
+  double value = 0.0;              // <P, C>
+  double regularized_value = 0.0;  // SINKHORN: <P, C> + eps KL(P | a b^T)
+  std::optional<SparsePlan> sparse_plan;
+  std::optional<RowMatrix> dense_plan;
+  Eigen::VectorXd f, g;  // empty for ONE_D
+  Summary summary;
+};
+
+// The method AUTO resolves to for this problem (documented in the API).
+Method ChooseMethod(const TransportProblem& problem);
+
+// Errors: INVALID_ARGUMENT (with a message naming the input), UNIMPLEMENTED for a
+// method that cannot serve the problem, CANCELLED / DEADLINE_EXCEEDED.
+absl::StatusOr<TransportResult> SolveTransport(const TransportProblem& problem,
+                                               const TransportOptions& options,
+                                               const SolveControl& control);
+
+// Plan format conversions.
+RowMatrix Densify(const SparsePlan& plan, int64_t n, int64_t m);
+SparsePlan Sparsify(const MatrixView& plan);
+
+}  // namespace otcore
+
+#endif  // OTSERVE_CORE_TRANSPORT_H_

@@ -1,0 +1,158 @@
+// Log-domain Sinkhorn: marginals, convergence to the exact value as epsilon
+// shrinks, stability at small epsilon, the primal/dual identity, honest
+// non-convergence, cancellation.
+#include "core/entropic/sinkhorn.h"
+
+#include <cmath>
+#include <random>
+
+#include <gtest/gtest.h>
+
+#include "core/common/cost.h"
+#include "core/exact/network_simplex.h"
+#include "tests/core/test_util.h"
+
+namespace otcore {
+namespace {
+
+using testing::RandomPoints;
+using testing::RandomWeights;
+using testing::Uniform;
+
+double Median(const RowMatrix& c) {
+  std::vector<double> v(c.data(), c.data() + c.size());
+  std::nth_element(v.begin(), v.begin() + v.size() / 2, v.end());
+  return v[v.size() / 2];
+}
+
+struct Problem {
+  Eigen::VectorXd a, b;
+  RowMatrix c;
+};
+
+Problem MakeProblem(int n, int m, uint64_t seed, int zeros = 0) {
+  std::mt19937_64 rng(seed);
+  Problem p;
+  p.a = RandomWeights(n, rng, zeros);
+  p.b = RandomWeights(m, rng);
+  p.c = PairwiseCost(RandomPoints(n, 2, rng), RandomPoints(m, 2, rng, 1.0), {});
+  return p;
+}
+
+TEST(SinkhornTest, MarginalsAndPlanMatchPotentials) {
+  Problem p = MakeProblem(40, 30, 1);
+  SinkhornOptions o;
+  o.epsilon = 0.1;
+  o.compute_plan = true;
+  SolveControl control;
+  auto r = SolveSinkhorn(p.a, p.b, p.c, o, control);
+  ASSERT_TRUE(r.ok()) << r.status();
+  ASSERT_TRUE(r->summary.converged) << r->summary.message;
+  const RowMatrix& plan = *r->plan;
+  EXPECT_LT((plan.rowwise().sum() - p.a).lpNorm<1>(), 1e-6);
+  EXPECT_LT((plan.colwise().sum().transpose() - p.b).lpNorm<1>(), 1e-6);
+  EXPECT_LE(r->summary.marginal_error, 1e-6);
+  for (int i = 0; i < 40; ++i)
+    for (int j = 0; j < 30; ++j)
+      EXPECT_NEAR(plan(i, j),
+                  p.a(i) * p.b(j) * std::exp((r->f(i) + r->g(j) - p.c(i, j)) / 0.1),
+                  1e-12);
+  EXPECT_NEAR(r->cost, (plan.array() * p.c.array()).sum(), 1e-12);
+  // Balanced entropic duality: primal objective = <a, f> + <b, g>.
+  EXPECT_NEAR(r->regularized_cost, p.a.dot(r->f) + p.b.dot(r->g), 1e-5);
+  // KL >= 0, so the regularised objective is at least the transport cost.
+  EXPECT_GE(r->regularized_cost, r->cost - 1e-9);
+}
+
+TEST(SinkhornTest, ApproachesExactAsEpsilonShrinks) {
+  Problem p = MakeProblem(60, 50, 2);
+  SolveControl control;
+  auto exact = SolveExact(p.a, p.b, p.c, {}, control);
+  ASSERT_TRUE(exact.ok());
+  const double med = Median(p.c);
+  double previous_gap = 1e300;
+  for (double rel : {1e-1, 1e-2, 1e-3}) {
+    SinkhornOptions o;
+    o.epsilon = rel * med;
+    o.max_iterations = 100000;
+    auto r = SolveSinkhorn(p.a, p.b, p.c, o, control);
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_TRUE(r->summary.converged) << rel << " " << r->summary.message;
+    EXPECT_TRUE(std::isfinite(r->cost) && std::isfinite(r->regularized_cost));
+    const double gap = std::abs(r->cost - exact->cost);
+    EXPECT_LT(gap, previous_gap) << "rel=" << rel;
+    // <P_eps, C> >= OT and the regularised value upper-bounds it too.
+    EXPECT_GE(r->cost, exact->cost - 1e-6);
+    previous_gap = gap;
+  }
+  EXPECT_LT(previous_gap, 1e-2 * exact->cost);
+}
+
+TEST(SinkhornTest, SmallEpsilonWithoutScalingStaysFinite) {
+  Problem p = MakeProblem(30, 30, 3);
+  SinkhornOptions o;
+  o.epsilon = 1e-3 * Median(p.c);
+  o.epsilon_scaling = false;
+  o.max_iterations = 200;
+  SolveControl control;
+  auto r = SolveSinkhorn(p.a, p.b, p.c, o, control);
+  ASSERT_TRUE(r.ok());
+  EXPECT_TRUE(std::isfinite(r->cost));
+  EXPECT_TRUE(r->f.allFinite() && r->g.allFinite());
+  EXPECT_NE(r->summary.termination, Termination::kNumericalError);
+}
+
+TEST(SinkhornTest, IterationLimitIsReported) {
+  Problem p = MakeProblem(30, 30, 4);
+  SinkhornOptions o;
+  o.epsilon = 1e-3;
+  o.max_iterations = 3;
+  SolveControl control;
+  auto r = SolveSinkhorn(p.a, p.b, p.c, o, control);
+  ASSERT_TRUE(r.ok());
+  EXPECT_FALSE(r->summary.converged);
+  EXPECT_EQ(r->summary.termination, Termination::kIterationLimit);
+  EXPECT_EQ(r->summary.iterations, 3);
+  EXPECT_GT(r->summary.marginal_error, o.tolerance);
+  EXPECT_FALSE(r->summary.message.empty());
+}
+
+TEST(SinkhornTest, ZeroWeightsAndTransposeSymmetry) {
+  Problem p = MakeProblem(25, 35, 5, 5);
+  SinkhornOptions o;
+  o.epsilon = 0.05;
+  o.compute_plan = true;
+  SolveControl control;
+  auto r = SolveSinkhorn(p.a, p.b, p.c, o, control);
+  RowMatrix ct = p.c.transpose();
+  auto t = SolveSinkhorn(p.b, p.a, ct, o, control);
+  ASSERT_TRUE(r.ok() && t.ok());
+  EXPECT_TRUE(r->summary.converged && t->summary.converged);
+  EXPECT_NEAR(r->cost, t->cost, 1e-6 * r->cost);
+  EXPECT_NEAR(r->regularized_cost, t->regularized_cost, 1e-6 * std::abs(r->regularized_cost));
+  for (int i = 0; i < 25; ++i)
+    if (p.a(i) == 0) {
+      EXPECT_EQ(r->plan->row(i).sum(), 0.0);
+    }
+}
+
+TEST(SinkhornTest, RejectsBadOptionsAndHonoursCancel) {
+  Problem p = MakeProblem(10, 10, 6);
+  SolveControl control;
+  SinkhornOptions o;
+  o.epsilon = 0;
+  EXPECT_EQ(SolveSinkhorn(p.a, p.b, p.c, o, control).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  o.epsilon = 0.1;
+  o.tolerance = 2;
+  EXPECT_EQ(SolveSinkhorn(p.a, p.b, p.c, o, control).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  o.tolerance = 1e-6;
+  SolveControl cancelled;
+  cancelled.Cancel();
+  EXPECT_EQ(SolveSinkhorn(p.a, p.b, p.c, o, cancelled).status().code(),
+            absl::StatusCode::kCancelled);
+}
+
+}  // namespace
+}  // namespace otcore

@@ -1,0 +1,94 @@
+// SolveTransport: the AUTO rule, method routing, plan format helpers.
+#include "core/transport.h"
+
+#include <random>
+
+#include <gtest/gtest.h>
+
+#include "tests/core/test_util.h"
+
+namespace otcore {
+namespace {
+
+TEST(TransportTest, AutoRule) {
+  std::mt19937_64 rng(1);
+  RowMatrix x1 = testing::RandomPoints(10, 1, rng), x2 = testing::RandomPoints(10, 2, rng);
+  TransportProblem p;
+  p.x.emplace(x1);
+  p.y.emplace(x1);
+  EXPECT_EQ(ChooseMethod(p), Method::kOneD);
+  p.x.emplace(x2);
+  p.y.emplace(x2);
+  EXPECT_EQ(ChooseMethod(p), Method::kExact);
+  RowMatrix big(2049, 2), big2(2048, 2);
+  p.x.emplace(big);
+  p.y.emplace(big2);
+  EXPECT_EQ(ChooseMethod(p), Method::kSinkhorn);
+}
+
+TEST(TransportTest, SeedExampleWithExplicitCostEveryMethod) {
+  Eigen::VectorXd a(2), b(2);
+  a << 0.5, 0.5;
+  b << 0.2, 0.8;
+  RowMatrix c(2, 2);
+  c << 0, 1, 1, 0;
+  TransportProblem p;
+  p.a.emplace(a);
+  p.b.emplace(b);
+  p.cost.kind = CostKind::kExplicit;
+  p.cost_matrix.emplace(c);
+  TransportOptions o;
+  o.compute_plan = true;
+  SolveControl control;
+  auto r = SolveTransport(p, o, control);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->summary.method, Method::kExact);
+  EXPECT_NEAR(r->value, 0.3, 1e-15);
+  RowMatrix dense = Densify(*r->sparse_plan, 2, 2);
+  EXPECT_NEAR(dense(0, 1), 0.3, 1e-15);
+  EXPECT_EQ(Sparsify(dense).values.size(), 3u);
+
+  o.method = Method::kSinkhorn;
+  o.epsilon = 1e-3;
+  r = SolveTransport(p, o, control);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_NEAR(r->value, 0.3, 1e-3);
+  EXPECT_NEAR(r->summary.epsilon, 1e-3, 1e-18);
+
+  o.method = Method::kOneD;
+  EXPECT_EQ(SolveTransport(p, o, control).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+TEST(TransportTest, RelativeEpsilonAndDefaults) {
+  std::mt19937_64 rng(2);
+  RowMatrix x = testing::RandomPoints(20, 2, rng), y = testing::RandomPoints(15, 2, rng);
+  TransportProblem p;
+  p.x.emplace(x);
+  p.y.emplace(y);
+  TransportOptions o;
+  o.method = Method::kSinkhorn;
+  SolveControl control;
+  auto r = SolveTransport(p, o, control);
+  ASSERT_TRUE(r.ok());
+  const double mean = PairwiseCost(x, y, {}).mean();
+  EXPECT_NEAR(r->summary.epsilon, 0.05 * mean, 1e-12);
+  o.epsilon = 0.2;
+  o.epsilon_scale = EpsilonScale::kRelativeToMeanCost;
+  r = SolveTransport(p, o, control);
+  ASSERT_TRUE(r.ok());
+  EXPECT_NEAR(r->summary.epsilon, 0.2 * mean, 1e-12);
+}
+
+TEST(TransportTest, DimensionMismatchIsAnError) {
+  RowMatrix x = RowMatrix::Zero(3, 2), y = RowMatrix::Zero(3, 3);
+  TransportProblem p;
+  p.x.emplace(x);
+  p.y.emplace(y);
+  SolveControl control;
+  EXPECT_EQ(SolveTransport(p, {}, control).status().code(),
+            absl::StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace otcore
