@@ -1,0 +1,169 @@
+// otserve C++ client implementation.
+#include "client/client.h"
+
+#include <cstring>
+#include <thread>
+
+#include <grpcpp/grpcpp.h>
+
+#include "absl/strings/str_cat.h"
+#include "google/rpc/error_details.pb.h"
+#include "google/rpc/status.pb.h"
+
+namespace otclient {
+namespace {
+
+constexpr int kMaxAttempts = 3;
+
+template <typename Call>
+grpc::Status CallWithRetry(absl::Duration timeout, Call call) {
+  grpc::Status status;
+  for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
+    grpc::ClientContext context;
+    if (timeout != absl::InfiniteDuration()) {
+      context.set_deadline(absl::ToChronoTime(absl::Now() + timeout));
+    }
+    status = call(&context);
+    if (status.error_code() != grpc::StatusCode::UNAVAILABLE) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50 << attempt));
+  }
+  return status;
+}
+
+template <typename Proto>
+void FillCommon(const Request& r, Proto* out) {
+  for (auto [m, proto] : {std::pair{&r.source, out->mutable_source()},
+                          std::pair{&r.target, out->mutable_target()}}) {
+    if (m->points.size() > 0) {
+      SetArray(m->points.data(), {m->points.rows(), m->points.cols()},
+               proto->mutable_points());
+    }
+    if (m->weights.size() > 0) {
+      SetArray(m->weights.data(), {m->weights.size()}, proto->mutable_weights());
+    }
+  }
+  out->mutable_cost()->set_kind(r.cost);
+  out->mutable_cost()->set_p(r.p);
+  if (r.cost == ot::v1::COST_KIND_EXPLICIT) {
+    SetArray(r.cost_matrix.data(), {r.cost_matrix.rows(), r.cost_matrix.cols()},
+             out->mutable_cost()->mutable_matrix());
+  }
+  out->set_method(r.method);
+  auto* o = out->mutable_options();
+  if (r.epsilon) o->set_epsilon(*r.epsilon);
+  o->set_epsilon_scale(r.epsilon_scale);
+  if (r.tolerance) o->set_tolerance(*r.tolerance);
+  if (r.max_iterations) o->set_max_iterations(*r.max_iterations);
+  if (r.epsilon_scaling) o->set_epsilon_scaling(*r.epsilon_scaling);
+}
+
+}  // namespace
+
+void SetArray(const double* data, std::initializer_list<int64_t> shape,
+              ot::v1::Array* out) {
+  int64_t count = 1;
+  for (int64_t s : shape) {
+    out->add_shape(s);
+    count *= s;
+  }
+  out->set_dtype(ot::v1::DTYPE_FLOAT64);
+  out->set_data(reinterpret_cast<const char*>(data), count * sizeof(double));
+}
+
+absl::StatusOr<RowMatrix> GetArray(const ot::v1::Array& array) {
+  if (array.shape_size() < 1 || array.shape_size() > 2) {
+    return absl::InternalError("response array has an unexpected rank");
+  }
+  const int64_t rows = array.shape(0), cols = array.shape_size() == 2 ? array.shape(1) : 1;
+  RowMatrix out(rows, cols);
+  if (array.dtype() != ot::v1::DTYPE_FLOAT64 ||
+      static_cast<int64_t>(array.data().size()) != rows * cols * 8) {
+    return absl::InternalError("response array is not float64 of its shape");
+  }
+  std::memcpy(out.data(), array.data().data(), array.data().size());
+  return out;
+}
+
+absl::Status FromGrpcStatus(const grpc::Status& status) {
+  if (status.ok()) return absl::OkStatus();
+  std::string message = status.error_message();
+  google::rpc::Status details;
+  if (!status.error_details().empty() && details.ParseFromString(status.error_details())) {
+    for (const auto& any : details.details()) {
+      google::rpc::BadRequest bad;
+      if (!any.UnpackTo(&bad)) continue;
+      for (const auto& v : bad.field_violations()) {
+        if (message.find(v.field()) == std::string::npos) {
+          absl::StrAppend(&message, "; ", v.field(), ": ", v.description());
+        }
+      }
+    }
+  }
+  return absl::Status(static_cast<absl::StatusCode>(status.error_code()), message);
+}
+
+std::unique_ptr<Client> Client::Create(const std::string& target) {
+  grpc::ChannelArguments args;
+  args.SetMaxReceiveMessageSize(256 << 20);
+  args.SetMaxSendMessageSize(256 << 20);
+  return std::make_unique<Client>(
+      grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args));
+}
+
+Client::Client(std::shared_ptr<grpc::Channel> channel)
+    : stub_(ot::v1::OptimalTransportService::NewStub(channel)) {}
+
+void Client::ToProto(const Request& r, ot::v1::DistanceRequest* out) { FillCommon(r, out); }
+void Client::ToProto(const Request& r, ot::v1::PlanRequest* out) {
+  FillCommon(r, out);
+  out->set_format(ot::v1::PLAN_FORMAT_DENSE);
+}
+
+absl::StatusOr<DistanceResult> Client::Distance(const Request& request) {
+  ot::v1::DistanceRequest proto;
+  ToProto(request, &proto);
+  ot::v1::DistanceResponse response;
+  grpc::Status status = CallWithRetry(request.timeout, [&](grpc::ClientContext* c) {
+    return stub_->Distance(c, proto, &response);
+  });
+  if (!status.ok()) return FromGrpcStatus(status);
+  return DistanceResult{response.value(), response.regularized_value(),
+                        response.diagnostics()};
+}
+
+absl::StatusOr<PlanResult> Client::Plan(const Request& request) {
+  ot::v1::PlanRequest proto;
+  ToProto(request, &proto);
+  ot::v1::PlanResponse response;
+  grpc::Status status = CallWithRetry(request.timeout, [&](grpc::ClientContext* c) {
+    return stub_->Plan(c, proto, &response);
+  });
+  if (!status.ok()) return FromGrpcStatus(status);
+  PlanResult result{response.value(), response.regularized_value(),
+                    response.diagnostics(), {}, {}, {}};
+  auto plan = GetArray(response.dense_plan());
+  if (!plan.ok()) return plan.status();
+  result.plan = *std::move(plan);
+  if (response.has_f()) {
+    auto f = GetArray(response.f());
+    if (!f.ok()) return f.status();
+    result.f = f->col(0);
+  }
+  if (response.has_g()) {
+    auto g = GetArray(response.g());
+    if (!g.ok()) return g.status();
+    result.g = g->col(0);
+  }
+  return result;
+}
+
+absl::StatusOr<ot::v1::GetServerInfoResponse> Client::ServerInfo(absl::Duration timeout) {
+  ot::v1::GetServerInfoResponse response;
+  grpc::Status status = CallWithRetry(timeout, [&](grpc::ClientContext* c) {
+    return stub_->GetServerInfo(c, ot::v1::GetServerInfoRequest(), &response);
+  });
+  if (!status.ok()) return FromGrpcStatus(status);
+  return response;
+}
+
+}  // namespace otclient

@@ -1,0 +1,251 @@
+// otctl: command-line client for otserve. `otctl help` lists commands and flags.
+#include <charconv>
+#include <cstdio>
+#include <cstdlib>
+#include <map>
+#include <string>
+
+#include <google/protobuf/util/json_util.h>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "client/client.h"
+#include "client/npy.h"
+
+namespace {
+
+constexpr char kUsage[] = R"(otctl: command-line client for otserve.
+
+Usage: otctl COMMAND [flags]
+
+Commands:
+  distance   optimal transport cost between two measures
+  plan       cost, transport plan and dual potentials
+  info       server version, limits and capabilities
+
+Flags (files are .npy, or CSV / whitespace text; a 1-D array is a column):
+  --server HOST:PORT      server address (default $OTSERVE_ADDRESS or 127.0.0.1:50051)
+  --source FILE           source points [n, d] (optional with an explicit cost)
+  --target FILE           target points [m, d]
+  --source-weights FILE   source weights [n] (default uniform)
+  --target-weights FILE   target weights [m] (default uniform)
+  --cost KIND|FILE        sqeuclidean (default, ||x-y||^2), euclidean, power
+                          (||x-y||^p with --p), or a file with the [n, m] matrix
+  --p P                   exponent for --cost power
+  --method M              auto (default) | exact | sinkhorn | 1d
+  --epsilon E             Sinkhorn regularisation (absolute unless --relative-epsilon)
+  --relative-epsilon      read --epsilon relative to the mean cost
+  --tolerance T           Sinkhorn marginal tolerance (default 1e-6)
+  --max-iterations N      iteration / pivot cap
+  --no-epsilon-scaling    disable Sinkhorn epsilon scaling
+  --timeout SECONDS       deadline for the call
+  --json                  print one JSON object with the value and diagnostics
+  --out FILE              plan: write the dense plan [n, m] as .npy
+  --out-f FILE, --out-g FILE   plan: write the dual potentials as .npy
+
+Output: the value on the first line, diagnostics on the second (or --json).
+Exit status: 0 ok, 1 call failed, 2 usage error.
+)";
+
+int Usage(const std::string& error) {
+  std::fprintf(stderr, "otctl: %s\n\n%s", error.c_str(), kUsage);
+  return 2;
+}
+
+// Shortest round-trip decimal form of a double.
+std::string Shortest(double v) {
+  char buf[64];
+  auto [end, ec] = std::to_chars(buf, buf + sizeof(buf), v);
+  return std::string(buf, end);
+}
+
+int Fail(const absl::Status& status) {
+  std::fprintf(stderr, "otctl: %s\n", status.ToString().c_str());
+  return 1;
+}
+
+std::string Json(const google::protobuf::Message& m) {
+  google::protobuf::util::JsonPrintOptions o;
+  o.always_print_primitive_fields = true;
+  o.preserve_proto_field_names = true;
+  std::string out;
+  (void)google::protobuf::util::MessageToJsonString(m, &out, o);
+  return out;
+}
+
+void PrintResult(double value, double regularized, const ot::v1::Diagnostics& d) {
+  std::printf("%s\n", Shortest(value).c_str());
+  std::printf("method=%s converged=%s termination=%s iterations=%lld "
+              "marginal_error=%.3g solve_seconds=%.6f",
+              ot::v1::Method_Name(d.method()).c_str(), d.converged() ? "true" : "false",
+              ot::v1::Termination_Name(d.termination()).c_str(),
+              static_cast<long long>(d.iterations()), d.marginal_error(),
+              d.solve_seconds());
+  if (d.method() == ot::v1::METHOD_SINKHORN) {
+    std::printf(" epsilon=%.6g regularized_value=%s", d.epsilon(),
+                Shortest(regularized).c_str());
+  }
+  std::printf("\n");
+  if (!d.converged()) {
+    std::fprintf(stderr, "otctl: warning: result did not converge: %s\n",
+                 d.message().c_str());
+  }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc < 2 || std::string(argv[1]) == "help" || std::string(argv[1]) == "--help") {
+    std::fputs(kUsage, argc < 2 ? stderr : stdout);
+    return argc < 2 ? 2 : 0;
+  }
+  const std::string command = argv[1];
+  std::map<std::string, std::string> flags;
+  for (int i = 2; i < argc; ++i) {
+    std::string arg = argv[i];
+    if (arg.rfind("--", 0) != 0) return Usage("unexpected argument " + arg);
+    arg = arg.substr(2);
+    const size_t eq = arg.find('=');
+    if (eq != std::string::npos) {
+      flags[arg.substr(0, eq)] = arg.substr(eq + 1);
+    } else if (arg == "json" || arg == "relative-epsilon" || arg == "no-epsilon-scaling") {
+      flags[arg] = "1";
+    } else if (i + 1 < argc) {
+      flags[arg] = argv[++i];
+    } else {
+      return Usage("missing value for --" + arg);
+    }
+  }
+  static const char* kKnown[] = {"server", "source", "target", "source-weights",
+                                 "target-weights", "cost", "p", "method", "epsilon",
+                                 "relative-epsilon", "tolerance", "max-iterations",
+                                 "no-epsilon-scaling", "timeout", "json", "out",
+                                 "out-f", "out-g"};
+  for (const auto& [k, v] : flags) {
+    if (std::find(std::begin(kKnown), std::end(kKnown), k) == std::end(kKnown)) {
+      return Usage("unknown flag --" + k);
+    }
+  }
+  auto flag = [&](const std::string& k) -> const std::string* {
+    auto it = flags.find(k);
+    return it == flags.end() ? nullptr : &it->second;
+  };
+  std::string server = "127.0.0.1:50051";
+  if (const char* env = std::getenv("OTSERVE_ADDRESS")) server = env;
+  if (flag("server")) server = *flag("server");
+  auto client = otclient::Client::Create(server);
+  const bool json = flag("json") != nullptr;
+
+  if (command == "info") {
+    auto info = client->ServerInfo();
+    if (!info.ok()) return Fail(info.status());
+    std::printf("%s\n", Json(*info).c_str());
+    return 0;
+  }
+  if (command != "distance" && command != "plan") return Usage("unknown command " + command);
+
+  otclient::Request req;
+  auto read_into = [&](const char* name, auto* target, bool vector) -> absl::Status {
+    const std::string* path = flag(name);
+    if (!path) return absl::OkStatus();
+    auto a = otclient::ReadArray(*path);
+    if (!a.ok()) return a.status();
+    if constexpr (std::is_same_v<std::decay_t<decltype(*target)>, Eigen::VectorXd>) {
+      if (a->cols() != 1) {
+        return absl::InvalidArgumentError(absl::StrCat("--", name, " must be a vector"));
+      }
+      *target = a->col(0);
+    } else {
+      (void)vector;
+      *target = *std::move(a);
+    }
+    return absl::OkStatus();
+  };
+  for (absl::Status s : {read_into("source", &req.source.points, false),
+                         read_into("target", &req.target.points, false),
+                         read_into("source-weights", &req.source.weights, true),
+                         read_into("target-weights", &req.target.weights, true)}) {
+    if (!s.ok()) return Fail(s);
+  }
+  if (const std::string* cost = flag("cost")) {
+    if (*cost == "sqeuclidean") req.cost = ot::v1::COST_KIND_SQEUCLIDEAN;
+    else if (*cost == "euclidean") req.cost = ot::v1::COST_KIND_EUCLIDEAN;
+    else if (*cost == "power") req.cost = ot::v1::COST_KIND_POWER;
+    else {
+      req.cost = ot::v1::COST_KIND_EXPLICIT;
+      auto m = otclient::ReadArray(*cost);
+      if (!m.ok()) return Fail(m.status());
+      req.cost_matrix = *std::move(m);
+    }
+  }
+  if (req.source.points.size() == 0 && req.cost != ot::v1::COST_KIND_EXPLICIT) {
+    return Usage("--source and --target are required unless --cost is a matrix file");
+  }
+  auto number = [&](const char* name, double* out) {
+    const std::string* v = flag(name);
+    return !v || absl::SimpleAtod(*v, out);
+  };
+  double p = 2, eps = 0, tol = 0, max_it = 0, timeout = 0;
+  if (!number("p", &p) || !number("epsilon", &eps) || !number("tolerance", &tol) ||
+      !number("max-iterations", &max_it) || !number("timeout", &timeout)) {
+    return Usage("a numeric flag has a value that is not a number");
+  }
+  req.p = p;
+  if (flag("epsilon")) req.epsilon = eps;
+  if (flag("relative-epsilon")) req.epsilon_scale = ot::v1::EPSILON_SCALE_RELATIVE_TO_MEAN_COST;
+  if (flag("tolerance")) req.tolerance = tol;
+  if (flag("max-iterations")) req.max_iterations = static_cast<int64_t>(max_it);
+  if (flag("no-epsilon-scaling")) req.epsilon_scaling = false;
+  if (flag("timeout")) req.timeout = absl::Seconds(timeout);
+  if (const std::string* m = flag("method")) {
+    if (*m == "auto") req.method = ot::v1::METHOD_AUTO;
+    else if (*m == "exact") req.method = ot::v1::METHOD_EXACT;
+    else if (*m == "sinkhorn") req.method = ot::v1::METHOD_SINKHORN;
+    else if (*m == "1d") req.method = ot::v1::METHOD_ONE_D;
+    else return Usage("--method must be auto, exact, sinkhorn or 1d");
+  }
+
+  if (command == "distance") {
+    auto r = client->Distance(req);
+    if (!r.ok()) return Fail(r.status());
+    if (json) {
+      ot::v1::DistanceResponse out;
+      out.set_value(r->value);
+      out.set_regularized_value(r->regularized_value);
+      *out.mutable_diagnostics() = r->diagnostics;
+      std::printf("%s\n", Json(out).c_str());
+    } else {
+      PrintResult(r->value, r->regularized_value, r->diagnostics);
+    }
+    return 0;
+  }
+  auto r = client->Plan(req);
+  if (!r.ok()) return Fail(r.status());
+  if (const std::string* out = flag("out")) {
+    if (auto s = otclient::WriteNpy(*out, r->plan); !s.ok()) return Fail(s);
+  }
+  if (const std::string* out = flag("out-f"); out && r->f.size() > 0) {
+    if (auto s = otclient::WriteNpy(*out, r->f); !s.ok()) return Fail(s);
+  }
+  if (const std::string* out = flag("out-g"); out && r->g.size() > 0) {
+    if (auto s = otclient::WriteNpy(*out, r->g); !s.ok()) return Fail(s);
+  }
+  if (json) {
+    ot::v1::PlanResponse out;
+    out.set_value(r->value);
+    out.set_regularized_value(r->regularized_value);
+    *out.mutable_diagnostics() = r->diagnostics;
+    std::printf("%s\n", Json(out).c_str());
+  } else {
+    PrintResult(r->value, r->regularized_value, r->diagnostics);
+    if (!flag("out")) {
+      for (Eigen::Index i = 0; i < r->plan.rows() && i < 20; ++i) {
+        for (Eigen::Index j = 0; j < r->plan.cols() && j < 20; ++j) {
+          std::printf(j ? " %.6g" : "%.6g", r->plan(i, j));
+        }
+        std::printf("\n");
+      }
+    }
+  }
+  return 0;
+}

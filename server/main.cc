@@ -1,0 +1,74 @@
+// otserve: the optimal transport gRPC server. Flags are described by --help.
+// SIGINT / SIGTERM: health goes NOT_SERVING, in-flight jobs drain for up to
+// --drain_seconds, then the process exits 0.
+#include <csignal>
+#include <cstdio>
+#include <thread>
+
+#include "absl/flags/flag.h"
+#include "absl/flags/parse.h"
+#include "absl/flags/usage.h"
+#include "absl/flags/usage_config.h"
+#include "absl/strings/match.h"
+#include "server/server.h"
+
+ABSL_FLAG(std::string, listen, "127.0.0.1:50051",
+          "Address to listen on, host:port (0.0.0.0:50051 for all interfaces).");
+ABSL_FLAG(int, threads, 0,
+          "Worker threads that run solves; 0 = number of CPU cores.");
+ABSL_FLAG(int, max_queue, 64,
+          "Jobs that may wait for a free worker; beyond that calls fail at once "
+          "with RESOURCE_EXHAUSTED. 0..1000.");
+ABSL_FLAG(int, max_message_mb, 256, "Largest request and response in MiB.");
+ABSL_FLAG(int64_t, max_points, 10'000'000, "Largest number of points per measure.");
+ABSL_FLAG(int64_t, max_cost_entries, 100'000'000,
+          "Largest n*m for methods that form the cost matrix (EXACT, SINKHORN); "
+          "8 bytes of memory each.");
+ABSL_FLAG(double, drain_seconds, 30.0,
+          "On SIGINT/SIGTERM, how long in-flight jobs may run before being cancelled.");
+
+int main(int argc, char** argv) {
+  absl::FlagsUsageConfig usage;
+  usage.contains_help_flags = [](absl::string_view file) {
+    return absl::EndsWith(file, "server/main.cc");
+  };
+  absl::SetFlagsUsageConfig(usage);
+  absl::SetProgramUsageMessage(
+      "optimal transport as a gRPC service (ot.v1.OptimalTransportService).\n"
+      "Usage: otserve [--listen=HOST:PORT] [--threads=N] [--max_queue=N] "
+      "[--max_message_mb=N]");
+  absl::ParseCommandLine(argc, argv);
+
+  // Block the stop signals before any thread starts; this thread waits for them.
+  sigset_t stop;
+  sigemptyset(&stop);
+  sigaddset(&stop, SIGINT);
+  sigaddset(&stop, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &stop, nullptr);
+
+  otserve::ServerOptions options;
+  options.listen = absl::GetFlag(FLAGS_listen);
+  options.threads = absl::GetFlag(FLAGS_threads);
+  if (options.threads == 0) {
+    options.threads = std::max(1u, std::thread::hardware_concurrency());
+  }
+  options.max_queue = absl::GetFlag(FLAGS_max_queue);
+  options.max_message_mb = absl::GetFlag(FLAGS_max_message_mb);
+  options.limits.max_points = absl::GetFlag(FLAGS_max_points);
+  options.limits.max_cost_entries = absl::GetFlag(FLAGS_max_cost_entries);
+  auto server = otserve::OtServer::Start(options);
+  if (!server.ok()) {
+    std::fprintf(stderr, "otserve: %s\n", server.status().ToString().c_str());
+    return 2;
+  }
+  std::fprintf(stderr, "otserve %s listening on port %d (%d threads, queue %d)\n",
+               otserve::kVersion, (*server)->port(), options.threads, options.max_queue);
+
+  int signal_number = 0;
+  sigwait(&stop, &signal_number);
+  std::fprintf(stderr, "otserve: signal %d, draining for up to %.0f s\n", signal_number,
+               absl::GetFlag(FLAGS_drain_seconds));
+  (*server)->Shutdown(absl::Seconds(absl::GetFlag(FLAGS_drain_seconds)));
+  std::fprintf(stderr, "otserve: stopped\n");
+  return 0;
+}

@@ -1,0 +1,65 @@
+// OtServer: builder setup, health, reflection, drain.
+#include "server/server.h"
+
+#include <grpcpp/ext/proto_server_reflection_plugin.h>
+#include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/security/server_credentials.h>
+#include <grpcpp/server_builder.h>
+
+#include "absl/strings/str_cat.h"
+
+namespace otserve {
+
+absl::StatusOr<std::unique_ptr<OtServer>> OtServer::Start(const ServerOptions& o) {
+  if (o.threads < 1 || o.threads > 1024) {
+    return absl::InvalidArgumentError("--threads must be in [1, 1024]");
+  }
+  if (o.max_queue < 0 || o.max_queue > 1000) {
+    return absl::InvalidArgumentError("--max_queue must be in [0, 1000]");
+  }
+  if (o.max_message_mb < 1 || o.max_message_mb > 2047) {
+    return absl::InvalidArgumentError("--max_message_mb must be in [1, 2047]");
+  }
+  if (o.limits.max_points < 1 || o.limits.max_cost_entries < 1) {
+    return absl::InvalidArgumentError("size limits must be >= 1");
+  }
+  std::unique_ptr<OtServer> s(new OtServer());
+  const int64_t max_bytes = int64_t{o.max_message_mb} << 20;
+  s->scheduler_ = std::make_unique<Scheduler>(o.threads, o.max_queue);
+  s->service_ = std::make_unique<OtService>(s->scheduler_.get(), o.limits, max_bytes);
+
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(o.listen, grpc::InsecureServerCredentials(), &s->port_);
+  builder.SetMaxReceiveMessageSize(static_cast<int>(max_bytes));
+  builder.SetMaxSendMessageSize(static_cast<int>(max_bytes));
+  builder.RegisterService(s->service_.get());
+  s->server_ = builder.BuildAndStart();
+  if (!s->server_ || s->port_ == 0) {
+    return absl::UnavailableError(absl::StrCat("cannot listen on ", o.listen));
+  }
+  auto* health = s->server_->GetHealthCheckService();
+  health->SetServingStatus(true);
+  health->SetServingStatus("ot.v1.OptimalTransportService", true);
+  return s;
+}
+
+void OtServer::Shutdown(absl::Duration drain) {
+  if (shut_down_) return;
+  shut_down_ = true;
+  server_->GetHealthCheckService()->SetServingStatus(false);
+  // Waits for in-flight calls until the deadline, then cancels them (which
+  // reaches running solves through OnCancel).
+  server_->Shutdown(absl::ToChronoTime(absl::Now() + drain));
+  scheduler_->WaitIdle(absl::InfiniteFuture());
+}
+
+void OtServer::Wait() { server_->Wait(); }
+
+OtServer::~OtServer() {
+  Shutdown(absl::ZeroDuration());
+  server_->Wait();
+}
+
+}  // namespace otserve

@@ -1,0 +1,89 @@
+// otserve C++ client: typed calls on Eigen matrices to ot.v1.OptimalTransportService,
+// with per-call deadlines and absl::StatusOr results. Calls are retried (up to 3
+// attempts, backoff 50 ms x 2^k) only on UNAVAILABLE; all methods are idempotent.
+// Thread-safe: one Client may be shared by many threads.
+#ifndef OTSERVE_CLIENT_CLIENT_H_
+#define OTSERVE_CLIENT_CLIENT_H_
+
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <Eigen/Core>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "ot/v1/service.grpc.pb.h"
+
+namespace otclient {
+
+using RowMatrix =
+    Eigen::Matrix<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+
+// A discrete measure: points [n, d] (may be empty with an explicit cost) and
+// weights [n] (empty = uniform).
+struct Measure {
+  RowMatrix points;
+  Eigen::VectorXd weights;
+};
+
+struct Request {
+  Measure source, target;
+  ot::v1::CostKind cost = ot::v1::COST_KIND_SQEUCLIDEAN;
+  double p = 2.0;     // exponent for COST_KIND_POWER
+  RowMatrix cost_matrix;  // [n, m] for COST_KIND_EXPLICIT
+  ot::v1::Method method = ot::v1::METHOD_AUTO;
+  std::optional<double> epsilon;
+  ot::v1::EpsilonScale epsilon_scale = ot::v1::EPSILON_SCALE_ABSOLUTE;
+  std::optional<double> tolerance;
+  std::optional<int64_t> max_iterations;
+  std::optional<bool> epsilon_scaling;
+  // Per-call deadline; infinite when unset.
+  absl::Duration timeout = absl::InfiniteDuration();
+};
+
+struct DistanceResult {
+  double value = 0.0;
+  double regularized_value = 0.0;
+  ot::v1::Diagnostics diagnostics;
+};
+
+struct PlanResult {
+  double value = 0.0;
+  double regularized_value = 0.0;
+  ot::v1::Diagnostics diagnostics;
+  RowMatrix plan;  // dense [n, m]
+  Eigen::VectorXd f, g;  // empty when the method has none
+};
+
+class Client {
+ public:
+  // Connects lazily to `target` ("host:port"), insecure channel, 256 MiB messages.
+  static std::unique_ptr<Client> Create(const std::string& target);
+  explicit Client(std::shared_ptr<grpc::Channel> channel);
+
+  absl::StatusOr<DistanceResult> Distance(const Request& request);
+  absl::StatusOr<PlanResult> Plan(const Request& request);
+  absl::StatusOr<ot::v1::GetServerInfoResponse> ServerInfo(
+      absl::Duration timeout = absl::Seconds(10));
+
+  // Proto building blocks, exposed for tests and tools.
+  static void ToProto(const Request& request, ot::v1::DistanceRequest* out);
+  static void ToProto(const Request& request, ot::v1::PlanRequest* out);
+
+ private:
+  std::unique_ptr<ot::v1::OptimalTransportService::Stub> stub_;
+};
+
+// grpc::Status -> absl::Status; field violations from google.rpc.BadRequest are
+// appended to the message as "field: description".
+absl::Status FromGrpcStatus(const grpc::Status& status);
+
+// Little-endian float64 Array helpers.
+void SetArray(const double* data, std::initializer_list<int64_t> shape,
+              ot::v1::Array* out);
+absl::StatusOr<RowMatrix> GetArray(const ot::v1::Array& array);
+
+}  // namespace otclient
+
+#endif  // OTSERVE_CLIENT_CLIENT_H_

@@ -1,0 +1,83 @@
+// Proto <-> core conversion for transport requests. Arrays in a request are viewed in
+// place when they are aligned float64 bytes, converted once otherwise; every field
+// is checked on the way and each problem is reported as a field violation.
+// Thread-compatible; the decoded views borrow the request, which must outlive them.
+#ifndef OTSERVE_SERVER_CONVERT_H_
+#define OTSERVE_SERVER_CONVERT_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "core/transport.h"
+#include "ot/v1/service.pb.h"
+#include "server/errors.h"
+
+namespace otserve {
+
+// Request size limits (server flags).
+struct Limits {
+  // Points in one measure.
+  int64_t max_points = 10'000'000;
+  // n * m for methods that form the cost matrix (8 bytes each).
+  int64_t max_cost_entries = 100'000'000;
+};
+
+// A float64 view of an ot.v1.Array, owning a converted copy only when needed.
+class ArrayData {
+ public:
+  bool present() const { return present_; }
+  const std::vector<int64_t>& shape() const { return shape_; }
+  int64_t rows() const { return shape_.empty() ? 0 : shape_[0]; }
+  // Columns of a matrix; 1 for a vector.
+  int64_t cols() const { return shape_.size() == 2 ? shape_[1] : 1; }
+  const double* data() const { return data_; }
+  Eigen::Map<const otcore::RowMatrix> matrix() const {
+    return {data_, rows(), cols()};
+  }
+  Eigen::Map<const Eigen::VectorXd> vector() const { return {data_, rows()}; }
+
+  // Reads `array` (named `field` in errors), expecting `rank` dimensions (a rank-1
+  // array is accepted where rank 2 is expected and read as [n, 1]). Adds
+  // violations and returns false when it is malformed or has non-finite entries.
+  bool Decode(const ot::v1::Array& array, const std::string& field, int rank,
+              Violations* violations);
+
+ private:
+  bool present_ = false;
+  std::vector<int64_t> shape_;
+  const double* data_ = nullptr;
+  std::vector<double> owned_;
+};
+
+// A decoded Distance / Plan request: the arrays and the core problem viewing them.
+struct DecodedTransport {
+  ArrayData x, y, a, b, cost_matrix;
+  otcore::TransportProblem problem;
+  otcore::TransportOptions options;
+};
+
+// The shared fields of DistanceRequest and PlanRequest.
+struct TransportFields {
+  const ot::v1::Measure& source;
+  const ot::v1::Measure& target;
+  const ot::v1::Cost& cost;
+  ot::v1::Method method;
+  const ot::v1::SolverOptions& options;
+};
+
+// Fills `out` or returns INVALID_ARGUMENT with every violation found.
+grpc::Status DecodeTransport(const TransportFields& fields, const Limits& limits,
+                             DecodedTransport* out);
+
+// Core -> proto.
+ot::v1::Method ToProto(otcore::Method method);
+void FillDiagnostics(const otcore::Summary& summary, absl::Duration queue_wait,
+                     int64_t n, int64_t m, ot::v1::Diagnostics* out);
+void FillArray(const double* data, std::vector<int64_t> shape,
+               ot::v1::Array* out);
+
+}  // namespace otserve
+
+#endif  // OTSERVE_SERVER_CONVERT_H_

@@ -1,0 +1,40 @@
+// Error construction for the service: field violations gathered during validation,
+// sent as INVALID_ARGUMENT with google.rpc.BadRequest details, and the single place
+// where absl::StatusCode maps to grpc::StatusCode. Thread-compatible.
+#ifndef OTSERVE_SERVER_ERRORS_H_
+#define OTSERVE_SERVER_ERRORS_H_
+
+#include <string>
+#include <vector>
+
+#include <grpcpp/support/status.h>
+
+#include "absl/status/status.h"
+#include "absl/strings/string_view.h"
+
+namespace otserve {
+
+// Collects "field: what is wrong" pairs while a request is checked.
+class Violations {
+ public:
+  void Add(absl::string_view field, absl::string_view description);
+  bool empty() const { return fields_.empty(); }
+  size_t size() const { return fields_.size(); }
+
+  // INVALID_ARGUMENT; the message lists the violations, and the details carry a
+  // google.rpc.BadRequest with one FieldViolation per entry.
+  grpc::Status ToStatus() const;
+
+ private:
+  std::vector<std::pair<std::string, std::string>> fields_;
+};
+
+// Maps an absl::Status (same numeric codes) to a grpc::Status.
+grpc::Status ToGrpcStatus(const absl::Status& status);
+
+// RESOURCE_EXHAUSTED with a google.rpc.RetryInfo hint.
+grpc::Status QueueFullStatus(int in_flight, int capacity);
+
+}  // namespace otserve
+
+#endif  // OTSERVE_SERVER_ERRORS_H_

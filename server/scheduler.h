@@ -1,0 +1,49 @@
+// Scheduler: admission control in front of one process-wide worker pool (Eigen's
+// ThreadPool). At most threads + max_queue jobs are in flight; beyond that
+// TrySubmit refuses at once, which the service answers with RESOURCE_EXHAUSTED.
+// Thread-safe: TrySubmit and in_flight may be called from any thread.
+#ifndef OTSERVE_SERVER_SCHEDULER_H_
+#define OTSERVE_SERVER_SCHEDULER_H_
+
+#define EIGEN_USE_THREADS
+#include <unsupported/Eigen/CXX11/ThreadPool>
+
+#include <atomic>
+#include <functional>
+
+#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+
+namespace otserve {
+
+class Scheduler {
+ public:
+  // threads >= 1, max_queue >= 0.
+  Scheduler(int threads, int max_queue);
+  // Waits for every admitted job to finish.
+  ~Scheduler();
+  Scheduler(const Scheduler&) = delete;
+  Scheduler& operator=(const Scheduler&) = delete;
+
+  // Runs job(queue_wait) on a worker, or returns false when full.
+  bool TrySubmit(std::function<void(absl::Duration queue_wait)> job);
+
+  // Blocks until no job is in flight or the deadline passes; true if idle.
+  bool WaitIdle(absl::Time deadline);
+
+  int in_flight() const { return in_flight_.load(); }
+  int threads() const { return threads_; }
+  int max_queue() const { return max_queue_; }
+  int capacity() const { return threads_ + max_queue_; }
+
+ private:
+  const int threads_;
+  const int max_queue_;
+  std::atomic<int> in_flight_{0};
+  absl::Mutex mu_;
+  Eigen::ThreadPool pool_;
+};
+
+}  // namespace otserve
+
+#endif  // OTSERVE_SERVER_SCHEDULER_H_

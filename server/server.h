@@ -1,0 +1,58 @@
+// OtServer: owns the gRPC server, the scheduler and the service; adds health checking
+// and reflection; drains on shutdown. Used by `otserve` and by the loopback tests.
+// Thread-safe: Shutdown() may be called from any thread, once.
+#ifndef OTSERVE_SERVER_SERVER_H_
+#define OTSERVE_SERVER_SERVER_H_
+
+#include <memory>
+#include <string>
+
+#include <grpcpp/server.h>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "server/convert.h"
+#include "server/scheduler.h"
+#include "server/service.h"
+
+namespace otserve {
+
+struct ServerOptions {
+  // host:port; port 0 picks a free port (see OtServer::port()).
+  std::string listen = "127.0.0.1:50051";
+  // Worker threads for solves (>= 1).
+  int threads = 2;
+  // Jobs that may wait for a worker (0..1000); more get RESOURCE_EXHAUSTED.
+  int max_queue = 64;
+  // Largest request and response, MiB (>= 1).
+  int max_message_mb = 256;
+  Limits limits;
+};
+
+class OtServer {
+ public:
+  // Validates the options, binds and starts serving.
+  static absl::StatusOr<std::unique_ptr<OtServer>> Start(const ServerOptions& options);
+  ~OtServer();
+
+  int port() const { return port_; }
+
+  // Health goes NOT_SERVING, new calls are refused, in-flight calls get until
+  // `drain` to finish, then are cancelled; returns when all jobs have stopped.
+  void Shutdown(absl::Duration drain);
+  // Blocks until Shutdown() completes.
+  void Wait();
+
+ private:
+  OtServer() = default;
+
+  std::unique_ptr<Scheduler> scheduler_;
+  std::unique_ptr<OtService> service_;
+  std::unique_ptr<grpc::Server> server_;
+  int port_ = 0;
+  bool shut_down_ = false;
+};
+
+}  // namespace otserve
+
+#endif  // OTSERVE_SERVER_SERVER_H_
