@@ -61,6 +61,7 @@ void FillCommon(const Request& r, Proto* out) {
 
 void SetArray(const double* data, std::initializer_list<int64_t> shape,
               ot::v1::Array* out) {
+  out->Clear();
   int64_t count = 1;
   for (int64_t s : shape) {
     out->add_shape(s);

@@ -79,7 +79,7 @@ class Client {
 // appended to the message as "field: description".
 absl::Status FromGrpcStatus(const grpc::Status& status);
 
-// Little-endian float64 Array helpers.
+// Little-endian float64 Array helpers. SetArray replaces the whole Array.
 void SetArray(const double* data, std::initializer_list<int64_t> shape,
               ot::v1::Array* out);
 absl::StatusOr<RowMatrix> GetArray(const ot::v1::Array& array);
