@@ -17,6 +17,8 @@ _COSTS = {"sqeuclidean": types_pb2.COST_KIND_SQEUCLIDEAN,
 _METHODS = {"auto": types_pb2.METHOD_AUTO, "exact": types_pb2.METHOD_EXACT,
             "emd": types_pb2.METHOD_EXACT, "sinkhorn": types_pb2.METHOD_SINKHORN,
             "1d": types_pb2.METHOD_ONE_D}
+_METHOD_NAMES = {types_pb2.METHOD_EXACT: "exact", types_pb2.METHOD_SINKHORN: "sinkhorn",
+                 types_pb2.METHOD_ONE_D: "1d", types_pb2.METHOD_AUTO: "auto"}
 _MAX_MESSAGE = 256 << 20
 
 
@@ -71,7 +73,7 @@ def _from_array(msg: types_pb2.Array) -> np.ndarray:
 
 def _diagnostics(d: types_pb2.Diagnostics) -> dict:
     return {
-        "method": types_pb2.Method.Name(d.method).replace("METHOD_", "").lower(),
+        "method": _METHOD_NAMES.get(d.method, "unspecified"),
         "iterations": d.iterations, "marginal_error": d.marginal_error,
         "converged": d.converged,
         "termination": types_pb2.Termination.Name(d.termination).replace("TERMINATION_", "").lower(),
