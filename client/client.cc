@@ -1,10 +1,10 @@
 // otserve C++ client implementation.
 #include "client/client.h"
 
+#include <grpcpp/grpcpp.h>
+
 #include <cstring>
 #include <thread>
-
-#include <grpcpp/grpcpp.h>
 
 #include "absl/strings/str_cat.h"
 #include "google/rpc/error_details.pb.h"
@@ -39,7 +39,8 @@ void FillCommon(const Request& r, Proto* out) {
                proto->mutable_points());
     }
     if (m->weights.size() > 0) {
-      SetArray(m->weights.data(), {m->weights.size()}, proto->mutable_weights());
+      SetArray(m->weights.data(), {m->weights.size()},
+               proto->mutable_weights());
     }
   }
   out->mutable_cost()->set_kind(r.cost);
@@ -75,7 +76,8 @@ absl::StatusOr<RowMatrix> GetArray(const ot::v1::Array& array) {
   if (array.shape_size() < 1 || array.shape_size() > 2) {
     return absl::InternalError("response array has an unexpected rank");
   }
-  const int64_t rows = array.shape(0), cols = array.shape_size() == 2 ? array.shape(1) : 1;
+  const int64_t rows = array.shape(0),
+                cols = array.shape_size() == 2 ? array.shape(1) : 1;
   RowMatrix out(rows, cols);
   if (array.dtype() != ot::v1::DTYPE_FLOAT64 ||
       static_cast<int64_t>(array.data().size()) != rows * cols * 8) {
@@ -89,7 +91,8 @@ absl::Status FromGrpcStatus(const grpc::Status& status) {
   if (status.ok()) return absl::OkStatus();
   std::string message = status.error_message();
   google::rpc::Status details;
-  if (!status.error_details().empty() && details.ParseFromString(status.error_details())) {
+  if (!status.error_details().empty() &&
+      details.ParseFromString(status.error_details())) {
     for (const auto& any : details.details()) {
       google::rpc::BadRequest bad;
       if (!any.UnpackTo(&bad)) continue;
@@ -100,21 +103,24 @@ absl::Status FromGrpcStatus(const grpc::Status& status) {
       }
     }
   }
-  return absl::Status(static_cast<absl::StatusCode>(status.error_code()), message);
+  return absl::Status(static_cast<absl::StatusCode>(status.error_code()),
+                      message);
 }
 
 std::unique_ptr<Client> Client::Create(const std::string& target) {
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(256 << 20);
   args.SetMaxSendMessageSize(256 << 20);
-  return std::make_unique<Client>(
-      grpc::CreateCustomChannel(target, grpc::InsecureChannelCredentials(), args));
+  return std::make_unique<Client>(grpc::CreateCustomChannel(
+      target, grpc::InsecureChannelCredentials(), args));
 }
 
 Client::Client(std::shared_ptr<grpc::Channel> channel)
     : stub_(ot::v1::OptimalTransportService::NewStub(channel)) {}
 
-void Client::ToProto(const Request& r, ot::v1::DistanceRequest* out) { FillCommon(r, out); }
+void Client::ToProto(const Request& r, ot::v1::DistanceRequest* out) {
+  FillCommon(r, out);
+}
 void Client::ToProto(const Request& r, ot::v1::PlanRequest* out) {
   FillCommon(r, out);
   out->set_format(ot::v1::PLAN_FORMAT_DENSE);
@@ -124,9 +130,10 @@ absl::StatusOr<DistanceResult> Client::Distance(const Request& request) {
   ot::v1::DistanceRequest proto;
   ToProto(request, &proto);
   ot::v1::DistanceResponse response;
-  grpc::Status status = CallWithRetry(request.timeout, [&](grpc::ClientContext* c) {
-    return stub_->Distance(c, proto, &response);
-  });
+  grpc::Status status =
+      CallWithRetry(request.timeout, [&](grpc::ClientContext* c) {
+        return stub_->Distance(c, proto, &response);
+      });
   if (!status.ok()) return FromGrpcStatus(status);
   return DistanceResult{response.value(), response.regularized_value(),
                         response.diagnostics()};
@@ -136,12 +143,16 @@ absl::StatusOr<PlanResult> Client::Plan(const Request& request) {
   ot::v1::PlanRequest proto;
   ToProto(request, &proto);
   ot::v1::PlanResponse response;
-  grpc::Status status = CallWithRetry(request.timeout, [&](grpc::ClientContext* c) {
-    return stub_->Plan(c, proto, &response);
-  });
+  grpc::Status status = CallWithRetry(
+      request.timeout,
+      [&](grpc::ClientContext* c) { return stub_->Plan(c, proto, &response); });
   if (!status.ok()) return FromGrpcStatus(status);
-  PlanResult result{response.value(), response.regularized_value(),
-                    response.diagnostics(), {}, {}, {}};
+  PlanResult result{response.value(),
+                    response.regularized_value(),
+                    response.diagnostics(),
+                    {},
+                    {},
+                    {}};
   auto plan = GetArray(response.dense_plan());
   if (!plan.ok()) return plan.status();
   result.plan = *std::move(plan);
@@ -158,7 +169,8 @@ absl::StatusOr<PlanResult> Client::Plan(const Request& request) {
   return result;
 }
 
-absl::StatusOr<ot::v1::GetServerInfoResponse> Client::ServerInfo(absl::Duration timeout) {
+absl::StatusOr<ot::v1::GetServerInfoResponse> Client::ServerInfo(
+    absl::Duration timeout) {
   ot::v1::GetServerInfoResponse response;
   grpc::Status status = CallWithRetry(timeout, [&](grpc::ClientContext* c) {
     return stub_->GetServerInfo(c, ot::v1::GetServerInfoRequest(), &response);

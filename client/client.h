@@ -1,15 +1,15 @@
-// otserve C++ client: typed calls on Eigen matrices to ot.v1.OptimalTransportService,
-// with per-call deadlines and absl::StatusOr results. Calls are retried (up to 3
-// attempts, backoff 50 ms x 2^k) only on UNAVAILABLE; all methods are idempotent.
-// Thread-safe: one Client may be shared by many threads.
+// otserve C++ client: typed calls on Eigen matrices to
+// ot.v1.OptimalTransportService, with per-call deadlines and absl::StatusOr
+// results. Calls are retried (up to 3 attempts, backoff 50 ms x 2^k) only on
+// UNAVAILABLE; all methods are idempotent. Thread-safe: one Client may be
+// shared by many threads.
 #ifndef OTSERVE_CLIENT_CLIENT_H_
 #define OTSERVE_CLIENT_CLIENT_H_
 
+#include <Eigen/Core>
 #include <memory>
 #include <optional>
 #include <string>
-
-#include <Eigen/Core>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -30,7 +30,7 @@ struct Measure {
 struct Request {
   Measure source, target;
   ot::v1::CostKind cost = ot::v1::COST_KIND_SQEUCLIDEAN;
-  double p = 2.0;     // exponent for COST_KIND_POWER
+  double p = 2.0;         // exponent for COST_KIND_POWER
   RowMatrix cost_matrix;  // [n, m] for COST_KIND_EXPLICIT
   ot::v1::Method method = ot::v1::METHOD_AUTO;
   std::optional<double> epsilon;
@@ -52,13 +52,14 @@ struct PlanResult {
   double value = 0.0;
   double regularized_value = 0.0;
   ot::v1::Diagnostics diagnostics;
-  RowMatrix plan;  // dense [n, m]
+  RowMatrix plan;        // dense [n, m]
   Eigen::VectorXd f, g;  // empty when the method has none
 };
 
 class Client {
  public:
-  // Connects lazily to `target` ("host:port"), insecure channel, 256 MiB messages.
+  // Connects lazily to `target` ("host:port"), insecure channel, 256 MiB
+  // messages.
   static std::unique_ptr<Client> Create(const std::string& target);
   explicit Client(std::shared_ptr<grpc::Channel> channel);
 

@@ -1,6 +1,6 @@
-// Reading and writing arrays for otctl: NumPy .npy (v1-v3, little-endian float64 /
-// float32 / int64 / int32, C or Fortran order) and plain CSV / whitespace text.
-// Thread-compatible; pure functions over files.
+// Reading and writing arrays for otctl: NumPy .npy (v1-v3, little-endian
+// float64 / float32 / int64 / int32, C or Fortran order) and plain CSV /
+// whitespace text. Thread-compatible; pure functions over files.
 #ifndef OTSERVE_CLIENT_NPY_H_
 #define OTSERVE_CLIENT_NPY_H_
 

@@ -1,11 +1,12 @@
-// otctl: command-line client for otserve. `otctl help` lists commands and flags.
+// otctl: command-line client for otserve. `otctl help` lists commands and
+// flags.
+#include <google/protobuf/util/json_util.h>
+
 #include <charconv>
 #include <cstdio>
 #include <cstdlib>
 #include <map>
 #include <string>
-
-#include <google/protobuf/util/json_util.h>
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
@@ -73,14 +74,16 @@ std::string Json(const google::protobuf::Message& m) {
   return out;
 }
 
-void PrintResult(double value, double regularized, const ot::v1::Diagnostics& d) {
+void PrintResult(double value, double regularized,
+                 const ot::v1::Diagnostics& d) {
   std::printf("%s\n", Shortest(value).c_str());
-  std::printf("method=%s converged=%s termination=%s iterations=%lld "
-              "marginal_error=%.3g solve_seconds=%.6f",
-              ot::v1::Method_Name(d.method()).c_str(), d.converged() ? "true" : "false",
-              ot::v1::Termination_Name(d.termination()).c_str(),
-              static_cast<long long>(d.iterations()), d.marginal_error(),
-              d.solve_seconds());
+  std::printf(
+      "method=%s converged=%s termination=%s iterations=%lld "
+      "marginal_error=%.3g solve_seconds=%.6f",
+      ot::v1::Method_Name(d.method()).c_str(), d.converged() ? "true" : "false",
+      ot::v1::Termination_Name(d.termination()).c_str(),
+      static_cast<long long>(d.iterations()), d.marginal_error(),
+      d.solve_seconds());
   if (d.method() == ot::v1::METHOD_SINKHORN) {
     std::printf(" epsilon=%.6g regularized_value=%s", d.epsilon(),
                 Shortest(regularized).c_str());
@@ -95,7 +98,8 @@ void PrintResult(double value, double regularized, const ot::v1::Diagnostics& d)
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc < 2 || std::string(argv[1]) == "help" || std::string(argv[1]) == "--help") {
+  if (argc < 2 || std::string(argv[1]) == "help" ||
+      std::string(argv[1]) == "--help") {
     std::fputs(kUsage, argc < 2 ? stderr : stdout);
     return argc < 2 ? 2 : 0;
   }
@@ -108,7 +112,8 @@ int main(int argc, char** argv) {
     const size_t eq = arg.find('=');
     if (eq != std::string::npos) {
       flags[arg.substr(0, eq)] = arg.substr(eq + 1);
-    } else if (arg == "json" || arg == "relative-epsilon" || arg == "no-epsilon-scaling") {
+    } else if (arg == "json" || arg == "relative-epsilon" ||
+               arg == "no-epsilon-scaling") {
       flags[arg] = "1";
     } else if (i + 1 < argc) {
       flags[arg] = argv[++i];
@@ -116,13 +121,27 @@ int main(int argc, char** argv) {
       return Usage("missing value for --" + arg);
     }
   }
-  static const char* kKnown[] = {"server", "source", "target", "source-weights",
-                                 "target-weights", "cost", "p", "method", "epsilon",
-                                 "relative-epsilon", "tolerance", "max-iterations",
-                                 "no-epsilon-scaling", "timeout", "json", "out",
-                                 "out-f", "out-g"};
+  static const char* kKnown[] = {"server",
+                                 "source",
+                                 "target",
+                                 "source-weights",
+                                 "target-weights",
+                                 "cost",
+                                 "p",
+                                 "method",
+                                 "epsilon",
+                                 "relative-epsilon",
+                                 "tolerance",
+                                 "max-iterations",
+                                 "no-epsilon-scaling",
+                                 "timeout",
+                                 "json",
+                                 "out",
+                                 "out-f",
+                                 "out-g"};
   for (const auto& [k, v] : flags) {
-    if (std::find(std::begin(kKnown), std::end(kKnown), k) == std::end(kKnown)) {
+    if (std::find(std::begin(kKnown), std::end(kKnown), k) ==
+        std::end(kKnown)) {
       return Usage("unknown flag --" + k);
     }
   }
@@ -142,17 +161,21 @@ int main(int argc, char** argv) {
     std::printf("%s\n", Json(*info).c_str());
     return 0;
   }
-  if (command != "distance" && command != "plan") return Usage("unknown command " + command);
+  if (command != "distance" && command != "plan")
+    return Usage("unknown command " + command);
 
   otclient::Request req;
-  auto read_into = [&](const char* name, auto* target, bool vector) -> absl::Status {
+  auto read_into = [&](const char* name, auto* target,
+                       bool vector) -> absl::Status {
     const std::string* path = flag(name);
     if (!path) return absl::OkStatus();
     auto a = otclient::ReadArray(*path);
     if (!a.ok()) return a.status();
-    if constexpr (std::is_same_v<std::decay_t<decltype(*target)>, Eigen::VectorXd>) {
+    if constexpr (std::is_same_v<std::decay_t<decltype(*target)>,
+                                 Eigen::VectorXd>) {
       if (a->cols() != 1) {
-        return absl::InvalidArgumentError(absl::StrCat("--", name, " must be a vector"));
+        return absl::InvalidArgumentError(
+            absl::StrCat("--", name, " must be a vector"));
       }
       *target = a->col(0);
     } else {
@@ -161,16 +184,20 @@ int main(int argc, char** argv) {
     }
     return absl::OkStatus();
   };
-  for (absl::Status s : {read_into("source", &req.source.points, false),
-                         read_into("target", &req.target.points, false),
-                         read_into("source-weights", &req.source.weights, true),
-                         read_into("target-weights", &req.target.weights, true)}) {
+  for (absl::Status s :
+       {read_into("source", &req.source.points, false),
+        read_into("target", &req.target.points, false),
+        read_into("source-weights", &req.source.weights, true),
+        read_into("target-weights", &req.target.weights, true)}) {
     if (!s.ok()) return Fail(s);
   }
   if (const std::string* cost = flag("cost")) {
-    if (*cost == "sqeuclidean") req.cost = ot::v1::COST_KIND_SQEUCLIDEAN;
-    else if (*cost == "euclidean") req.cost = ot::v1::COST_KIND_EUCLIDEAN;
-    else if (*cost == "power") req.cost = ot::v1::COST_KIND_POWER;
+    if (*cost == "sqeuclidean")
+      req.cost = ot::v1::COST_KIND_SQEUCLIDEAN;
+    else if (*cost == "euclidean")
+      req.cost = ot::v1::COST_KIND_EUCLIDEAN;
+    else if (*cost == "power")
+      req.cost = ot::v1::COST_KIND_POWER;
     else {
       req.cost = ot::v1::COST_KIND_EXPLICIT;
       auto m = otclient::ReadArray(*cost);
@@ -179,30 +206,38 @@ int main(int argc, char** argv) {
     }
   }
   if (req.source.points.size() == 0 && req.cost != ot::v1::COST_KIND_EXPLICIT) {
-    return Usage("--source and --target are required unless --cost is a matrix file");
+    return Usage(
+        "--source and --target are required unless --cost is a matrix file");
   }
   auto number = [&](const char* name, double* out) {
     const std::string* v = flag(name);
     return !v || absl::SimpleAtod(*v, out);
   };
   double p = 2, eps = 0, tol = 0, max_it = 0, timeout = 0;
-  if (!number("p", &p) || !number("epsilon", &eps) || !number("tolerance", &tol) ||
-      !number("max-iterations", &max_it) || !number("timeout", &timeout)) {
+  if (!number("p", &p) || !number("epsilon", &eps) ||
+      !number("tolerance", &tol) || !number("max-iterations", &max_it) ||
+      !number("timeout", &timeout)) {
     return Usage("a numeric flag has a value that is not a number");
   }
   req.p = p;
   if (flag("epsilon")) req.epsilon = eps;
-  if (flag("relative-epsilon")) req.epsilon_scale = ot::v1::EPSILON_SCALE_RELATIVE_TO_MEAN_COST;
+  if (flag("relative-epsilon"))
+    req.epsilon_scale = ot::v1::EPSILON_SCALE_RELATIVE_TO_MEAN_COST;
   if (flag("tolerance")) req.tolerance = tol;
   if (flag("max-iterations")) req.max_iterations = static_cast<int64_t>(max_it);
   if (flag("no-epsilon-scaling")) req.epsilon_scaling = false;
   if (flag("timeout")) req.timeout = absl::Seconds(timeout);
   if (const std::string* m = flag("method")) {
-    if (*m == "auto") req.method = ot::v1::METHOD_AUTO;
-    else if (*m == "exact") req.method = ot::v1::METHOD_EXACT;
-    else if (*m == "sinkhorn") req.method = ot::v1::METHOD_SINKHORN;
-    else if (*m == "1d") req.method = ot::v1::METHOD_ONE_D;
-    else return Usage("--method must be auto, exact, sinkhorn or 1d");
+    if (*m == "auto")
+      req.method = ot::v1::METHOD_AUTO;
+    else if (*m == "exact")
+      req.method = ot::v1::METHOD_EXACT;
+    else if (*m == "sinkhorn")
+      req.method = ot::v1::METHOD_SINKHORN;
+    else if (*m == "1d")
+      req.method = ot::v1::METHOD_ONE_D;
+    else
+      return Usage("--method must be auto, exact, sinkhorn or 1d");
   }
 
   if (command == "distance") {

@@ -51,7 +51,8 @@ absl::StatusOr<TransportResult> SolveTransport(const TransportProblem& problem,
   const VectorView b = problem.b ? *problem.b : VectorView(uniform_b);
   if (problem.cost.kind != CostKind::kExplicit) {
     if (!problem.x || !problem.y) {
-      return absl::InvalidArgumentError("points are required unless the cost is explicit");
+      return absl::InvalidArgumentError(
+          "points are required unless the cost is explicit");
     }
     if (problem.x->rows() != n || problem.y->rows() != m) {
       return absl::InvalidArgumentError("weights and points differ in length");
@@ -87,8 +88,9 @@ absl::StatusOr<TransportResult> SolveTransport(const TransportProblem& problem,
   if (problem.cost.kind != CostKind::kExplicit) {
     formed = PairwiseCost(*problem.x, *problem.y, problem.cost);
   }
-  const MatrixView cost =
-      problem.cost.kind == CostKind::kExplicit ? *problem.cost_matrix : MatrixView(formed);
+  const MatrixView cost = problem.cost.kind == CostKind::kExplicit
+                              ? *problem.cost_matrix
+                              : MatrixView(formed);
 
   if (method == Method::kExact) {
     ExactOptions eo;
@@ -106,7 +108,8 @@ absl::StatusOr<TransportResult> SolveTransport(const TransportProblem& problem,
   if (method == Method::kSinkhorn) {
     SinkhornOptions so;
     double eps = options.epsilon.value_or(kDefaultRelativeEpsilon);
-    if (!options.epsilon || options.epsilon_scale == EpsilonScale::kRelativeToMeanCost) {
+    if (!options.epsilon ||
+        options.epsilon_scale == EpsilonScale::kRelativeToMeanCost) {
       eps *= cost.mean();
     }
     so.epsilon = eps;
@@ -115,9 +118,10 @@ absl::StatusOr<TransportResult> SolveTransport(const TransportProblem& problem,
     so.epsilon_scaling = options.epsilon_scaling;
     so.compute_plan = options.compute_plan;
     if (!(eps > 0.0)) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "epsilon resolves to ", eps, "; it must be > 0 (an all-zero cost "
-          "needs an absolute epsilon)"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("epsilon resolves to ", eps,
+                       "; it must be > 0 (an all-zero cost "
+                       "needs an absolute epsilon)"));
     }
     ASSIGN_OR_RETURN(SinkhornResult r, SolveSinkhorn(a, b, cost, so, control));
     result.value = r.cost;

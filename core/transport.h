@@ -1,6 +1,6 @@
-// One entry point for balanced OT between two measures: picks the method (AUTO),
-// forms the cost, runs the solver and returns a uniform result. This is what the
-// server calls; the per-family solvers stay usable on their own.
+// One entry point for balanced OT between two measures: picks the method
+// (AUTO), forms the cost, runs the solver and returns a uniform result. This is
+// what the server calls; the per-family solvers stay usable on their own.
 // Thread-compatible: one call per thread; the problem's arrays are only read.
 #ifndef OTSERVE_CORE_TRANSPORT_H_
 #define OTSERVE_CORE_TRANSPORT_H_
@@ -44,7 +44,8 @@ struct TransportOptions {
   // Sinkhorn iterations (default 10,000) or simplex pivots (default 1e8).
   std::optional<int64_t> max_iterations;
   bool epsilon_scaling = true;
-  // Return the plan (sparse for EXACT / ONE_D, dense for SINKHORN) and potentials.
+  // Return the plan (sparse for EXACT / ONE_D, dense for SINKHORN) and
+  // potentials.
   bool compute_plan = false;
 };
 
@@ -60,8 +61,8 @@ struct TransportResult {
 // The method AUTO resolves to for this problem (documented in the API).
 Method ChooseMethod(const TransportProblem& problem);
 
-// Errors: INVALID_ARGUMENT (with a message naming the input), UNIMPLEMENTED for a
-// method that cannot serve the problem, CANCELLED / DEADLINE_EXCEEDED.
+// Errors: INVALID_ARGUMENT (with a message naming the input), UNIMPLEMENTED for
+// a method that cannot serve the problem, CANCELLED / DEADLINE_EXCEEDED.
 absl::StatusOr<TransportResult> SolveTransport(const TransportProblem& problem,
                                                const TransportOptions& options,
                                                const SolveControl& control);

@@ -20,14 +20,15 @@ void CheckWeights(const ArrayData& w, const std::string& field, int64_t n,
                   Violations* v) {
   if (!w.present()) return;
   if (w.rows() != n) {
-    v->Add(field, absl::StrCat("has ", w.rows(), " entries but the measure has ", n,
-                               " points"));
+    v->Add(field, absl::StrCat("has ", w.rows(),
+                               " entries but the measure has ", n, " points"));
     return;
   }
   double total = 0.0;
   for (int64_t i = 0; i < n; ++i) {
     if (w.data()[i] < 0.0) {
-      v->Add(field, absl::StrCat("entry ", i, " is negative (", w.data()[i], ")"));
+      v->Add(field,
+             absl::StrCat("entry ", i, " is negative (", w.data()[i], ")"));
       return;
     }
     total += w.data()[i];
@@ -42,14 +43,16 @@ bool ArrayData::Decode(const ot::v1::Array& array, const std::string& field,
   present_ = true;
   const size_t before = v->size();
   if (array.shape_size() != rank && !(rank == 2 && array.shape_size() == 1)) {
-    v->Add(field + ".shape", absl::StrCat("must have ", rank, " dimension(s), has ",
-                                          array.shape_size()));
+    v->Add(field + ".shape",
+           absl::StrCat("must have ", rank, " dimension(s), has ",
+                        array.shape_size()));
     return false;
   }
   int64_t count = 1;
   for (int64_t s : array.shape()) {
     if (s <= 0) {
-      v->Add(field + ".shape", "dimensions must be positive (empty measures are not allowed)");
+      v->Add(field + ".shape",
+             "dimensions must be positive (empty measures are not allowed)");
       return false;
     }
     if (s > (int64_t{1} << 40) || count > (int64_t{1} << 40) / s) {
@@ -68,7 +71,8 @@ bool ArrayData::Decode(const ot::v1::Array& array, const std::string& field,
   if (has_values) {
     if (array.dtype() != ot::v1::DTYPE_FLOAT64 &&
         array.dtype() != ot::v1::DTYPE_UNSPECIFIED) {
-      v->Add(field + ".dtype", "values carries float64; dtype must be DTYPE_FLOAT64");
+      v->Add(field + ".dtype",
+             "values carries float64; dtype must be DTYPE_FLOAT64");
     } else if (array.values_size() != count) {
       v->Add(field + ".values", absl::StrCat("has ", array.values_size(),
                                              " elements, shape needs ", count));
@@ -77,9 +81,12 @@ bool ArrayData::Decode(const ot::v1::Array& array, const std::string& field,
     }
   } else if (array.dtype() == ot::v1::DTYPE_FLOAT64) {
     if (static_cast<int64_t>(array.data().size()) != count * 8) {
-      v->Add(field + ".data", absl::StrCat("has ", array.data().size(),
-                                           " bytes, shape x float64 needs ", count * 8));
-    } else if (reinterpret_cast<uintptr_t>(array.data().data()) % alignof(double) == 0) {
+      v->Add(field + ".data",
+             absl::StrCat("has ", array.data().size(),
+                          " bytes, shape x float64 needs ", count * 8));
+    } else if (reinterpret_cast<uintptr_t>(array.data().data()) %
+                   alignof(double) ==
+               0) {
       data_ = reinterpret_cast<const double*>(array.data().data());  // no copy
     } else {
       owned_.resize(count);
@@ -88,8 +95,9 @@ bool ArrayData::Decode(const ot::v1::Array& array, const std::string& field,
     }
   } else if (array.dtype() == ot::v1::DTYPE_FLOAT32) {
     if (static_cast<int64_t>(array.data().size()) != count * 4) {
-      v->Add(field + ".data", absl::StrCat("has ", array.data().size(),
-                                           " bytes, shape x float32 needs ", count * 4));
+      v->Add(field + ".data",
+             absl::StrCat("has ", array.data().size(),
+                          " bytes, shape x float32 needs ", count * 4));
     } else {
       owned_.resize(count);
       for (int64_t k = 0; k < count; ++k) {
@@ -105,7 +113,8 @@ bool ArrayData::Decode(const ot::v1::Array& array, const std::string& field,
   if (v->size() != before) return false;
   for (int64_t k = 0; k < count; ++k) {
     if (!std::isfinite(data_[k])) {
-      v->Add(field, absl::StrCat("element ", k, " is not finite (", data_[k], ")"));
+      v->Add(field,
+             absl::StrCat("element ", k, " is not finite (", data_[k], ")"));
       return false;
     }
   }
@@ -120,17 +129,25 @@ grpc::Status DecodeTransport(const TransportFields& f, const Limits& limits,
 
   switch (f.cost.kind()) {
     case ot::v1::COST_KIND_UNSPECIFIED:
-    case ot::v1::COST_KIND_SQEUCLIDEAN: p.cost.kind = CostKind::kSqEuclidean; break;
-    case ot::v1::COST_KIND_EUCLIDEAN: p.cost.kind = CostKind::kEuclidean; break;
+    case ot::v1::COST_KIND_SQEUCLIDEAN:
+      p.cost.kind = CostKind::kSqEuclidean;
+      break;
+    case ot::v1::COST_KIND_EUCLIDEAN:
+      p.cost.kind = CostKind::kEuclidean;
+      break;
     case ot::v1::COST_KIND_POWER:
       p.cost.kind = CostKind::kPower;
       p.cost.p = f.cost.p();
       if (!(std::isfinite(f.cost.p()) && f.cost.p() >= 1.0)) {
-        v.Add("cost.p", absl::StrCat("must be >= 1 for COST_KIND_POWER, got ", f.cost.p()));
+        v.Add("cost.p", absl::StrCat("must be >= 1 for COST_KIND_POWER, got ",
+                                     f.cost.p()));
       }
       break;
-    case ot::v1::COST_KIND_EXPLICIT: p.cost.kind = CostKind::kExplicit; break;
-    default: v.Add("cost.kind", absl::StrCat("unknown value ", f.cost.kind()));
+    case ot::v1::COST_KIND_EXPLICIT:
+      p.cost.kind = CostKind::kExplicit;
+      break;
+    default:
+      v.Add("cost.kind", absl::StrCat("unknown value ", f.cost.kind()));
   }
   const bool explicit_cost = p.cost.kind == CostKind::kExplicit;
 
@@ -141,7 +158,8 @@ grpc::Status DecodeTransport(const TransportFields& f, const Limits& limits,
       v.Add("cost.matrix", "required when cost.kind is COST_KIND_EXPLICIT");
       shapes_ok = false;
     } else {
-      shapes_ok &= out->cost_matrix.Decode(f.cost.matrix(), "cost.matrix", 2, &v);
+      shapes_ok &=
+          out->cost_matrix.Decode(f.cost.matrix(), "cost.matrix", 2, &v);
     }
   } else if (f.cost.has_matrix()) {
     v.Add("cost.matrix", "only allowed with COST_KIND_EXPLICIT");
@@ -156,75 +174,106 @@ grpc::Status DecodeTransport(const TransportFields& f, const Limits& limits,
                            Side{f.target, "target", &out->y, &out->b}}) {
     const std::string name = side.name;
     if (side.measure.has_points()) {
-      shapes_ok &= side.points->Decode(side.measure.points(), name + ".points", 2, &v);
+      shapes_ok &=
+          side.points->Decode(side.measure.points(), name + ".points", 2, &v);
     } else if (!explicit_cost) {
-      v.Add(name + ".points", "required unless cost.kind is COST_KIND_EXPLICIT");
+      v.Add(name + ".points",
+            "required unless cost.kind is COST_KIND_EXPLICIT");
       shapes_ok = false;
     }
     if (side.measure.has_weights()) {
-      shapes_ok &= side.weights->Decode(side.measure.weights(), name + ".weights", 1, &v);
+      shapes_ok &= side.weights->Decode(side.measure.weights(),
+                                        name + ".weights", 1, &v);
     }
   }
   if (!shapes_ok) return v.ToStatus();
 
   // Sizes: n and m from the matrix, else the points, else the weights.
-  auto size_of = [&](const ArrayData& points, const ArrayData& weights, int axis) {
-    if (explicit_cost) return axis == 0 ? out->cost_matrix.rows() : out->cost_matrix.cols();
+  auto size_of = [&](const ArrayData& points, const ArrayData& weights,
+                     int axis) {
+    if (explicit_cost)
+      return axis == 0 ? out->cost_matrix.rows() : out->cost_matrix.cols();
     return points.present() ? points.rows() : weights.rows();
   };
   const int64_t n = size_of(out->x, out->a, 0), m = size_of(out->y, out->b, 1);
   if (out->x.present() && out->x.rows() != n) {
-    v.Add("source.points", absl::StrCat("has ", out->x.rows(), " points, cost.matrix has ", n, " rows"));
+    v.Add("source.points",
+          absl::StrCat("has ", out->x.rows(), " points, cost.matrix has ", n,
+                       " rows"));
   }
   if (out->y.present() && out->y.rows() != m) {
-    v.Add("target.points", absl::StrCat("has ", out->y.rows(), " points, cost.matrix has ", m, " columns"));
+    v.Add("target.points",
+          absl::StrCat("has ", out->y.rows(), " points, cost.matrix has ", m,
+                       " columns"));
   }
   if (out->x.present() && out->y.present() && out->x.cols() != out->y.cols()) {
-    v.Add("target.points", absl::StrCat("dimension ", out->y.cols(),
-                                        " differs from source.points dimension ", out->x.cols()));
+    v.Add(
+        "target.points",
+        absl::StrCat("dimension ", out->y.cols(),
+                     " differs from source.points dimension ", out->x.cols()));
   }
   CheckWeights(out->a, "source.weights", n, &v);
   CheckWeights(out->b, "target.weights", m, &v);
   if (n > limits.max_points) {
-    v.Add("source", absl::StrCat(n, " points exceed the server limit max_points = ", limits.max_points));
+    v.Add("source",
+          absl::StrCat(n, " points exceed the server limit max_points = ",
+                       limits.max_points));
   }
   if (m > limits.max_points) {
-    v.Add("target", absl::StrCat(m, " points exceed the server limit max_points = ", limits.max_points));
+    v.Add("target",
+          absl::StrCat(m, " points exceed the server limit max_points = ",
+                       limits.max_points));
   }
 
   // Method and options.
   switch (f.method) {
     case ot::v1::METHOD_UNSPECIFIED:
-    case ot::v1::METHOD_AUTO: o.method = otcore::Method::kAuto; break;
-    case ot::v1::METHOD_EXACT: o.method = otcore::Method::kExact; break;
-    case ot::v1::METHOD_SINKHORN: o.method = otcore::Method::kSinkhorn; break;
-    case ot::v1::METHOD_ONE_D: o.method = otcore::Method::kOneD; break;
-    default: v.Add("method", absl::StrCat("unknown value ", f.method));
+    case ot::v1::METHOD_AUTO:
+      o.method = otcore::Method::kAuto;
+      break;
+    case ot::v1::METHOD_EXACT:
+      o.method = otcore::Method::kExact;
+      break;
+    case ot::v1::METHOD_SINKHORN:
+      o.method = otcore::Method::kSinkhorn;
+      break;
+    case ot::v1::METHOD_ONE_D:
+      o.method = otcore::Method::kOneD;
+      break;
+    default:
+      v.Add("method", absl::StrCat("unknown value ", f.method));
   }
   const auto& opt = f.options;
   if (opt.has_epsilon()) {
     if (!(std::isfinite(opt.epsilon()) && opt.epsilon() > 0)) {
-      v.Add("options.epsilon", absl::StrCat("must be finite and > 0, got ", opt.epsilon()));
+      v.Add("options.epsilon",
+            absl::StrCat("must be finite and > 0, got ", opt.epsilon()));
     }
     o.epsilon = opt.epsilon();
   }
   switch (opt.epsilon_scale()) {
     case ot::v1::EPSILON_SCALE_UNSPECIFIED:
-    case ot::v1::EPSILON_SCALE_ABSOLUTE: o.epsilon_scale = otcore::EpsilonScale::kAbsolute; break;
+    case ot::v1::EPSILON_SCALE_ABSOLUTE:
+      o.epsilon_scale = otcore::EpsilonScale::kAbsolute;
+      break;
     case ot::v1::EPSILON_SCALE_RELATIVE_TO_MEAN_COST:
       o.epsilon_scale = otcore::EpsilonScale::kRelativeToMeanCost;
       break;
-    default: v.Add("options.epsilon_scale", absl::StrCat("unknown value ", opt.epsilon_scale()));
+    default:
+      v.Add("options.epsilon_scale",
+            absl::StrCat("unknown value ", opt.epsilon_scale()));
   }
   if (opt.has_tolerance()) {
     if (!(opt.tolerance() > 0 && opt.tolerance() < 1)) {
-      v.Add("options.tolerance", absl::StrCat("must be in (0, 1), got ", opt.tolerance()));
+      v.Add("options.tolerance",
+            absl::StrCat("must be in (0, 1), got ", opt.tolerance()));
     }
     o.tolerance = opt.tolerance();
   }
   if (opt.has_max_iterations()) {
     if (opt.max_iterations() <= 0 || opt.max_iterations() > 1'000'000'000'000) {
-      v.Add("options.max_iterations", absl::StrCat("must be in [1, 1e12], got ", opt.max_iterations()));
+      v.Add("options.max_iterations",
+            absl::StrCat("must be in [1, 1e12], got ", opt.max_iterations()));
     }
     o.max_iterations = opt.max_iterations();
   }
@@ -240,21 +289,27 @@ grpc::Status DecodeTransport(const TransportFields& f, const Limits& limits,
 
   // Balanced masses (uniform weights have mass 1).
   const double mass_a = p.a ? p.a->sum() : 1.0, mass_b = p.b ? p.b->sum() : 1.0;
-  if (std::abs(mass_a - mass_b) > otcore::kMassTolerance * std::max(mass_a, mass_b)) {
-    v.Add("target.weights", absl::StrCat("total mass ", mass_b, " differs from source mass ",
-                                         mass_a, " (relative tolerance ",
-                                         otcore::kMassTolerance, ")"));
+  if (std::abs(mass_a - mass_b) >
+      otcore::kMassTolerance * std::max(mass_a, mass_b)) {
+    v.Add("target.weights",
+          absl::StrCat("total mass ", mass_b, " differs from source mass ",
+                       mass_a, " (relative tolerance ", otcore::kMassTolerance,
+                       ")"));
   }
   const otcore::Method method =
       o.method == otcore::Method::kAuto ? otcore::ChooseMethod(p) : o.method;
   if (method == otcore::Method::kOneD &&
       (explicit_cost || out->x.cols() != 1 || out->y.cols() != 1)) {
-    v.Add("method", "METHOD_ONE_D needs 1-D points (shape [n] or [n, 1]) and a non-explicit cost");
+    v.Add("method",
+          "METHOD_ONE_D needs 1-D points (shape [n] or [n, 1]) and a "
+          "non-explicit cost");
   }
   if (method != otcore::Method::kOneD && n > limits.max_cost_entries / m) {
-    v.Add("source", absl::StrCat("n * m = ", n, " * ", m, " exceeds the server limit "
-                                 "max_cost_entries = ", limits.max_cost_entries,
-                                 " for method ", otcore::MethodName(method)));
+    v.Add("source", absl::StrCat("n * m = ", n, " * ", m,
+                                 " exceeds the server limit "
+                                 "max_cost_entries = ",
+                                 limits.max_cost_entries, " for method ",
+                                 otcore::MethodName(method)));
   }
   if (!v.empty()) return v.ToStatus();
   return grpc::Status::OK;
@@ -262,16 +317,20 @@ grpc::Status DecodeTransport(const TransportFields& f, const Limits& limits,
 
 ot::v1::Method ToProto(otcore::Method method) {
   switch (method) {
-    case otcore::Method::kAuto: return ot::v1::METHOD_AUTO;
-    case otcore::Method::kExact: return ot::v1::METHOD_EXACT;
-    case otcore::Method::kSinkhorn: return ot::v1::METHOD_SINKHORN;
-    case otcore::Method::kOneD: return ot::v1::METHOD_ONE_D;
+    case otcore::Method::kAuto:
+      return ot::v1::METHOD_AUTO;
+    case otcore::Method::kExact:
+      return ot::v1::METHOD_EXACT;
+    case otcore::Method::kSinkhorn:
+      return ot::v1::METHOD_SINKHORN;
+    case otcore::Method::kOneD:
+      return ot::v1::METHOD_ONE_D;
   }
   return ot::v1::METHOD_UNSPECIFIED;
 }
 
-void FillDiagnostics(const otcore::Summary& s, absl::Duration queue_wait, int64_t n,
-                     int64_t m, ot::v1::Diagnostics* out) {
+void FillDiagnostics(const otcore::Summary& s, absl::Duration queue_wait,
+                     int64_t n, int64_t m, ot::v1::Diagnostics* out) {
   out->set_method(ToProto(s.method));
   out->set_iterations(s.iterations);
   out->set_marginal_error(s.marginal_error);
@@ -295,7 +354,8 @@ void FillDiagnostics(const otcore::Summary& s, absl::Duration queue_wait, int64_
   out->set_m(m);
 }
 
-void FillArray(const double* data, std::vector<int64_t> shape, ot::v1::Array* out) {
+void FillArray(const double* data, std::vector<int64_t> shape,
+               ot::v1::Array* out) {
   int64_t count = 1;
   for (int64_t s : shape) {
     count *= s;

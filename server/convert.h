@@ -1,7 +1,8 @@
-// Proto <-> core conversion for transport requests. Arrays in a request are viewed in
-// place when they are aligned float64 bytes, converted once otherwise; every field
-// is checked on the way and each problem is reported as a field violation.
-// Thread-compatible; the decoded views borrow the request, which must outlive them.
+// Proto <-> core conversion for transport requests. Arrays in a request are
+// viewed in place when they are aligned float64 bytes, converted once
+// otherwise; every field is checked on the way and each problem is reported as
+// a field violation. Thread-compatible; the decoded views borrow the request,
+// which must outlive them.
 #ifndef OTSERVE_SERVER_CONVERT_H_
 #define OTSERVE_SERVER_CONVERT_H_
 
@@ -38,9 +39,10 @@ class ArrayData {
   }
   Eigen::Map<const Eigen::VectorXd> vector() const { return {data_, rows()}; }
 
-  // Reads `array` (named `field` in errors), expecting `rank` dimensions (a rank-1
-  // array is accepted where rank 2 is expected and read as [n, 1]). Adds
-  // violations and returns false when it is malformed or has non-finite entries.
+  // Reads `array` (named `field` in errors), expecting `rank` dimensions (a
+  // rank-1 array is accepted where rank 2 is expected and read as [n, 1]). Adds
+  // violations and returns false when it is malformed or has non-finite
+  // entries.
   bool Decode(const ot::v1::Array& array, const std::string& field, int rank,
               Violations* violations);
 
@@ -51,7 +53,8 @@ class ArrayData {
   std::vector<double> owned_;
 };
 
-// A decoded Distance / Plan request: the arrays and the core problem viewing them.
+// A decoded Distance / Plan request: the arrays and the core problem viewing
+// them.
 struct DecodedTransport {
   ArrayData x, y, a, b, cost_matrix;
   otcore::TransportProblem problem;
@@ -68,8 +71,8 @@ struct TransportFields {
 };
 
 // Fills `out` or returns INVALID_ARGUMENT with every violation found.
-grpc::Status DecodeTransport(const TransportFields& fields, const Limits& limits,
-                             DecodedTransport* out);
+grpc::Status DecodeTransport(const TransportFields& fields,
+                             const Limits& limits, DecodedTransport* out);
 
 // Core -> proto.
 ot::v1::Method ToProto(otcore::Method method);

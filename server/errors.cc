@@ -1,4 +1,5 @@
-// Error construction: BadRequest / RetryInfo details packed into google.rpc.Status.
+// Error construction: BadRequest / RetryInfo details packed into
+// google.rpc.Status.
 #include "server/errors.h"
 
 #include "absl/strings/str_cat.h"
@@ -37,9 +38,9 @@ grpc::Status ToGrpcStatus(const absl::Status& status) {
 }
 
 grpc::Status QueueFullStatus(int in_flight, int capacity) {
-  const std::string message = absl::StrCat(
-      "server busy: ", in_flight, " jobs in flight (capacity ", capacity,
-      "); retry later");
+  const std::string message =
+      absl::StrCat("server busy: ", in_flight, " jobs in flight (capacity ",
+                   capacity, "); retry later");
   google::rpc::RetryInfo retry;
   retry.mutable_retry_delay()->set_nanos(100'000'000);
   google::rpc::Status status;

@@ -1,13 +1,14 @@
-// Error construction for the service: field violations gathered during validation,
-// sent as INVALID_ARGUMENT with google.rpc.BadRequest details, and the single place
-// where absl::StatusCode maps to grpc::StatusCode. Thread-compatible.
+// Error construction for the service: field violations gathered during
+// validation, sent as INVALID_ARGUMENT with google.rpc.BadRequest details, and
+// the single place where absl::StatusCode maps to grpc::StatusCode.
+// Thread-compatible.
 #ifndef OTSERVE_SERVER_ERRORS_H_
 #define OTSERVE_SERVER_ERRORS_H_
 
+#include <grpcpp/support/status.h>
+
 #include <string>
 #include <vector>
-
-#include <grpcpp/support/status.h>
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"

@@ -12,20 +12,25 @@
 #include "absl/strings/match.h"
 #include "server/server.h"
 
-ABSL_FLAG(std::string, listen, "127.0.0.1:50051",
-          "Address to listen on, host:port (0.0.0.0:50051 for all interfaces).");
+ABSL_FLAG(
+    std::string, listen, "127.0.0.1:50051",
+    "Address to listen on, host:port (0.0.0.0:50051 for all interfaces).");
 ABSL_FLAG(int, threads, 0,
           "Worker threads that run solves; 0 = number of CPU cores.");
-ABSL_FLAG(int, max_queue, 64,
-          "Jobs that may wait for a free worker; beyond that calls fail at once "
-          "with RESOURCE_EXHAUSTED. 0..1000.");
+ABSL_FLAG(
+    int, max_queue, 64,
+    "Jobs that may wait for a free worker; beyond that calls fail at once "
+    "with RESOURCE_EXHAUSTED. 0..1000.");
 ABSL_FLAG(int, max_message_mb, 256, "Largest request and response in MiB.");
-ABSL_FLAG(int64_t, max_points, 10'000'000, "Largest number of points per measure.");
-ABSL_FLAG(int64_t, max_cost_entries, 100'000'000,
-          "Largest n*m for methods that form the cost matrix (EXACT, SINKHORN); "
-          "8 bytes of memory each.");
+ABSL_FLAG(int64_t, max_points, 10'000'000,
+          "Largest number of points per measure.");
+ABSL_FLAG(
+    int64_t, max_cost_entries, 100'000'000,
+    "Largest n*m for methods that form the cost matrix (EXACT, SINKHORN); "
+    "8 bytes of memory each.");
 ABSL_FLAG(double, drain_seconds, 30.0,
-          "On SIGINT/SIGTERM, how long in-flight jobs may run before being cancelled.");
+          "On SIGINT/SIGTERM, how long in-flight jobs may run before being "
+          "cancelled.");
 
 int main(int argc, char** argv) {
   absl::FlagsUsageConfig usage;
@@ -39,7 +44,8 @@ int main(int argc, char** argv) {
       "[--max_message_mb=N]");
   absl::ParseCommandLine(argc, argv);
 
-  // Block the stop signals before any thread starts; this thread waits for them.
+  // Block the stop signals before any thread starts; this thread waits for
+  // them.
   sigset_t stop;
   sigemptyset(&stop);
   sigaddset(&stop, SIGINT);
@@ -61,13 +67,14 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "otserve: %s\n", server.status().ToString().c_str());
     return 2;
   }
-  std::fprintf(stderr, "otserve %s listening on port %d (%d threads, queue %d)\n",
-               otserve::kVersion, (*server)->port(), options.threads, options.max_queue);
+  std::fprintf(
+      stderr, "otserve %s listening on port %d (%d threads, queue %d)\n",
+      otserve::kVersion, (*server)->port(), options.threads, options.max_queue);
 
   int signal_number = 0;
   sigwait(&stop, &signal_number);
-  std::fprintf(stderr, "otserve: signal %d, draining for up to %.0f s\n", signal_number,
-               absl::GetFlag(FLAGS_drain_seconds));
+  std::fprintf(stderr, "otserve: signal %d, draining for up to %.0f s\n",
+               signal_number, absl::GetFlag(FLAGS_drain_seconds));
   (*server)->Shutdown(absl::Seconds(absl::GetFlag(FLAGS_drain_seconds)));
   std::fprintf(stderr, "otserve: stopped\n");
   return 0;

@@ -1,15 +1,15 @@
-// Scheduler: admission control in front of one process-wide worker pool (Eigen's
-// ThreadPool). At most threads + max_queue jobs are in flight; beyond that
-// TrySubmit refuses at once, which the service answers with RESOURCE_EXHAUSTED.
-// Thread-safe: TrySubmit and in_flight may be called from any thread.
+// Scheduler: admission control in front of one process-wide worker pool
+// (Eigen's ThreadPool). At most threads + max_queue jobs are in flight; beyond
+// that TrySubmit refuses at once, which the service answers with
+// RESOURCE_EXHAUSTED. Thread-safe: TrySubmit and in_flight may be called from
+// any thread.
 #ifndef OTSERVE_SERVER_SCHEDULER_H_
 #define OTSERVE_SERVER_SCHEDULER_H_
 
 #define EIGEN_USE_THREADS
-#include <unsupported/Eigen/CXX11/ThreadPool>
-
 #include <atomic>
 #include <functional>
+#include <unsupported/Eigen/CXX11/ThreadPool>
 
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"

@@ -10,7 +10,8 @@
 
 namespace otserve {
 
-absl::StatusOr<std::unique_ptr<OtServer>> OtServer::Start(const ServerOptions& o) {
+absl::StatusOr<std::unique_ptr<OtServer>> OtServer::Start(
+    const ServerOptions& o) {
   if (o.threads < 1 || o.threads > 1024) {
     return absl::InvalidArgumentError("--threads must be in [1, 1024]");
   }
@@ -26,12 +27,14 @@ absl::StatusOr<std::unique_ptr<OtServer>> OtServer::Start(const ServerOptions& o
   std::unique_ptr<OtServer> s(new OtServer());
   const int64_t max_bytes = int64_t{o.max_message_mb} << 20;
   s->scheduler_ = std::make_unique<Scheduler>(o.threads, o.max_queue);
-  s->service_ = std::make_unique<OtService>(s->scheduler_.get(), o.limits, max_bytes);
+  s->service_ =
+      std::make_unique<OtService>(s->scheduler_.get(), o.limits, max_bytes);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(o.listen, grpc::InsecureServerCredentials(), &s->port_);
+  builder.AddListeningPort(o.listen, grpc::InsecureServerCredentials(),
+                           &s->port_);
   builder.SetMaxReceiveMessageSize(static_cast<int>(max_bytes));
   builder.SetMaxSendMessageSize(static_cast<int>(max_bytes));
   builder.RegisterService(s->service_.get());

@@ -1,13 +1,13 @@
-// OtServer: owns the gRPC server, the scheduler and the service; adds health checking
-// and reflection; drains on shutdown. Used by `otserve` and by the loopback tests.
-// Thread-safe: Shutdown() may be called from any thread, once.
+// OtServer: owns the gRPC server, the scheduler and the service; adds health
+// checking and reflection; drains on shutdown. Used by `otserve` and by the
+// loopback tests. Thread-safe: Shutdown() may be called from any thread, once.
 #ifndef OTSERVE_SERVER_SERVER_H_
 #define OTSERVE_SERVER_SERVER_H_
 
+#include <grpcpp/server.h>
+
 #include <memory>
 #include <string>
-
-#include <grpcpp/server.h>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -32,7 +32,8 @@ struct ServerOptions {
 class OtServer {
  public:
   // Validates the options, binds and starts serving.
-  static absl::StatusOr<std::unique_ptr<OtServer>> Start(const ServerOptions& options);
+  static absl::StatusOr<std::unique_ptr<OtServer>> Start(
+      const ServerOptions& options);
   ~OtServer();
 
   int port() const { return port_; }

@@ -1,7 +1,7 @@
-// The ot.v1.OptimalTransportService implementation on gRPC's callback API. Handlers
-// decode and validate on the gRPC thread (linear, cheap), then hand the solve to the
-// Scheduler; the worker fills the response and finishes the call. Cancellation and
-// deadlines reach the solver through SolveControl.
+// The ot.v1.OptimalTransportService implementation on gRPC's callback API.
+// Handlers decode and validate on the gRPC thread (linear, cheap), then hand
+// the solve to the Scheduler; the worker fills the response and finishes the
+// call. Cancellation and deadlines reach the solver through SolveControl.
 // Thread-safe: gRPC calls the handlers concurrently.
 #ifndef OTSERVE_SERVER_SERVICE_H_
 #define OTSERVE_SERVER_SERVICE_H_
@@ -16,15 +16,19 @@ namespace otserve {
 
 inline constexpr char kVersion[] = "0.1.0";
 
-class OtService final : public ot::v1::OptimalTransportService::CallbackService {
+class OtService final
+    : public ot::v1::OptimalTransportService::CallbackService {
  public:
   // `scheduler` must outlive the service.
   OtService(Scheduler* scheduler, Limits limits, int64_t max_message_bytes)
-      : scheduler_(scheduler), limits_(limits), max_message_bytes_(max_message_bytes) {}
+      : scheduler_(scheduler),
+        limits_(limits),
+        max_message_bytes_(max_message_bytes) {}
 
-  grpc::ServerUnaryReactor* Distance(grpc::CallbackServerContext* context,
-                                     const ot::v1::DistanceRequest* request,
-                                     ot::v1::DistanceResponse* response) override;
+  grpc::ServerUnaryReactor* Distance(
+      grpc::CallbackServerContext* context,
+      const ot::v1::DistanceRequest* request,
+      ot::v1::DistanceResponse* response) override;
   grpc::ServerUnaryReactor* Plan(grpc::CallbackServerContext* context,
                                  const ot::v1::PlanRequest* request,
                                  ot::v1::PlanResponse* response) override;

@@ -15,19 +15,26 @@ absl::Status SolveControl::Check() const {
 
 absl::string_view MethodName(Method method) {
   switch (method) {
-    case Method::kAuto: return "auto";
-    case Method::kExact: return "exact";
-    case Method::kSinkhorn: return "sinkhorn";
-    case Method::kOneD: return "1d";
+    case Method::kAuto:
+      return "auto";
+    case Method::kExact:
+      return "exact";
+    case Method::kSinkhorn:
+      return "sinkhorn";
+    case Method::kOneD:
+      return "1d";
   }
   return "unknown";
 }
 
 absl::string_view TerminationName(Termination termination) {
   switch (termination) {
-    case Termination::kConverged: return "converged";
-    case Termination::kIterationLimit: return "iteration_limit";
-    case Termination::kNumericalError: return "numerical_error";
+    case Termination::kConverged:
+      return "converged";
+    case Termination::kIterationLimit:
+      return "iteration_limit";
+    case Termination::kNumericalError:
+      return "numerical_error";
   }
   return "unknown";
 }

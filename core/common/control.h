@@ -1,7 +1,8 @@
-// SolveControl: how a caller steers a running solve — a cancel flag, a deadline and a
-// progress callback. Solvers poll Check() in their iteration loop.
-// Thread-safety: Cancel() may be called from any thread at any time; the setters must
-// be called before the solve starts; Check() and Report() are called by the solver.
+// SolveControl: how a caller steers a running solve — a cancel flag, a deadline
+// and a progress callback. Solvers poll Check() in their iteration loop.
+// Thread-safety: Cancel() may be called from any thread at any time; the
+// setters must be called before the solve starts; Check() and Report() are
+// called by the solver.
 #ifndef OTSERVE_CORE_COMMON_CONTROL_H_
 #define OTSERVE_CORE_COMMON_CONTROL_H_
 

@@ -9,10 +9,14 @@ namespace otcore {
 
 double CostSpec::Exponent() const {
   switch (kind) {
-    case CostKind::kSqEuclidean: return 2.0;
-    case CostKind::kEuclidean: return 1.0;
-    case CostKind::kPower: return p;
-    case CostKind::kExplicit: return 0.0;
+    case CostKind::kSqEuclidean:
+      return 2.0;
+    case CostKind::kEuclidean:
+      return 1.0;
+    case CostKind::kPower:
+      return p;
+    case CostKind::kExplicit:
+      return 0.0;
   }
   return 0.0;
 }

@@ -1,5 +1,5 @@
-// Ground costs c(x, y) between point clouds, and the checks shared by every solver on
-// weights and marginals. Pure functions; thread-compatible.
+// Ground costs c(x, y) between point clouds, and the checks shared by every
+// solver on weights and marginals. Pure functions; thread-compatible.
 #ifndef OTSERVE_CORE_COMMON_COST_H_
 #define OTSERVE_CORE_COMMON_COST_H_
 
@@ -39,7 +39,8 @@ absl::Status ValidateWeights(const VectorView& w, absl::string_view name);
 inline constexpr double kMassTolerance = 1e-6;
 absl::Status ValidateBalanced(const VectorView& a, const VectorView& b);
 
-// max(L1 row-marginal error, L1 column-marginal error) / sum(a) of a sparse plan.
+// max(L1 row-marginal error, L1 column-marginal error) / sum(a) of a sparse
+// plan.
 double SparseMarginalError(const SparsePlan& plan, const VectorView& a,
                            const VectorView& b);
 

@@ -1,14 +1,15 @@
-// Shared vocabulary of the OT core: matrix aliases, methods, termination reasons, the
-// per-solve Summary and the sparse plan. Plain value types; not synchronised.
+// Shared vocabulary of the OT core: matrix aliases, methods, termination
+// reasons, the per-solve Summary and the sparse plan. Plain value types; not
+// synchronised.
 #ifndef OTSERVE_CORE_COMMON_TYPES_H_
 #define OTSERVE_CORE_COMMON_TYPES_H_
 
+#include <Eigen/Core>
 #include <cstdint>
 #include <string>
-#include "absl/strings/string_view.h"
 #include <vector>
 
-#include <Eigen/Core>
+#include "absl/strings/string_view.h"
 
 namespace otcore {
 

@@ -135,8 +135,8 @@ absl::StatusOr<SinkhornResult> SolveSinkhorn(const VectorView& a,
       f = f_next;
       ColSoftMin(cost, f, log_a, eps_stage, &g);
       if (it % 10 == 0) {
-        control.Report({it, err, eps_stage,
-                        absl::ToDoubleSeconds(absl::Now() - start)});
+        control.Report(
+            {it, err, eps_stage, absl::ToDoubleSeconds(absl::Now() - start)});
       }
     }
     if (last_stage || s.termination == Termination::kNumericalError ||
@@ -153,8 +153,8 @@ absl::StatusOr<SinkhornResult> SolveSinkhorn(const VectorView& a,
                              " above the target ", eps);
   }
 
-  // Primal quantities of the plan (f, g) at the epsilon the potentials belong to
-  // (the target, unless the iteration cap struck in an earlier stage).
+  // Primal quantities of the plan (f, g) at the epsilon the potentials belong
+  // to (the target, unless the iteration cap struck in an earlier stage).
   const double eps_final = eps_stage;
   s.epsilon = eps_final;
   Eigen::ArrayXd rows = Eigen::ArrayXd::Zero(n), cols = Eigen::ArrayXd::Zero(m);
@@ -180,7 +180,8 @@ absl::StatusOr<SinkhornResult> SolveSinkhorn(const VectorView& a,
   result.f = f.matrix();
   result.g = g.matrix();
   s.iterations = it;
-  s.marginal_error = std::max((rows - wa).abs().sum(), (cols - wb).abs().sum()) / mass;
+  s.marginal_error =
+      std::max((rows - wa).abs().sum(), (cols - wb).abs().sum()) / mass;
   if (!std::isfinite(transport) || !std::isfinite(s.marginal_error)) {
     s.termination = Termination::kNumericalError;
   }

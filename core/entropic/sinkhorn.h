@@ -1,5 +1,5 @@
-// Entropy-regularised OT by Sinkhorn iterations in the log domain (stable for any
-// epsilon), with epsilon scaling and a marginal-error stopping rule.
+// Entropy-regularised OT by Sinkhorn iterations in the log domain (stable for
+// any epsilon), with epsilon scaling and a marginal-error stopping rule.
 //   min_P <P, C> + eps KL(P | a b^T)  s.t.  P 1 = a, P^T 1 = b,
 //   P_ij = a_i b_j exp((f_i + g_j - C_ij) / eps).
 // Thread-compatible: one call per thread; the inputs are only read.
@@ -20,12 +20,13 @@ struct SinkhornOptions {
   // Absolute regularisation epsilon (POT's `reg`), > 0. No default: the caller
   // decides (the service defaults to 0.05 x mean cost).
   double epsilon = 0.0;
-  // Stop when max(L1 row error, L1 column error) / mass <= tolerance. In (0, 1).
+  // Stop when max(L1 row error, L1 column error) / mass <= tolerance. In (0,
+  // 1).
   double tolerance = 1e-6;
   // Cap on Sinkhorn iterations over all epsilon stages. > 0.
   int64_t max_iterations = 10'000;
-  // Start at epsilon_0 = max(epsilon, max C - min C) and halve it per stage down
-  // to epsilon, warm-starting the potentials; intermediate stages stop at
+  // Start at epsilon_0 = max(epsilon, max C - min C) and halve it per stage
+  // down to epsilon, warm-starting the potentials; intermediate stages stop at
   // marginal error 1e-2 or 100 iterations.
   bool epsilon_scaling = true;
   // Return the dense plan (n x m) in the result.
@@ -46,8 +47,9 @@ struct SinkhornResult {
   Summary summary;
 };
 
-// a [n], b [m] (equal mass within kMassTolerance; b is rescaled to the mass of a),
-// cost [n, m] finite. Errors: INVALID_ARGUMENT, CANCELLED, DEADLINE_EXCEEDED.
+// a [n], b [m] (equal mass within kMassTolerance; b is rescaled to the mass of
+// a), cost [n, m] finite. Errors: INVALID_ARGUMENT, CANCELLED,
+// DEADLINE_EXCEEDED.
 absl::StatusOr<SinkhornResult> SolveSinkhorn(const VectorView& a,
                                              const VectorView& b,
                                              const MatrixView& cost,

@@ -1,12 +1,13 @@
 // Network simplex for the transportation problem.
 //
-// Graph: source nodes 0..n-1 (supply a_i), sink nodes n..n+m-1 (demand b_j) and an
-// artificial root. Real arcs i -> j are implicit (index i*m + j, cost C_ij), so only
-// O(n + m) memory is used beside the cost matrix. Because arcs are uncapacitated,
-// non-tree arcs carry no flow, and each node stores the flow of the tree arc to its
-// parent. The spanning tree keeps parent / depth / child lists; a pivot re-roots the
-// cut subtree and recomputes its potentials and depths in one walk.
-// The leaving arc is chosen so the tree stays strongly feasible (no cycling).
+// Graph: source nodes 0..n-1 (supply a_i), sink nodes n..n+m-1 (demand b_j) and
+// an artificial root. Real arcs i -> j are implicit (index i*m + j, cost C_ij),
+// so only O(n + m) memory is used beside the cost matrix. Because arcs are
+// uncapacitated, non-tree arcs carry no flow, and each node stores the flow of
+// the tree arc to its parent. The spanning tree keeps parent / depth / child
+// lists; a pivot re-roots the cut subtree and recomputes its potentials and
+// depths in one walk. The leaving arc is chosen so the tree stays strongly
+// feasible (no cycling).
 #include "core/exact/network_simplex.h"
 
 #include <algorithm>
@@ -27,12 +28,16 @@ constexpr int32_t kNone = -1;
 // The simplex state on the positive-weight sub-problem.
 class TransportSimplex {
  public:
-  TransportSimplex(const double* cost, int64_t stride, std::vector<int64_t> rows,
-                   std::vector<int64_t> cols, const Eigen::VectorXd& supply,
-                   const Eigen::VectorXd& demand)
-      : cost_(cost), stride_(stride), rows_(std::move(rows)),
-        cols_(std::move(cols)), n_(static_cast<int32_t>(rows_.size())),
-        m_(static_cast<int32_t>(cols_.size())), root_(n_ + m_),
+  TransportSimplex(const double* cost, int64_t stride,
+                   std::vector<int64_t> rows, std::vector<int64_t> cols,
+                   const Eigen::VectorXd& supply, const Eigen::VectorXd& demand)
+      : cost_(cost),
+        stride_(stride),
+        rows_(std::move(rows)),
+        cols_(std::move(cols)),
+        n_(static_cast<int32_t>(rows_.size())),
+        m_(static_cast<int32_t>(cols_.size())),
+        root_(n_ + m_),
         num_arcs_(static_cast<int64_t>(n_) * m_) {
     const int32_t nodes = n_ + m_ + 1;
     parent_.assign(nodes, kNone);
@@ -127,7 +132,8 @@ class TransportSimplex {
   }
 
   // Block search (Grigoriadis): scan arcs in blocks from where the last search
-  // stopped; take the most negative reduced cost of the first block that has one.
+  // stopped; take the most negative reduced cost of the first block that has
+  // one.
   bool FindEnteringArc(int32_t* s, int32_t* t) {
     double best = -tolerance_;
     int64_t best_arc = -1;
@@ -158,7 +164,8 @@ class TransportSimplex {
   }
 
   void Pivot(int32_t first, int32_t second) {
-    // The cycle: entering arc first -> second, then the tree path back via join.
+    // The cycle: entering arc first -> second, then the tree path back via
+    // join.
     int32_t u = first, v = second;
     while (u != v) {
       if (depth_[u] > depth_[v]) {
@@ -320,13 +327,16 @@ absl::StatusOr<ExactResult> SolveExact(const VectorView& a, const VectorView& b,
     return absl::InvalidArgumentError("cost matrix has non-finite entries");
   }
   if (n + m >= std::numeric_limits<int32_t>::max()) {
-    return absl::InvalidArgumentError("too many points for the network simplex");
+    return absl::InvalidArgumentError(
+        "too many points for the network simplex");
   }
 
   // Zero-weight points carry no mass: solve on the rest, then extend the duals.
   std::vector<int64_t> rows, cols;
-  for (int64_t i = 0; i < n; ++i) if (a(i) > 0) rows.push_back(i);
-  for (int64_t j = 0; j < m; ++j) if (b(j) > 0) cols.push_back(j);
+  for (int64_t i = 0; i < n; ++i)
+    if (a(i) > 0) rows.push_back(i);
+  for (int64_t j = 0; j < m; ++j)
+    if (b(j) > 0) cols.push_back(j);
   const double scale = a.sum() / b.sum();
   Eigen::VectorXd supply(rows.size()), demand(cols.size());
   for (size_t k = 0; k < rows.size(); ++k) supply(k) = a(rows[k]);
@@ -340,25 +350,31 @@ absl::StatusOr<ExactResult> SolveExact(const VectorView& a, const VectorView& b,
 
   ExactResult result;
   simplex.ExtractPlan(&result.plan);
-  result.f = Eigen::VectorXd::Constant(n, std::numeric_limits<double>::infinity());
-  result.g = Eigen::VectorXd::Constant(m, std::numeric_limits<double>::infinity());
+  result.f =
+      Eigen::VectorXd::Constant(n, std::numeric_limits<double>::infinity());
+  result.g =
+      Eigen::VectorXd::Constant(m, std::numeric_limits<double>::infinity());
   for (size_t k = 0; k < rows.size(); ++k) result.f(rows[k]) = simplex.f(k);
   for (size_t k = 0; k < cols.size(); ++k) result.g(cols[k]) = simplex.g(k);
   // c-transforms for zero-weight points keep f_i + g_j <= C_ij everywhere.
   for (int64_t i = 0; i < n; ++i) {
     if (a(i) > 0) continue;
-    for (int64_t j : cols) result.f(i) = std::min(result.f(i), cost(i, j) - result.g(j));
+    for (int64_t j : cols)
+      result.f(i) = std::min(result.f(i), cost(i, j) - result.g(j));
   }
   for (int64_t j = 0; j < m; ++j) {
     if (b(j) > 0) continue;
-    for (int64_t i = 0; i < n; ++i) result.g(j) = std::min(result.g(j), cost(i, j) - result.f(i));
+    for (int64_t i = 0; i < n; ++i)
+      result.g(j) = std::min(result.g(j), cost(i, j) - result.f(i));
   }
-  const double shift = (b.dot(result.g) - a.dot(result.f)) / (a.sum() + b.sum());
+  const double shift =
+      (b.dot(result.g) - a.dot(result.f)) / (a.sum() + b.sum());
   result.f.array() += shift;
   result.g.array() -= shift;
 
   for (size_t k = 0; k < result.plan.values.size(); ++k) {
-    result.cost += result.plan.values[k] * cost(result.plan.rows[k], result.plan.cols[k]);
+    result.cost +=
+        result.plan.values[k] * cost(result.plan.rows[k], result.plan.cols[k]);
   }
   Summary& s = result.summary;
   s.method = Method::kExact;
@@ -367,9 +383,10 @@ absl::StatusOr<ExactResult> SolveExact(const VectorView& a, const VectorView& b,
   const double artificial = simplex.ArtificialFlow();
   if (hit_limit) {
     s.termination = Termination::kIterationLimit;
-    s.message = absl::StrCat("pivot limit ", options.max_iterations,
-                             " reached before optimality; the plan is not optimal",
-                             artificial > 0 ? " and violates the marginals" : "");
+    s.message =
+        absl::StrCat("pivot limit ", options.max_iterations,
+                     " reached before optimality; the plan is not optimal",
+                     artificial > 0 ? " and violates the marginals" : "");
   } else if (artificial > 1e-9 * a.sum() || !std::isfinite(result.cost)) {
     s.termination = Termination::kNumericalError;
     s.message = absl::StrCat("mass ", artificial,

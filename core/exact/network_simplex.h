@@ -1,7 +1,7 @@
-// Exact (unregularised) discrete optimal transport by the primal network simplex on
-// the complete bipartite graph, with block-search pivoting (the design of LEMON's
-// NetworkSimplex and Bonneel et al.'s solver used by POT's ot.emd).
-// Thread-compatible: one call per thread; the inputs are only read.
+// Exact (unregularised) discrete optimal transport by the primal network
+// simplex on the complete bipartite graph, with block-search pivoting (the
+// design of LEMON's NetworkSimplex and Bonneel et al.'s solver used by POT's
+// ot.emd). Thread-compatible: one call per thread; the inputs are only read.
 #ifndef OTSERVE_CORE_EXACT_NETWORK_SIMPLEX_H_
 #define OTSERVE_CORE_EXACT_NETWORK_SIMPLEX_H_
 
@@ -15,8 +15,8 @@
 namespace otcore {
 
 struct ExactOptions {
-  // Pivot cap. Reaching it returns the current (feasible, suboptimal) basis with
-  // converged = false. Default 100,000,000; must be > 0.
+  // Pivot cap. Reaching it returns the current (feasible, suboptimal) basis
+  // with converged = false. Default 100,000,000; must be > 0.
   int64_t max_iterations = 100'000'000;
   // Pivots between two SolveControl::Check() calls. Must be > 0.
   int64_t check_every = 1024;
@@ -36,10 +36,10 @@ struct ExactResult {
   Summary summary;
 };
 
-// Solves min_P <P, C> s.t. P 1 = a, P^T 1 = b, P >= 0 for a [n], b [m], C [n, m].
-// Errors: INVALID_ARGUMENT (shapes, weights, masses differing by more than
-// kMassTolerance, non-finite costs), CANCELLED / DEADLINE_EXCEEDED from `control`.
-// Zero weights are allowed. b is rescaled to the mass of a.
+// Solves min_P <P, C> s.t. P 1 = a, P^T 1 = b, P >= 0 for a [n], b [m], C [n,
+// m]. Errors: INVALID_ARGUMENT (shapes, weights, masses differing by more than
+// kMassTolerance, non-finite costs), CANCELLED / DEADLINE_EXCEEDED from
+// `control`. Zero weights are allowed. b is rescaled to the mass of a.
 absl::StatusOr<ExactResult> SolveExact(const VectorView& a, const VectorView& b,
                                        const MatrixView& cost,
                                        const ExactOptions& options,

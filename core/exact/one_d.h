@@ -1,6 +1,6 @@
-// Exact optimal transport on the real line for the cost |x - y|^p, p >= 1, by sorting:
-// the monotone (north-west corner on sorted supports) coupling is optimal, and
-// W_p^p = int_0^1 |F^-1(t) - G^-1(t)|^p dt. O((n + m) log(n + m)).
+// Exact optimal transport on the real line for the cost |x - y|^p, p >= 1, by
+// sorting: the monotone (north-west corner on sorted supports) coupling is
+// optimal, and W_p^p = int_0^1 |F^-1(t) - G^-1(t)|^p dt. O((n + m) log(n + m)).
 // Thread-compatible.
 #ifndef OTSERVE_CORE_EXACT_ONE_D_H_
 #define OTSERVE_CORE_EXACT_ONE_D_H_
@@ -19,8 +19,8 @@ struct OneDResult {
   Summary summary;
 };
 
-// x [n] with weights a, y [m] with weights b (equal mass within kMassTolerance; b
-// is rescaled to the mass of a). p >= 1.
+// x [n] with weights a, y [m] with weights b (equal mass within kMassTolerance;
+// b is rescaled to the mass of a). p >= 1.
 absl::StatusOr<OneDResult> SolveOneD(const VectorView& x, const VectorView& a,
                                      const VectorView& y, const VectorView& b,
                                      double p, const SolveControl& control);

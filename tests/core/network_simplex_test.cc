@@ -1,13 +1,13 @@
 // Network simplex against the seed example, brute force over permutations, 1-D
-// closed forms and LP optimality conditions (primal feasibility, dual feasibility,
-// zero duality gap).
+// closed forms and LP optimality conditions (primal feasibility, dual
+// feasibility, zero duality gap).
 #include "core/exact/network_simplex.h"
+
+#include <gtest/gtest.h>
 
 #include <algorithm>
 #include <numeric>
 #include <random>
-
-#include <gtest/gtest.h>
 
 #include "core/common/cost.h"
 #include "tests/core/test_util.h"
@@ -24,7 +24,8 @@ void ExpectOptimal(const ExactResult& r, const Eigen::VectorXd& a,
                    const Eigen::VectorXd& b, const RowMatrix& c) {
   ASSERT_TRUE(r.summary.converged) << r.summary.message;
   EXPECT_EQ(r.summary.termination, Termination::kConverged);
-  EXPECT_LE(static_cast<int64_t>(r.plan.values.size()), a.size() + b.size() - 1);
+  EXPECT_LE(static_cast<int64_t>(r.plan.values.size()),
+            a.size() + b.size() - 1);
   Eigen::VectorXd rows = Eigen::VectorXd::Zero(a.size());
   Eigen::VectorXd cols = Eigen::VectorXd::Zero(b.size());
   for (size_t k = 0; k < r.plan.values.size(); ++k) {
@@ -106,8 +107,8 @@ TEST(NetworkSimplexTest, OneDimensionalSortedPairing) {
 
 TEST(NetworkSimplexTest, RandomShapesAreOptimal) {
   std::mt19937_64 rng(11);
-  const int shapes[][3] = {{1, 5, 2}, {5, 1, 3}, {17, 9, 2}, {60, 100, 3},
-                           {150, 80, 5}, {250, 250, 2}};
+  const int shapes[][3] = {{1, 5, 2},    {5, 1, 3},    {17, 9, 2},
+                           {60, 100, 3}, {150, 80, 5}, {250, 250, 2}};
   for (const auto& s : shapes) {
     Eigen::VectorXd a = RandomWeights(s[0], rng), b = RandomWeights(s[1], rng);
     RowMatrix c = PairwiseCost(RandomPoints(s[0], s[2], rng),
@@ -140,8 +141,10 @@ TEST(NetworkSimplexTest, ZeroWeightsAndDuplicatePoints) {
 
 TEST(NetworkSimplexTest, UnnormalisedEqualMassesAndLargeCosts) {
   std::mt19937_64 rng(9);
-  Eigen::VectorXd a = 7.0 * RandomWeights(20, rng), b = 7.0 * RandomWeights(30, rng);
-  RowMatrix c = 1e8 * PairwiseCost(RandomPoints(20, 3, rng), RandomPoints(30, 3, rng), {});
+  Eigen::VectorXd a = 7.0 * RandomWeights(20, rng),
+                  b = 7.0 * RandomWeights(30, rng);
+  RowMatrix c = 1e8 * PairwiseCost(RandomPoints(20, 3, rng),
+                                   RandomPoints(30, 3, rng), {});
   SolveControl control;
   auto r = SolveExact(a, b, c, {}, control);
   ASSERT_TRUE(r.ok()) << r.status();
@@ -151,7 +154,8 @@ TEST(NetworkSimplexTest, UnnormalisedEqualMassesAndLargeCosts) {
 TEST(NetworkSimplexTest, IterationLimitIsReportedNotHidden) {
   std::mt19937_64 rng(1);
   const int n = 50;
-  RowMatrix c = PairwiseCost(RandomPoints(n, 2, rng), RandomPoints(n, 2, rng), {});
+  RowMatrix c =
+      PairwiseCost(RandomPoints(n, 2, rng), RandomPoints(n, 2, rng), {});
   ExactOptions options;
   options.max_iterations = 3;
   SolveControl control;
@@ -175,23 +179,27 @@ TEST(NetworkSimplexTest, RejectsBadInput) {
             absl::StatusCode::kInvalidArgument);  // masses differ
   EXPECT_EQ(SolveExact(a, neg, c, {}, control).status().code(),
             absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(SolveExact(a, Eigen::VectorXd::Zero(2), c, {}, control).status().code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(
+      SolveExact(a, Eigen::VectorXd::Zero(2), c, {}, control).status().code(),
+      absl::StatusCode::kInvalidArgument);
   RowMatrix bad = c;
   bad(1, 1) = std::nan("");
   EXPECT_EQ(SolveExact(a, a, bad, {}, control).status().code(),
             absl::StatusCode::kInvalidArgument);
-  EXPECT_EQ(SolveExact(a, a, RowMatrix::Zero(2, 3), {}, control).status().code(),
-            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(
+      SolveExact(a, a, RowMatrix::Zero(2, 3), {}, control).status().code(),
+      absl::StatusCode::kInvalidArgument);
 }
 
 TEST(NetworkSimplexTest, HonoursCancelAndDeadline) {
   std::mt19937_64 rng(2);
-  RowMatrix c = PairwiseCost(RandomPoints(30, 2, rng), RandomPoints(30, 2, rng), {});
+  RowMatrix c =
+      PairwiseCost(RandomPoints(30, 2, rng), RandomPoints(30, 2, rng), {});
   SolveControl cancelled;
   cancelled.Cancel();
-  EXPECT_EQ(SolveExact(Uniform(30), Uniform(30), c, {}, cancelled).status().code(),
-            absl::StatusCode::kCancelled);
+  EXPECT_EQ(
+      SolveExact(Uniform(30), Uniform(30), c, {}, cancelled).status().code(),
+      absl::StatusCode::kCancelled);
   SolveControl late;
   late.set_deadline(absl::Now() - absl::Seconds(1));
   EXPECT_EQ(SolveExact(Uniform(30), Uniform(30), c, {}, late).status().code(),

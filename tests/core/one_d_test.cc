@@ -2,11 +2,11 @@
 // Dirac masses, and the network simplex on the same weighted problem.
 #include "core/exact/one_d.h"
 
+#include <gtest/gtest.h>
+
 #include <algorithm>
 #include <cmath>
 #include <random>
-
-#include <gtest/gtest.h>
 
 #include "core/common/cost.h"
 #include "core/exact/network_simplex.h"
@@ -34,7 +34,8 @@ TEST(OneDTest, SortedPairingForEqualUniformSizes) {
     std::sort(xs.begin(), xs.end());
     std::sort(ys.begin(), ys.end());
     double expected = 0;
-    for (int i = 0; i < n; ++i) expected += std::pow(std::abs(xs[i] - ys[i]), p) / n;
+    for (int i = 0; i < n; ++i)
+      expected += std::pow(std::abs(xs[i] - ys[i]), p) / n;
     SolveControl control;
     auto r = SolveOneD(x, Uniform(n), y, Uniform(n), p, control);
     ASSERT_TRUE(r.ok()) << r.status();
@@ -44,7 +45,8 @@ TEST(OneDTest, SortedPairingForEqualUniformSizes) {
   }
 }
 
-// W_1 = integral |F(t) - G(t)| dt, evaluated between consecutive support points.
+// W_1 = integral |F(t) - G(t)| dt, evaluated between consecutive support
+// points.
 TEST(OneDTest, W1MatchesCdfFormulaWithWeights) {
   std::mt19937_64 rng(2);
   const int n = 37, m = 53;
@@ -85,7 +87,8 @@ TEST(OneDTest, AgreesWithNetworkSimplexOnWeightedProblems) {
     const int n = 5 + 7 * trial, m = 60 - 5 * trial;
     Eigen::VectorXd x = Normal(n, rng, 0, 1), y = Normal(m, rng, 1, 1);
     x(0) = x(1);  // ties
-    Eigen::VectorXd a = RandomWeights(n, rng, trial % 3), b = RandomWeights(m, rng);
+    Eigen::VectorXd a = RandomWeights(n, rng, trial % 3),
+                    b = RandomWeights(m, rng);
     const double p = 1.0 + 0.5 * (trial % 4);
     RowMatrix c = PairwiseCost(x, y, {CostKind::kPower, p});
     SolveControl control;

@@ -3,10 +3,10 @@
 // non-convergence, cancellation.
 #include "core/entropic/sinkhorn.h"
 
+#include <gtest/gtest.h>
+
 #include <cmath>
 #include <random>
-
-#include <gtest/gtest.h>
 
 #include "core/common/cost.h"
 #include "core/exact/network_simplex.h"
@@ -54,9 +54,10 @@ TEST(SinkhornTest, MarginalsAndPlanMatchPotentials) {
   EXPECT_LE(r->summary.marginal_error, 1e-6);
   for (int i = 0; i < 40; ++i)
     for (int j = 0; j < 30; ++j)
-      EXPECT_NEAR(plan(i, j),
-                  p.a(i) * p.b(j) * std::exp((r->f(i) + r->g(j) - p.c(i, j)) / 0.1),
-                  1e-12);
+      EXPECT_NEAR(
+          plan(i, j),
+          p.a(i) * p.b(j) * std::exp((r->f(i) + r->g(j) - p.c(i, j)) / 0.1),
+          1e-12);
   EXPECT_NEAR(r->cost, (plan.array() * p.c.array()).sum(), 1e-12);
   // Balanced entropic duality: primal objective = <a, f> + <b, g>.
   EXPECT_NEAR(r->regularized_cost, p.a.dot(r->f) + p.b.dot(r->g), 1e-5);
@@ -129,7 +130,8 @@ TEST(SinkhornTest, ZeroWeightsAndTransposeSymmetry) {
   ASSERT_TRUE(r.ok() && t.ok());
   EXPECT_TRUE(r->summary.converged && t->summary.converged);
   EXPECT_NEAR(r->cost, t->cost, 1e-6 * r->cost);
-  EXPECT_NEAR(r->regularized_cost, t->regularized_cost, 1e-6 * std::abs(r->regularized_cost));
+  EXPECT_NEAR(r->regularized_cost, t->regularized_cost,
+              1e-6 * std::abs(r->regularized_cost));
   for (int i = 0; i < 25; ++i)
     if (p.a(i) == 0) {
       EXPECT_EQ(r->plan->row(i).sum(), 0.0);

@@ -1,4 +1,5 @@
-// Seeded random problems shared by the core tests. Not thread-safe (tests only).
+// Seeded random problems shared by the core tests. Not thread-safe (tests
+// only).
 #ifndef OTSERVE_TESTS_CORE_TEST_UTIL_H_
 #define OTSERVE_TESTS_CORE_TEST_UTIL_H_
 
@@ -18,7 +19,8 @@ inline RowMatrix RandomPoints(int n, int d, std::mt19937_64& rng,
 }
 
 // Positive weights summing to one (or with `zeros` entries set to zero first).
-inline Eigen::VectorXd RandomWeights(int n, std::mt19937_64& rng, int zeros = 0) {
+inline Eigen::VectorXd RandomWeights(int n, std::mt19937_64& rng,
+                                     int zeros = 0) {
   std::uniform_real_distribution<double> u(0.1, 1.0);
   Eigen::VectorXd w(n);
   for (int i = 0; i < n; ++i) w(i) = u(rng);
@@ -26,7 +28,9 @@ inline Eigen::VectorXd RandomWeights(int n, std::mt19937_64& rng, int zeros = 0)
   return w / w.sum();
 }
 
-inline Eigen::VectorXd Uniform(int n) { return Eigen::VectorXd::Constant(n, 1.0 / n); }
+inline Eigen::VectorXd Uniform(int n) {
+  return Eigen::VectorXd::Constant(n, 1.0 / n);
+}
 
 }  // namespace otcore::testing
 

@@ -1,9 +1,9 @@
 // SolveTransport: the AUTO rule, method routing, plan format helpers.
 #include "core/transport.h"
 
-#include <random>
-
 #include <gtest/gtest.h>
+
+#include <random>
 
 #include "tests/core/test_util.h"
 
@@ -12,7 +12,8 @@ namespace {
 
 TEST(TransportTest, AutoRule) {
   std::mt19937_64 rng(1);
-  RowMatrix x1 = testing::RandomPoints(10, 1, rng), x2 = testing::RandomPoints(10, 2, rng);
+  RowMatrix x1 = testing::RandomPoints(10, 1, rng),
+            x2 = testing::RandomPoints(10, 2, rng);
   TransportProblem p;
   p.x.emplace(x1);
   p.y.emplace(x1);
@@ -62,7 +63,8 @@ TEST(TransportTest, SeedExampleWithExplicitCostEveryMethod) {
 
 TEST(TransportTest, RelativeEpsilonAndDefaults) {
   std::mt19937_64 rng(2);
-  RowMatrix x = testing::RandomPoints(20, 2, rng), y = testing::RandomPoints(15, 2, rng);
+  RowMatrix x = testing::RandomPoints(20, 2, rng),
+            y = testing::RandomPoints(15, 2, rng);
   TransportProblem p;
   p.x.emplace(x);
   p.y.emplace(y);

@@ -1,14 +1,14 @@
-// The service over loopback: each RPC, each error class (with the field named in
-// google.rpc.BadRequest), deadlines, cancellation mid-solve, queue full, drain on
-// shutdown, health checking and reflection.
+// The service over loopback: each RPC, each error class (with the field named
+// in google.rpc.BadRequest), deadlines, cancellation mid-solve, queue full,
+// drain on shutdown, health checking and reflection.
+#include <grpcpp/generic/generic_stub.h>
+#include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
+
 #include <chrono>
 #include <future>
 #include <random>
 #include <thread>
-
-#include <grpcpp/generic/generic_stub.h>
-#include <grpcpp/grpcpp.h>
-#include <gtest/gtest.h>
 
 #include "client/client.h"
 #include "google/rpc/error_details.pb.h"
@@ -44,7 +44,8 @@ class ServiceTest : public ::testing::Test {
     EXPECT_TRUE(stub_->GetServerInfo(&c, {}, &info).ok());
     return info.jobs_in_flight();
   }
-  // Polls until no job runs (a stopped solve frees its worker); false on timeout.
+  // Polls until no job runs (a stopped solve frees its worker); false on
+  // timeout.
   bool WaitNoJobs(absl::Duration timeout = absl::Seconds(20)) {
     const absl::Time end = absl::Now() + timeout;
     while (absl::Now() < end) {
@@ -69,7 +70,8 @@ ot::v1::DistanceRequest SeedRequest() {
   return r;
 }
 
-// A Sinkhorn job that runs for a long time: small epsilon, unreachable tolerance.
+// A Sinkhorn job that runs for a long time: small epsilon, unreachable
+// tolerance.
 ot::v1::DistanceRequest SlowRequest(int n = 400) {
   std::mt19937_64 rng(1);
   std::normal_distribution<double> normal;
@@ -91,7 +93,8 @@ ot::v1::DistanceRequest SlowRequest(int n = 400) {
 
 // The fields named by the BadRequest details of an INVALID_ARGUMENT status.
 std::vector<std::string> ViolatedFields(const grpc::Status& status) {
-  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << status.error_message();
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
+      << status.error_message();
   google::rpc::Status details;
   EXPECT_TRUE(details.ParseFromString(status.error_details()));
   std::vector<std::string> fields;
@@ -132,7 +135,8 @@ TEST_F(ServiceTest, PlanSparseDenseAndPotentials) {
   EXPECT_NEAR(total, 1.0, 1e-15);
   auto f = otclient::GetArray(sparse.f()), g = otclient::GetArray(sparse.g());
   ASSERT_TRUE(f.ok() && g.ok());
-  EXPECT_NEAR(0.5 * ((*f)(0) + (*f)(1)) + 0.2 * (*g)(0) + 0.8 * (*g)(1), 0.3, 1e-12);
+  EXPECT_NEAR(0.5 * ((*f)(0) + (*f)(1)) + 0.2 * (*g)(0) + 0.8 * (*g)(1), 0.3,
+              1e-12);
 
   req.set_format(ot::v1::PLAN_FORMAT_DENSE);
   grpc::ClientContext c2;
@@ -163,7 +167,8 @@ TEST_F(ServiceTest, CppClientPointCloudsAndValuesEncoding) {
   for (auto* m : {proto.mutable_source(), proto.mutable_target()}) {
     RowMatrix p = *otclient::GetArray(m->points());
     m->mutable_points()->clear_data();
-    m->mutable_points()->mutable_values()->Assign(p.data(), p.data() + p.size());
+    m->mutable_points()->mutable_values()->Assign(p.data(),
+                                                  p.data() + p.size());
   }
   grpc::ClientContext c;
   ot::v1::DistanceResponse out;
@@ -172,7 +177,8 @@ TEST_F(ServiceTest, CppClientPointCloudsAndValuesEncoding) {
   const float xs[] = {0, 1, 2};
   proto.mutable_source()->mutable_points()->clear_values();
   proto.mutable_source()->mutable_points()->set_dtype(ot::v1::DTYPE_FLOAT32);
-  proto.mutable_source()->mutable_points()->set_data(reinterpret_cast<const char*>(xs), 12);
+  proto.mutable_source()->mutable_points()->set_data(
+      reinterpret_cast<const char*>(xs), 12);
   grpc::ClientContext c2;
   ASSERT_TRUE(stub_->Distance(&c2, proto, &out).ok());
   EXPECT_NEAR(out.value(), 1.0, 1e-15);
@@ -199,49 +205,86 @@ TEST_F(ServiceTest, EveryBadInputNamesItsField) {
   const double neg[] = {1.5, -0.5}, zeros[] = {0, 0}, heavy[] = {0.7, 0.8};
   const double inf_cost[] = {0, 1, HUGE_VAL, 0};
   const std::vector<Case> cases = {
-      {"nan point", [&](auto* r) {
+      {"nan point",
+       [&](auto* r) {
          r->mutable_cost()->Clear();
          SetArray(nan_points, {2, 2}, r->mutable_source()->mutable_points());
          SetArray(pts2, {2, 2}, r->mutable_target()->mutable_points());
-       }, "source.points"},
-      {"inf cost", [&](auto* r) { SetArray(inf_cost, {2, 2}, r->mutable_cost()->mutable_matrix()); },
+       },
+       "source.points"},
+      {"inf cost",
+       [&](auto* r) {
+         SetArray(inf_cost, {2, 2}, r->mutable_cost()->mutable_matrix());
+       },
        "cost.matrix"},
-      {"negative weight", [&](auto* r) { SetArray(neg, {2}, r->mutable_target()->mutable_weights()); },
+      {"negative weight",
+       [&](auto* r) {
+         SetArray(neg, {2}, r->mutable_target()->mutable_weights());
+       },
        "target.weights"},
-      {"all-zero weights", [&](auto* r) { SetArray(zeros, {2}, r->mutable_source()->mutable_weights()); },
+      {"all-zero weights",
+       [&](auto* r) {
+         SetArray(zeros, {2}, r->mutable_source()->mutable_weights());
+       },
        "source.weights"},
-      {"mass mismatch", [&](auto* r) { SetArray(heavy, {2}, r->mutable_target()->mutable_weights()); },
+      {"mass mismatch",
+       [&](auto* r) {
+         SetArray(heavy, {2}, r->mutable_target()->mutable_weights());
+       },
        "target.weights"},
-      {"weights vs matrix shape", [&](auto* r) { SetArray(pts3, {3}, r->mutable_source()->mutable_weights()); },
+      {"weights vs matrix shape",
+       [&](auto* r) {
+         SetArray(pts3, {3}, r->mutable_source()->mutable_weights());
+       },
        "source.weights"},
-      {"dimension mismatch", [&](auto* r) {
+      {"dimension mismatch",
+       [&](auto* r) {
          r->mutable_cost()->Clear();
          SetArray(pts2, {2, 2}, r->mutable_source()->mutable_points());
          SetArray(pts3, {2, 3}, r->mutable_target()->mutable_points());
-       }, "target.points"},
-      {"dtype vs bytes", [&](auto* r) {
-         r->mutable_source()->mutable_weights()->set_dtype(ot::v1::DTYPE_FLOAT32);
-       }, "source.weights.data"},
-      {"missing dtype", [&](auto* r) {
-         r->mutable_source()->mutable_weights()->set_dtype(ot::v1::DTYPE_UNSPECIFIED);
-       }, "source.weights.dtype"},
-      {"empty measure", [&](auto* r) {
+       },
+       "target.points"},
+      {"dtype vs bytes",
+       [&](auto* r) {
+         r->mutable_source()->mutable_weights()->set_dtype(
+             ot::v1::DTYPE_FLOAT32);
+       },
+       "source.weights.data"},
+      {"missing dtype",
+       [&](auto* r) {
+         r->mutable_source()->mutable_weights()->set_dtype(
+             ot::v1::DTYPE_UNSPECIFIED);
+       },
+       "source.weights.dtype"},
+      {"empty measure",
+       [&](auto* r) {
          r->mutable_source()->mutable_weights()->set_shape(0, 0);
-       }, "source.weights.shape"},
-      {"missing points", [&](auto* r) { r->mutable_cost()->Clear(); }, "source.points"},
-      {"bad epsilon", [&](auto* r) { r->mutable_options()->set_epsilon(-1); }, "options.epsilon"},
-      {"bad tolerance", [&](auto* r) { r->mutable_options()->set_tolerance(0); }, "options.tolerance"},
-      {"bad iterations", [&](auto* r) { r->mutable_options()->set_max_iterations(0); },
+       },
+       "source.weights.shape"},
+      {"missing points", [&](auto* r) { r->mutable_cost()->Clear(); },
+       "source.points"},
+      {"bad epsilon", [&](auto* r) { r->mutable_options()->set_epsilon(-1); },
+       "options.epsilon"},
+      {"bad tolerance",
+       [&](auto* r) { r->mutable_options()->set_tolerance(0); },
+       "options.tolerance"},
+      {"bad iterations",
+       [&](auto* r) { r->mutable_options()->set_max_iterations(0); },
        "options.max_iterations"},
-      {"unknown method", [&](auto* r) { r->set_method(static_cast<ot::v1::Method>(42)); }, "method"},
-      {"1d with explicit cost", [&](auto* r) { r->set_method(ot::v1::METHOD_ONE_D); }, "method"},
-      {"bad p", [&](auto* r) {
+      {"unknown method",
+       [&](auto* r) { r->set_method(static_cast<ot::v1::Method>(42)); },
+       "method"},
+      {"1d with explicit cost",
+       [&](auto* r) { r->set_method(ot::v1::METHOD_ONE_D); }, "method"},
+      {"bad p",
+       [&](auto* r) {
          r->mutable_cost()->Clear();
          r->mutable_cost()->set_kind(ot::v1::COST_KIND_POWER);
          r->mutable_cost()->set_p(0.5);
          SetArray(pts2, {2, 2}, r->mutable_source()->mutable_points());
          SetArray(pts2, {2, 2}, r->mutable_target()->mutable_points());
-       }, "cost.p"},
+       },
+       "cost.p"},
   };
   for (const Case& tc : cases) {
     ot::v1::DistanceRequest r = SeedRequest();
@@ -263,7 +306,8 @@ TEST_F(ServiceTest, SizeLimitsAreEnforced) {
   const double four[] = {0, 1, 2, 3};
   ot::v1::DistanceRequest r;
   r.set_method(ot::v1::METHOD_EXACT);
-  SetArray(four, {4, 1}, r.mutable_source()->mutable_points());  // 4 > max_points
+  SetArray(four, {4, 1},
+           r.mutable_source()->mutable_points());  // 4 > max_points
   SetArray(four, {2, 1}, r.mutable_target()->mutable_points());
   grpc::ClientContext c;
   ot::v1::DistanceResponse out;
@@ -285,7 +329,8 @@ TEST_F(ServiceTest, SizeLimitsAreEnforced) {
 
 TEST_F(ServiceTest, DeadlineStopsTheSolve) {
   grpc::ClientContext c;
-  c.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(300));
+  c.set_deadline(std::chrono::system_clock::now() +
+                 std::chrono::milliseconds(300));
   ot::v1::DistanceResponse out;
   grpc::Status status = stub_->Distance(&c, SlowRequest(), &out);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
@@ -299,7 +344,8 @@ TEST_F(ServiceTest, ClientCancelStopsTheSolve) {
   stub_->async()->Distance(&c, new ot::v1::DistanceRequest(SlowRequest()), &out,
                            [&done](grpc::Status s) { done.set_value(s); });
   const absl::Time end = absl::Now() + absl::Seconds(10);
-  while (InFlight() == 0 && absl::Now() < end) absl::SleepFor(absl::Milliseconds(5));
+  while (InFlight() == 0 && absl::Now() < end)
+    absl::SleepFor(absl::Milliseconds(5));
   ASSERT_EQ(InFlight(), 1);
   c.TryCancel();
   EXPECT_EQ(done.get_future().get().error_code(), grpc::StatusCode::CANCELLED);
@@ -314,18 +360,21 @@ TEST_F(ServiceTest, FullQueueAnswersResourceExhausted) {
   std::promise<grpc::Status> done[2];
   const ot::v1::DistanceRequest slow = SlowRequest(200);
   for (int k = 0; k < 2; ++k) {
-    stub_->async()->Distance(&c[k], &slow, &out[k],
-                             [&done, k](grpc::Status s) { done[k].set_value(s); });
+    stub_->async()->Distance(&c[k], &slow, &out[k], [&done, k](grpc::Status s) {
+      done[k].set_value(s);
+    });
   }
   const absl::Time end = absl::Now() + absl::Seconds(10);
-  while (InFlight() < 2 && absl::Now() < end) absl::SleepFor(absl::Milliseconds(5));
+  while (InFlight() < 2 && absl::Now() < end)
+    absl::SleepFor(absl::Milliseconds(5));
   ASSERT_EQ(InFlight(), 2);
   grpc::ClientContext third;
   ot::v1::DistanceResponse r;
   grpc::Status status = stub_->Distance(&third, SeedRequest(), &r);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
   for (auto& ctx : c) ctx.TryCancel();
-  for (auto& d : done) EXPECT_EQ(d.get_future().get().error_code(), grpc::StatusCode::CANCELLED);
+  for (auto& d : done)
+    EXPECT_EQ(d.get_future().get().error_code(), grpc::StatusCode::CANCELLED);
   EXPECT_TRUE(WaitNoJobs());
   grpc::ClientContext fourth;
   EXPECT_TRUE(stub_->Distance(&fourth, SeedRequest(), &r).ok());
@@ -338,25 +387,29 @@ TEST_F(ServiceTest, ShutdownDrainsInFlightJobs) {
   grpc::ClientContext c;
   ot::v1::DistanceResponse out;
   std::promise<grpc::Status> done;
-  stub_->async()->Distance(&c, &req, &out, [&done](grpc::Status s) { done.set_value(s); });
+  stub_->async()->Distance(&c, &req, &out,
+                           [&done](grpc::Status s) { done.set_value(s); });
   const absl::Time end = absl::Now() + absl::Seconds(10);
-  while (InFlight() == 0 && absl::Now() < end) absl::SleepFor(absl::Milliseconds(1));
+  while (InFlight() == 0 && absl::Now() < end)
+    absl::SleepFor(absl::Milliseconds(1));
   ASSERT_EQ(InFlight(), 1);
   server_->Shutdown(absl::Seconds(120));
   grpc::Status status = done.get_future().get();
   EXPECT_TRUE(status.ok()) << status.error_message();
   EXPECT_EQ(out.diagnostics().iterations(), 400);
   EXPECT_FALSE(out.diagnostics().converged());
-  EXPECT_EQ(out.diagnostics().termination(), ot::v1::TERMINATION_ITERATION_LIMIT);
+  EXPECT_EQ(out.diagnostics().termination(),
+            ot::v1::TERMINATION_ITERATION_LIMIT);
 }
 
-// Health and reflection through the generic stub (Debian ships no client stubs for
-// them): hand-encoded protobuf messages.
+// Health and reflection through the generic stub (Debian ships no client stubs
+// for them): hand-encoded protobuf messages.
 TEST_F(ServiceTest, HealthReportsServing) {
   grpc::GenericStub generic(channel_);
   for (std::string service : {"", "ot.v1.OptimalTransportService"}) {
     std::string request;
-    if (!service.empty()) request = std::string("\x0a", 1) + char(service.size()) + service;
+    if (!service.empty())
+      request = std::string("\x0a", 1) + char(service.size()) + service;
     grpc::Slice slice(request);
     grpc::ByteBuffer in(&slice, 1), out;
     grpc::ClientContext c;
@@ -367,8 +420,10 @@ TEST_F(ServiceTest, HealthReportsServing) {
     std::vector<grpc::Slice> slices;
     ASSERT_TRUE(out.Dump(&slices).ok());
     std::string bytes;
-    for (auto& s : slices) bytes += std::string(reinterpret_cast<const char*>(s.begin()), s.size());
-    EXPECT_EQ(bytes, std::string("\x08\x01", 2)) << "status SERVING for '" << service << "'";
+    for (auto& s : slices)
+      bytes += std::string(reinterpret_cast<const char*>(s.begin()), s.size());
+    EXPECT_EQ(bytes, std::string("\x08\x01", 2))
+        << "status SERVING for '" << service << "'";
   }
 }
 
@@ -377,7 +432,8 @@ TEST_F(ServiceTest, ReflectionListsTheService) {
   grpc::CompletionQueue cq;
   grpc::ClientContext c;
   auto call = generic.PrepareCall(
-      &c, "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo", &cq);
+      &c, "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo",
+      &cq);
   void* tag;
   bool ok;
   call->StartCall(reinterpret_cast<void*>(1));
@@ -397,7 +453,8 @@ TEST_F(ServiceTest, ReflectionListsTheService) {
   std::vector<grpc::Slice> slices;
   ASSERT_TRUE(response.Dump(&slices).ok());
   std::string bytes;
-  for (auto& s : slices) bytes += std::string(reinterpret_cast<const char*>(s.begin()), s.size());
+  for (auto& s : slices)
+    bytes += std::string(reinterpret_cast<const char*>(s.begin()), s.size());
   EXPECT_NE(bytes.find("ot.v1.OptimalTransportService"), std::string::npos);
   EXPECT_NE(bytes.find("grpc.health.v1.Health"), std::string::npos);
 }
