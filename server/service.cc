@@ -60,6 +60,23 @@ grpc::ServerUnaryReactor* FinishNow(grpc::CallbackServerContext* context,
   return reactor;
 }
 
+// The transport fields shared by DistanceRequest and PlanRequest.
+template <typename Request>
+TransportFields FieldsOf(const Request& r) {
+  return {r.source(), r.target(), r.cost(), r.method(), r.options()};
+}
+
+// value, regularized_value and diagnostics, shared by both responses.
+template <typename Response>
+void FillCommon(const otcore::TransportResult& result,
+                const DecodedTransport& decoded, absl::Duration queue_wait,
+                Response* response) {
+  response->set_value(result.value);
+  response->set_regularized_value(result.regularized_value);
+  FillDiagnostics(result.summary, queue_wait, decoded.problem.n(),
+                  decoded.problem.m(), response->mutable_diagnostics());
+}
+
 }  // namespace
 
 grpc::ServerUnaryReactor* OtService::Distance(
@@ -68,23 +85,17 @@ grpc::ServerUnaryReactor* OtService::Distance(
     ot::v1::DistanceResponse* response) {
   auto decoded = std::make_shared<DecodedTransport>();
   grpc::Status status =
-      DecodeTransport({request->source(), request->target(), request->cost(),
-                       request->method(), request->options()},
-                      limits_, decoded.get());
+      DecodeTransport(FieldsOf(*request), limits_, decoded.get());
   if (!status.ok()) return FinishNow(context, status);
-  return Submit(
-      context, scheduler_,
-      [decoded, response](const otcore::SolveControl& control,
-                          absl::Duration queue_wait) {
-        auto result =
-            otcore::SolveTransport(decoded->problem, decoded->options, control);
-        if (!result.ok()) return ToGrpcStatus(result.status());
-        response->set_value(result->value);
-        response->set_regularized_value(result->regularized_value);
-        FillDiagnostics(result->summary, queue_wait, decoded->problem.n(),
-                        decoded->problem.m(), response->mutable_diagnostics());
-        return grpc::Status::OK;
-      });
+  return Submit(context, scheduler_,
+                [decoded, response](const otcore::SolveControl& control,
+                                    absl::Duration queue_wait) {
+                  auto result = otcore::SolveTransport(
+                      decoded->problem, decoded->options, control);
+                  if (!result.ok()) return ToGrpcStatus(result.status());
+                  FillCommon(*result, *decoded, queue_wait, response);
+                  return grpc::Status::OK;
+                });
 }
 
 grpc::ServerUnaryReactor* OtService::Plan(grpc::CallbackServerContext* context,
@@ -92,9 +103,7 @@ grpc::ServerUnaryReactor* OtService::Plan(grpc::CallbackServerContext* context,
                                           ot::v1::PlanResponse* response) {
   auto decoded = std::make_shared<DecodedTransport>();
   grpc::Status status =
-      DecodeTransport({request->source(), request->target(), request->cost(),
-                       request->method(), request->options()},
-                      limits_, decoded.get());
+      DecodeTransport(FieldsOf(*request), limits_, decoded.get());
   if (status.ok() && !ot::v1::PlanFormat_IsValid(request->format())) {
     Violations v;
     v.Add("format", "unknown value");
@@ -112,10 +121,7 @@ grpc::ServerUnaryReactor* OtService::Plan(grpc::CallbackServerContext* context,
             otcore::SolveTransport(decoded->problem, decoded->options, control);
         if (!result.ok()) return ToGrpcStatus(result.status());
         const int64_t n = decoded->problem.n(), m = decoded->problem.m();
-        response->set_value(result->value);
-        response->set_regularized_value(result->regularized_value);
-        FillDiagnostics(result->summary, queue_wait, n, m,
-                        response->mutable_diagnostics());
+        FillCommon(*result, *decoded, queue_wait, response);
         const bool dense =
             format == ot::v1::PLAN_FORMAT_DENSE ||
             (format == ot::v1::PLAN_FORMAT_UNSPECIFIED && result->dense_plan);
