@@ -1,11 +1,14 @@
 // Method dispatch and cost formation for SolveTransport.
 #include "core/transport.h"
 
+#include <cmath>
+
 #include "absl/strings/str_cat.h"
 #include "core/common/status_macros.h"
 #include "core/entropic/sinkhorn.h"
 #include "core/exact/network_simplex.h"
 #include "core/exact/one_d.h"
+#include "core/sliced/sliced.h"
 
 namespace otcore {
 namespace {
@@ -17,7 +20,42 @@ bool IsOneDimensional(const TransportProblem& p) {
          p.y->cols() == 1;
 }
 
+// METHOD kGaussian: closed form between the given or fitted Gaussians.
+absl::StatusOr<TransportResult> SolveGaussian(const TransportProblem& problem,
+                                              const TransportOptions& options) {
+  if (problem.cost.kind != CostKind::kSqEuclidean) {
+    return absl::InvalidArgumentError(
+        "the Gaussian closed form is for the squared Euclidean cost");
+  }
+  auto side = [](const std::optional<Gaussian>& given,
+                 const std::optional<MatrixView>& points,
+                 const std::optional<VectorView>& weights) -> absl::StatusOr<Gaussian> {
+    if (given) return *given;
+    if (!points) return absl::InvalidArgumentError("points or a Gaussian are required");
+    const Eigen::VectorXd uniform =
+        Eigen::VectorXd::Constant(points->rows(), 1.0 / points->rows());
+    return FitGaussian(*points, weights ? *weights : VectorView(uniform));
+  };
+  ASSIGN_OR_RETURN(Gaussian g1, side(problem.source_gaussian, problem.x, problem.a));
+  ASSIGN_OR_RETURN(Gaussian g2, side(problem.target_gaussian, problem.y, problem.b));
+  ASSIGN_OR_RETURN(GaussianW2Result w2, GaussianW2(g1, g2));
+  TransportResult result;
+  result.value = w2.value;
+  result.distance = std::sqrt(w2.value);
+  result.summary = w2.summary;
+  if (options.compute_plan) {
+    ASSIGN_OR_RETURN(LinearMap map, GaussianMongeMap(g1, g2));
+    result.linear_map = std::move(map);
+  }
+  return result;
+}
+
 }  // namespace
+
+// Solves without the derived `distance`; SolveTransport adds it.
+static absl::StatusOr<TransportResult> SolveTransportValue(
+    const TransportProblem& problem, const TransportOptions& options,
+    const SolveControl& control);
 
 int64_t TransportProblem::n() const {
   if (a) return a->size();
@@ -40,7 +78,20 @@ Method ChooseMethod(const TransportProblem& problem) {
 absl::StatusOr<TransportResult> SolveTransport(const TransportProblem& problem,
                                                const TransportOptions& options,
                                                const SolveControl& control) {
+  ASSIGN_OR_RETURN(TransportResult result,
+                   SolveTransportValue(problem, options, control));
+  if (problem.cost.kind != CostKind::kExplicit && result.distance == 0.0) {
+    result.distance = std::pow(std::max(result.value, 0.0),
+                               1.0 / problem.cost.Exponent());
+  }
+  return result;
+}
+
+static absl::StatusOr<TransportResult> SolveTransportValue(
+    const TransportProblem& problem, const TransportOptions& options,
+    const SolveControl& control) {
   RETURN_IF_ERROR(problem.cost.Validate());
+  if (options.method == Method::kGaussian) return SolveGaussian(problem, options);
   const int64_t n = problem.n(), m = problem.m();
   if (n == 0 || m == 0) {
     return absl::InvalidArgumentError("source and target must be non-empty");
@@ -69,6 +120,22 @@ absl::StatusOr<TransportResult> SolveTransport(const TransportProblem& problem,
   const Method method =
       options.method == Method::kAuto ? ChooseMethod(problem) : options.method;
   TransportResult result;
+  if (method == Method::kSliced || method == Method::kMaxSliced) {
+    if (problem.cost.kind == CostKind::kExplicit) {
+      return absl::InvalidArgumentError("sliced methods need point clouds");
+    }
+    SlicedOptions so;
+    so.num_directions = options.num_directions;
+    so.seed = options.seed;
+    so.p = problem.cost.Exponent();
+    so.max_sliced = method == Method::kMaxSliced;
+    ASSIGN_OR_RETURN(SlicedResult r, SolveSliced(*problem.x, a, *problem.y, b, so,
+                                                 problem.directions, control));
+    result.value = r.value;
+    result.distance = r.distance;
+    result.summary = std::move(r.summary);
+    return result;
+  }
   if (method == Method::kOneD) {
     if (!IsOneDimensional(problem)) {
       return absl::InvalidArgumentError(
@@ -105,8 +172,15 @@ absl::StatusOr<TransportResult> SolveTransport(const TransportProblem& problem,
     result.summary = std::move(r.summary);
     return result;
   }
-  if (method == Method::kSinkhorn) {
+  if (method == Method::kSinkhorn || method == Method::kUnbalanced) {
     SinkhornOptions so;
+    if (method == Method::kUnbalanced) {
+      if (!options.marginal_relaxation) {
+        return absl::InvalidArgumentError(
+            "unbalanced OT needs marginal_relaxation (lambda, POT's reg_m)");
+      }
+      so.marginal_relaxation = *options.marginal_relaxation;
+    }
     double eps = options.epsilon.value_or(kDefaultRelativeEpsilon);
     if (!options.epsilon ||
         options.epsilon_scale == EpsilonScale::kRelativeToMeanCost) {

@@ -12,6 +12,7 @@
 #include "core/common/control.h"
 #include "core/common/cost.h"
 #include "core/common/types.h"
+#include "core/gaussian/gaussian.h"
 
 namespace otcore {
 
@@ -27,6 +28,10 @@ struct TransportProblem {
   CostSpec cost;
   // [n, m] when cost.kind == kExplicit.
   std::optional<MatrixView> cost_matrix;
+  // METHOD kGaussian: Gaussians given by their parameters instead of points.
+  std::optional<Gaussian> source_gaussian, target_gaussian;
+  // kSliced / kMaxSliced: given directions [L, d] instead of random ones.
+  std::optional<MatrixView> directions;
 
   int64_t n() const;
   int64_t m() const;
@@ -44,6 +49,11 @@ struct TransportOptions {
   // Sinkhorn iterations (default 10,000) or simplex pivots (default 1e8).
   std::optional<int64_t> max_iterations;
   bool epsilon_scaling = true;
+  // kUnbalanced: lambda of the KL marginal penalties (POT's reg_m); required.
+  std::optional<double> marginal_relaxation;
+  // kSliced / kMaxSliced: random directions and their seed.
+  int64_t num_directions = 50;
+  uint64_t seed = 0;
   // Return the plan (sparse for EXACT / ONE_D, dense for SINKHORN) and
   // potentials.
   bool compute_plan = false;
@@ -52,6 +62,10 @@ struct TransportOptions {
 struct TransportResult {
   double value = 0.0;              // <P, C>
   double regularized_value = 0.0;  // SINKHORN: <P, C> + eps KL(P | a b^T)
+  // value^(1/p) for costs ||x - y||^p (W_p; SW_p for sliced); 0 for explicit.
+  double distance = 0.0;
+  // kGaussian with compute_plan: the Monge map x -> A x + b.
+  std::optional<LinearMap> linear_map;
   std::optional<SparsePlan> sparse_plan;
   std::optional<RowMatrix> dense_plan;
   Eigen::VectorXd f, g;  // empty for ONE_D

@@ -38,6 +38,24 @@ void CheckWeights(const ArrayData& w, const std::string& field, int64_t n,
 
 }  // namespace
 
+std::optional<otcore::Gaussian> DecodeGaussian(const ot::v1::GaussianParams& g,
+                                               const std::string& field,
+                                               Violations* v) {
+  ArrayData mean, cov;
+  if (!mean.Decode(g.mean(), field + ".mean", 1, v) ||
+      !cov.Decode(g.covariance(), field + ".covariance", 2, v)) {
+    return std::nullopt;
+  }
+  otcore::Gaussian out;
+  out.mean = mean.vector();
+  out.cov = cov.matrix();
+  if (absl::Status s = otcore::ValidateGaussian(out); !s.ok()) {
+    v->Add(field + ".covariance", s.message());
+    return std::nullopt;
+  }
+  return out;
+}
+
 bool ArrayData::Decode(const ot::v1::Array& array, const std::string& field,
                        int rank, Violations* v) {
   present_ = true;
@@ -151,6 +169,38 @@ grpc::Status DecodeTransport(const TransportFields& f, const Limits& limits,
   }
   const bool explicit_cost = p.cost.kind == CostKind::kExplicit;
 
+  // Method and options.
+  switch (f.method) {
+    case ot::v1::METHOD_UNSPECIFIED:
+    case ot::v1::METHOD_AUTO:
+      o.method = otcore::Method::kAuto;
+      break;
+    case ot::v1::METHOD_EXACT:
+      o.method = otcore::Method::kExact;
+      break;
+    case ot::v1::METHOD_SINKHORN:
+      o.method = otcore::Method::kSinkhorn;
+      break;
+    case ot::v1::METHOD_ONE_D:
+      o.method = otcore::Method::kOneD;
+      break;
+    case ot::v1::METHOD_UNBALANCED_SINKHORN:
+      o.method = otcore::Method::kUnbalanced;
+      break;
+    case ot::v1::METHOD_SLICED:
+      o.method = otcore::Method::kSliced;
+      break;
+    case ot::v1::METHOD_MAX_SLICED:
+      o.method = otcore::Method::kMaxSliced;
+      break;
+    case ot::v1::METHOD_GAUSSIAN:
+      o.method = otcore::Method::kGaussian;
+      break;
+    default:
+      v.Add("method", absl::StrCat("unknown value ", f.method));
+  }
+  const bool gaussian = o.method == otcore::Method::kGaussian;
+
   // Arrays.
   bool shapes_ok = true;
   if (explicit_cost) {
@@ -169,10 +219,26 @@ grpc::Status DecodeTransport(const TransportFields& f, const Limits& limits,
     const char* name;
     ArrayData* points;
     ArrayData* weights;
+    std::optional<otcore::Gaussian>* params;
   };
-  for (const Side& side : {Side{f.source, "source", &out->x, &out->a},
-                           Side{f.target, "target", &out->y, &out->b}}) {
+  for (const Side& side :
+       {Side{f.source, "source", &out->x, &out->a, &p.source_gaussian},
+        Side{f.target, "target", &out->y, &out->b, &p.target_gaussian}}) {
     const std::string name = side.name;
+    if (side.measure.has_gaussian()) {
+      if (!gaussian) {
+        v.Add(name + ".gaussian", "only allowed with METHOD_GAUSSIAN");
+        shapes_ok = false;
+        continue;
+      }
+      auto params = DecodeGaussian(side.measure.gaussian(), name + ".gaussian", &v);
+      if (params) {
+        *side.params = std::move(*params);
+      } else {
+        shapes_ok = false;
+      }
+      continue;
+    }
     if (side.measure.has_points()) {
       shapes_ok &=
           side.points->Decode(side.measure.points(), name + ".points", 2, &v);
@@ -186,7 +252,19 @@ grpc::Status DecodeTransport(const TransportFields& f, const Limits& limits,
                                         name + ".weights", 1, &v);
     }
   }
+  if (f.options.has_directions()) {
+    shapes_ok &= out->directions.Decode(f.options.directions(),
+                                        "options.directions", 2, &v);
+  }
   if (!shapes_ok) return v.ToStatus();
+  if (gaussian && f.cost.kind() != ot::v1::COST_KIND_UNSPECIFIED &&
+      f.cost.kind() != ot::v1::COST_KIND_SQEUCLIDEAN) {
+    v.Add("cost.kind", "METHOD_GAUSSIAN needs the squared Euclidean cost");
+  }
+  if (p.source_gaussian && p.target_gaussian &&
+      p.source_gaussian->mean.size() != p.target_gaussian->mean.size()) {
+    v.Add("target.gaussian.mean", "dimension differs from the source's");
+  }
 
   // Sizes: n and m from the matrix, else the points, else the weights.
   auto size_of = [&](const ArrayData& points, const ArrayData& weights,
@@ -225,24 +303,6 @@ grpc::Status DecodeTransport(const TransportFields& f, const Limits& limits,
                        limits.max_points));
   }
 
-  // Method and options.
-  switch (f.method) {
-    case ot::v1::METHOD_UNSPECIFIED:
-    case ot::v1::METHOD_AUTO:
-      o.method = otcore::Method::kAuto;
-      break;
-    case ot::v1::METHOD_EXACT:
-      o.method = otcore::Method::kExact;
-      break;
-    case ot::v1::METHOD_SINKHORN:
-      o.method = otcore::Method::kSinkhorn;
-      break;
-    case ot::v1::METHOD_ONE_D:
-      o.method = otcore::Method::kOneD;
-      break;
-    default:
-      v.Add("method", absl::StrCat("unknown value ", f.method));
-  }
   const auto& opt = f.options;
   if (opt.has_epsilon()) {
     if (!(std::isfinite(opt.epsilon()) && opt.epsilon() > 0)) {
@@ -278,6 +338,29 @@ grpc::Status DecodeTransport(const TransportFields& f, const Limits& limits,
     o.max_iterations = opt.max_iterations();
   }
   if (opt.has_epsilon_scaling()) o.epsilon_scaling = opt.epsilon_scaling();
+  if (opt.has_marginal_relaxation()) {
+    if (!(opt.marginal_relaxation() > 0)) {
+      v.Add("options.marginal_relaxation",
+            absl::StrCat("must be > 0, got ", opt.marginal_relaxation()));
+    }
+    o.marginal_relaxation = opt.marginal_relaxation();
+  } else if (o.method == otcore::Method::kUnbalanced) {
+    v.Add("options.marginal_relaxation",
+          "required for METHOD_UNBALANCED_SINKHORN");
+  }
+  if (opt.has_num_directions()) {
+    if (opt.num_directions() < 1 || opt.num_directions() > 1'000'000) {
+      v.Add("options.num_directions",
+            absl::StrCat("must be in [1, 1e6], got ", opt.num_directions()));
+    }
+    o.num_directions = opt.num_directions();
+  }
+  if (opt.has_seed()) o.seed = opt.seed();
+  if (out->directions.present() && out->x.present() &&
+      out->directions.cols() != out->x.cols()) {
+    v.Add("options.directions",
+          absl::StrCat("must have ", out->x.cols(), " columns (the dimension)"));
+  }
   if (!v.empty()) return v.ToStatus();
 
   // Views for the core.
@@ -286,25 +369,36 @@ grpc::Status DecodeTransport(const TransportFields& f, const Limits& limits,
   if (out->a.present()) p.a.emplace(out->a.vector());
   if (out->b.present()) p.b.emplace(out->b.vector());
   if (explicit_cost) p.cost_matrix.emplace(out->cost_matrix.matrix());
+  if (out->directions.present()) p.directions.emplace(out->directions.matrix());
+  const otcore::Method method =
+      o.method == otcore::Method::kAuto ? otcore::ChooseMethod(p) : o.method;
+  if (method == otcore::Method::kGaussian) return grpc::Status::OK;
 
   // Balanced masses (uniform weights have mass 1).
   const double mass_a = p.a ? p.a->sum() : 1.0, mass_b = p.b ? p.b->sum() : 1.0;
-  if (std::abs(mass_a - mass_b) >
-      otcore::kMassTolerance * std::max(mass_a, mass_b)) {
+  if (method != otcore::Method::kUnbalanced &&
+      std::abs(mass_a - mass_b) >
+          otcore::kMassTolerance * std::max(mass_a, mass_b)) {
     v.Add("target.weights",
           absl::StrCat("total mass ", mass_b, " differs from source mass ",
                        mass_a, " (relative tolerance ", otcore::kMassTolerance,
                        ")"));
   }
-  const otcore::Method method =
-      o.method == otcore::Method::kAuto ? otcore::ChooseMethod(p) : o.method;
   if (method == otcore::Method::kOneD &&
       (explicit_cost || out->x.cols() != 1 || out->y.cols() != 1)) {
     v.Add("method",
           "METHOD_ONE_D needs 1-D points (shape [n] or [n, 1]) and a "
           "non-explicit cost");
   }
-  if (method != otcore::Method::kOneD && n > limits.max_cost_entries / m) {
+  const bool dense = method == otcore::Method::kExact ||
+                     method == otcore::Method::kSinkhorn ||
+                     method == otcore::Method::kUnbalanced;
+  if ((method == otcore::Method::kSliced ||
+       method == otcore::Method::kMaxSliced) &&
+      explicit_cost) {
+    v.Add("method", "sliced methods need point clouds, not an explicit cost");
+  }
+  if (dense && n > limits.max_cost_entries / m) {
     v.Add("source", absl::StrCat("n * m = ", n, " * ", m,
                                  " exceeds the server limit "
                                  "max_cost_entries = ",
@@ -325,6 +419,14 @@ ot::v1::Method ToProto(otcore::Method method) {
       return ot::v1::METHOD_SINKHORN;
     case otcore::Method::kOneD:
       return ot::v1::METHOD_ONE_D;
+    case otcore::Method::kUnbalanced:
+      return ot::v1::METHOD_UNBALANCED_SINKHORN;
+    case otcore::Method::kSliced:
+      return ot::v1::METHOD_SLICED;
+    case otcore::Method::kMaxSliced:
+      return ot::v1::METHOD_MAX_SLICED;
+    case otcore::Method::kGaussian:
+      return ot::v1::METHOD_GAUSSIAN;
   }
   return ot::v1::METHOD_UNSPECIFIED;
 }

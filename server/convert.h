@@ -56,7 +56,7 @@ class ArrayData {
 // A decoded Distance / Plan request: the arrays and the core problem viewing
 // them.
 struct DecodedTransport {
-  ArrayData x, y, a, b, cost_matrix;
+  ArrayData x, y, a, b, cost_matrix, directions;
   otcore::TransportProblem problem;
   otcore::TransportOptions options;
 };
@@ -73,6 +73,12 @@ struct TransportFields {
 // Fills `out` or returns INVALID_ARGUMENT with every violation found.
 grpc::Status DecodeTransport(const TransportFields& fields,
                              const Limits& limits, DecodedTransport* out);
+
+// A validated Gaussian (mean [d], symmetric PSD covariance [d, d]), or nullopt
+// with violations under `field`.
+std::optional<otcore::Gaussian> DecodeGaussian(const ot::v1::GaussianParams& g,
+                                               const std::string& field,
+                                               Violations* v);
 
 // Core -> proto.
 ot::v1::Method ToProto(otcore::Method method);

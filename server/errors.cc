@@ -37,6 +37,25 @@ grpc::Status ToGrpcStatus(const absl::Status& status) {
                       std::string(status.message()));
 }
 
+void FillBatchError(const grpc::Status& status, ot::v1::BatchError* out) {
+  out->set_code(status.error_code());
+  out->set_message(status.error_message());
+  google::rpc::Status details;
+  if (status.error_details().empty() ||
+      !details.ParseFromString(status.error_details())) {
+    return;
+  }
+  for (const auto& any : details.details()) {
+    google::rpc::BadRequest bad;
+    if (!any.UnpackTo(&bad)) continue;
+    for (const auto& v : bad.field_violations()) {
+      auto* fv = out->add_field_violations();
+      fv->set_field(v.field());
+      fv->set_description(v.description());
+    }
+  }
+}
+
 grpc::Status QueueFullStatus(int in_flight, int capacity) {
   const std::string message =
       absl::StrCat("server busy: ", in_flight, " jobs in flight (capacity ",

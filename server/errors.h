@@ -12,6 +12,7 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/string_view.h"
+#include "ot/v1/service.pb.h"
 
 namespace otserve {
 
@@ -32,6 +33,10 @@ class Violations {
 
 // Maps an absl::Status (same numeric codes) to a grpc::Status.
 grpc::Status ToGrpcStatus(const absl::Status& status);
+
+// Copies code, message and BadRequest field violations of `status` into a
+// batch item's error.
+void FillBatchError(const grpc::Status& status, ot::v1::BatchError* out);
 
 // RESOURCE_EXHAUSTED with a google.rpc.RetryInfo hint.
 grpc::Status QueueFullStatus(int in_flight, int capacity);

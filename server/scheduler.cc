@@ -22,6 +22,31 @@ bool Scheduler::TrySubmit(std::function<void(absl::Duration)> job) {
   return true;
 }
 
+void Scheduler::ParallelFor(int64_t count,
+                            const std::function<void(int64_t)>& body) {
+  struct Shared {
+    std::atomic<int64_t> next{0};
+    absl::Mutex mu;
+    int64_t done = 0;  // items finished, guarded by mu
+  };
+  auto shared = std::make_shared<Shared>();
+  // Copied so late helpers never touch the caller's stack.
+  auto work = std::make_shared<std::function<void(int64_t)>>(body);
+  auto drain = [shared, work, count]() {
+    for (int64_t i; (i = shared->next.fetch_add(1)) < count;) {
+      (*work)(i);
+      absl::MutexLock lock(&shared->mu);
+      ++shared->done;
+    }
+  };
+  const int64_t helpers = std::min<int64_t>(threads_ - 1, count - 1);
+  for (int64_t h = 0; h < helpers; ++h) pool_.Schedule(drain);
+  drain();
+  absl::MutexLock lock(&shared->mu);
+  auto all_done = [&shared, count]() { return shared->done == count; };
+  shared->mu.Await(absl::Condition(&all_done));
+}
+
 bool Scheduler::WaitIdle(absl::Time deadline) {
   absl::MutexLock lock(&mu_);
   auto idle = [this]() { return in_flight_.load() == 0; };

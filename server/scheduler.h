@@ -8,7 +8,9 @@
 
 #define EIGEN_USE_THREADS
 #include <atomic>
+#include <cstdint>
 #include <functional>
+#include <memory>
 #include <unsupported/Eigen/CXX11/ThreadPool>
 
 #include "absl/synchronization/mutex.h"
@@ -27,6 +29,12 @@ class Scheduler {
 
   // Runs job(queue_wait) on a worker, or returns false when full.
   bool TrySubmit(std::function<void(absl::Duration queue_wait)> job);
+
+  // Runs body(i) for i in [0, count) on the calling worker plus up to
+  // threads - 1 helpers from the pool, and returns when all are done. Safe to
+  // call from a pool worker: the caller works through the items itself, and
+  // helpers that start late find nothing left and exit.
+  void ParallelFor(int64_t count, const std::function<void(int64_t)>& body);
 
   // Blocks until no job is in flight or the deadline passes; true if idle.
   bool WaitIdle(absl::Time deadline);

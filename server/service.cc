@@ -2,9 +2,13 @@
 #include "server/service.h"
 
 #include <memory>
+#include <mutex>
+#include <optional>
 
 #include "absl/time/clock.h"
 #include "core/common/control.h"
+#include "core/entropic/divergence.h"
+#include "core/gaussian/gaussian.h"
 
 namespace otserve {
 namespace {
@@ -73,6 +77,9 @@ void FillCommon(const otcore::TransportResult& result,
                 Response* response) {
   response->set_value(result.value);
   response->set_regularized_value(result.regularized_value);
+  if constexpr (std::is_same_v<Response, ot::v1::DistanceResponse>) {
+    response->set_distance(result.distance);
+  }
   FillDiagnostics(result.summary, queue_wait, decoded.problem.n(),
                   decoded.problem.m(), response->mutable_diagnostics());
 }
@@ -122,6 +129,16 @@ grpc::ServerUnaryReactor* OtService::Plan(grpc::CallbackServerContext* context,
         if (!result.ok()) return ToGrpcStatus(result.status());
         const int64_t n = decoded->problem.n(), m = decoded->problem.m();
         FillCommon(*result, *decoded, queue_wait, response);
+        if (result->linear_map) {
+          const auto& map = *result->linear_map;
+          const int64_t d = map.b.size();
+          const otcore::RowMatrix a = map.a;  // row-major copy
+          FillArray(a.data(), {d, d},
+                    response->mutable_linear_map()->mutable_matrix());
+          FillArray(map.b.data(), {d},
+                    response->mutable_linear_map()->mutable_offset());
+          return grpc::Status::OK;
+        }
         const bool dense =
             format == ot::v1::PLAN_FORMAT_DENSE ||
             (format == ot::v1::PLAN_FORMAT_UNSPECIFIED && result->dense_plan);
@@ -155,6 +172,358 @@ grpc::ServerUnaryReactor* OtService::Plan(grpc::CallbackServerContext* context,
       });
 }
 
+grpc::ServerUnaryReactor* OtService::Divergence(
+    grpc::CallbackServerContext* context,
+    const ot::v1::DivergenceRequest* request,
+    ot::v1::DivergenceResponse* response) {
+  auto decoded = std::make_shared<DecodedTransport>();
+  const ot::v1::SolverOptions& opt = request->options();
+  grpc::Status status = DecodeTransport(
+      {request->source(), request->target(), request->cost(),
+       ot::v1::METHOD_SINKHORN, opt},
+      limits_, decoded.get());
+  Violations v;
+  if (status.ok()) {
+    const int64_t n = decoded->problem.n(), m = decoded->problem.m();
+    if (request->cost().kind() == ot::v1::COST_KIND_EXPLICIT) {
+      v.Add("cost.kind", "divergences need point clouds, not an explicit cost");
+    }
+    if (n > limits_.max_cost_entries / n || m > limits_.max_cost_entries / m) {
+      v.Add("source", "n^2 or m^2 exceeds the server limit max_cost_entries");
+    }
+    if (!ot::v1::DivergenceKind_IsValid(request->kind())) {
+      v.Add("kind", "unknown value");
+    }
+    if (request->has_blur() &&
+        !(request->blur() > 0 && std::isfinite(request->blur()))) {
+      v.Add("blur", "must be finite and > 0");
+    }
+    if (opt.has_marginal_relaxation()) {
+      v.Add("options.marginal_relaxation",
+            "the unbalanced divergence is not implemented yet");
+    }
+    if (!v.empty()) status = v.ToStatus();
+  }
+  if (!status.ok()) return FinishNow(context, status);
+  otcore::DivergenceOptions options;
+  switch (request->kind()) {
+    case ot::v1::DIVERGENCE_KIND_SINKHORN_NO_ENTROPY:
+      options.kind = otcore::DivergenceKind::kSinkhornNoEntropy;
+      break;
+    case ot::v1::DIVERGENCE_KIND_ENERGY:
+      options.kind = otcore::DivergenceKind::kEnergy;
+      break;
+    case ot::v1::DIVERGENCE_KIND_GAUSSIAN_MMD:
+      options.kind = otcore::DivergenceKind::kGaussianMmd;
+      break;
+    case ot::v1::DIVERGENCE_KIND_LAPLACIAN_MMD:
+      options.kind = otcore::DivergenceKind::kLaplacianMmd;
+      break;
+    default:
+      options.kind = otcore::DivergenceKind::kSinkhorn;
+  }
+  if (request->has_blur()) options.blur = request->blur();
+  const otcore::TransportOptions& o = decoded->options;
+  options.sinkhorn.epsilon = o.epsilon.value_or(0.05);
+  options.epsilon_relative_to_mean_cost =
+      !o.epsilon || o.epsilon_scale == otcore::EpsilonScale::kRelativeToMeanCost;
+  if (o.tolerance) options.sinkhorn.tolerance = *o.tolerance;
+  if (o.max_iterations) options.sinkhorn.max_iterations = *o.max_iterations;
+  options.sinkhorn.epsilon_scaling = o.epsilon_scaling;
+  return Submit(context, scheduler_,
+                [decoded, response, options](const otcore::SolveControl& control,
+                                             absl::Duration queue_wait) {
+                  const otcore::TransportProblem& p = decoded->problem;
+                  const Eigen::VectorXd ua = Eigen::VectorXd::Constant(p.n(), 1.0 / p.n());
+                  const Eigen::VectorXd ub = Eigen::VectorXd::Constant(p.m(), 1.0 / p.m());
+                  auto result = otcore::SolveDivergence(
+                      *p.x, p.a ? *p.a : otcore::VectorView(ua), *p.y,
+                      p.b ? *p.b : otcore::VectorView(ub), p.cost, options, control);
+                  if (!result.ok()) return ToGrpcStatus(result.status());
+                  response->set_value(result->value);
+                  response->set_cross_term(result->cross);
+                  response->set_source_self_term(result->self_source);
+                  response->set_target_self_term(result->self_target);
+                  FillDiagnostics(result->summary, queue_wait, p.n(), p.m(),
+                                  response->mutable_diagnostics());
+                  return grpc::Status::OK;
+                });
+}
+
+grpc::ServerUnaryReactor* OtService::Barycenter(
+    grpc::CallbackServerContext* context,
+    const ot::v1::BarycenterRequest* request,
+    ot::v1::BarycenterResponse* response) {
+  if (request->kind() != ot::v1::BARYCENTER_KIND_GAUSSIAN) {
+    if (!ot::v1::BarycenterKind_IsValid(request->kind()) ||
+        request->kind() == ot::v1::BARYCENTER_KIND_UNSPECIFIED) {
+      Violations v;
+      v.Add("kind", "set a BarycenterKind");
+      return FinishNow(context, v.ToStatus());
+    }
+    return FinishNow(context,
+                     grpc::Status(grpc::StatusCode::UNIMPLEMENTED,
+                                  ot::v1::BarycenterKind_Name(request->kind()) +
+                                      " is not implemented yet"));
+  }
+  Violations v;
+  auto gaussians = std::make_shared<std::vector<otcore::Gaussian>>();
+  if (request->measures_size() == 0) v.Add("measures", "at least one measure is required");
+  for (int k = 0; k < request->measures_size(); ++k) {
+    const ot::v1::Measure& m = request->measures(k);
+    const std::string field = absl::StrCat("measures[", k, "]");
+    if (m.has_gaussian()) {
+      if (auto g = DecodeGaussian(m.gaussian(), field + ".gaussian", &v)) {
+        gaussians->push_back(std::move(*g));
+      }
+      continue;
+    }
+    ArrayData points, weights;
+    if (!m.has_points()) {
+      v.Add(field + ".points", "points or gaussian parameters are required");
+      continue;
+    }
+    if (!points.Decode(m.points(), field + ".points", 2, &v)) continue;
+    if (m.has_weights() && !weights.Decode(m.weights(), field + ".weights", 1, &v)) continue;
+    const Eigen::VectorXd uniform =
+        Eigen::VectorXd::Constant(points.rows(), 1.0 / points.rows());
+    if (weights.present() && weights.rows() != points.rows()) {
+      v.Add(field + ".weights", "length differs from the number of points");
+      continue;
+    }
+    auto g = otcore::FitGaussian(points.matrix(), weights.present()
+                                                      ? otcore::VectorView(weights.vector())
+                                                      : otcore::VectorView(uniform));
+    if (!g.ok()) {
+      v.Add(field + ".weights", g.status().message());
+      continue;
+    }
+    gaussians->push_back(*std::move(g));
+  }
+  for (size_t k = 1; k < gaussians->size(); ++k) {
+    if ((*gaussians)[k].mean.size() != (*gaussians)[0].mean.size()) {
+      v.Add(absl::StrCat("measures[", k, "]"), "dimension differs from measures[0]");
+    }
+  }
+  Eigen::VectorXd lambdas =
+      Eigen::VectorXd::Constant(request->measures_size(), 1.0);
+  if (request->has_weights()) {
+    ArrayData w;
+    if (w.Decode(request->weights(), "weights", 1, &v)) {
+      if (w.rows() != request->measures_size()) {
+        v.Add("weights", "one weight per measure is required");
+      } else {
+        lambdas = w.vector();
+        if ((lambdas.array() < 0).any() || lambdas.sum() <= 0) {
+          v.Add("weights", "must be >= 0 and not all zero");
+        }
+      }
+    }
+  }
+  otcore::GaussianBarycenterOptions options;
+  const auto& opt = request->options();
+  if (opt.has_tolerance()) {
+    if (!(opt.tolerance() > 0 && opt.tolerance() < 1)) v.Add("options.tolerance", "must be in (0, 1)");
+    options.tolerance = opt.tolerance();
+  }
+  if (opt.has_max_iterations()) {
+    if (opt.max_iterations() < 1 || opt.max_iterations() > 1'000'000) {
+      v.Add("options.max_iterations", "must be in [1, 1e6]");
+    }
+    options.max_iterations = opt.max_iterations();
+  }
+  if (!v.empty()) return FinishNow(context, v.ToStatus());
+  return Submit(context, scheduler_,
+                [gaussians, lambdas, options, response](
+                    const otcore::SolveControl& control, absl::Duration queue_wait) {
+                  auto r = otcore::GaussianBarycenter(*gaussians, lambdas, options,
+                                                      control);
+                  if (!r.ok()) return ToGrpcStatus(r.status());
+                  const int64_t d = r->barycenter.mean.size();
+                  const otcore::RowMatrix cov = r->barycenter.cov;
+                  FillArray(r->barycenter.mean.data(), {d},
+                            response->mutable_gaussian()->mutable_mean());
+                  FillArray(cov.data(), {d, d},
+                            response->mutable_gaussian()->mutable_covariance());
+                  FillDiagnostics(r->summary, queue_wait, gaussians->size(), 1,
+                                  response->mutable_diagnostics());
+                  return grpc::Status::OK;
+                });
+}
+
+grpc::ServerUnaryReactor* OtService::DistanceBatch(
+    grpc::CallbackServerContext* context,
+    const ot::v1::DistanceBatchRequest* request,
+    ot::v1::DistanceBatchResponse* response) {
+  const int n = request->items_size();
+  // Decode every item now; invalid ones are answered in their slot.
+  auto decoded = std::make_shared<std::vector<DecodedTransport>>(n);
+  auto errors = std::make_shared<std::vector<std::optional<grpc::Status>>>(n);
+  for (int k = 0; k < n; ++k) {
+    grpc::Status s = DecodeTransport(FieldsOf(request->items(k)), limits_,
+                                     &(*decoded)[k]);
+    if (!s.ok()) (*errors)[k] = s;
+  }
+  Scheduler* scheduler = scheduler_;
+  return Submit(
+      context, scheduler_,
+      [decoded, errors, response, scheduler, n](
+          const otcore::SolveControl& control, absl::Duration queue_wait) {
+        std::vector<ot::v1::DistanceResponse> results(n);
+        scheduler->ParallelFor(n, [&](int64_t k) {
+          if ((*errors)[k]) return;
+          auto r = otcore::SolveTransport((*decoded)[k].problem,
+                                          (*decoded)[k].options, control);
+          if (!r.ok()) {
+            (*errors)[k] = ToGrpcStatus(r.status());
+            return;
+          }
+          FillCommon(*r, (*decoded)[k], queue_wait, &results[k]);
+        });
+        // A cancelled or expired call fails as a whole.
+        if (absl::Status s = control.Check(); !s.ok()) return ToGrpcStatus(s);
+        for (int k = 0; k < n; ++k) {
+          auto* item = response->add_items();
+          if ((*errors)[k]) {
+            FillBatchError(*(*errors)[k], item->mutable_error());
+          } else {
+            *item->mutable_result() = std::move(results[k]);
+          }
+        }
+        return grpc::Status::OK;
+      });
+}
+
+namespace {
+
+// Streams progress events and then the result of one Distance job. Writes are
+// serialised (one in flight); progress events are coalesced to the newest.
+// Lifetime: one reference for gRPC (dropped in OnDone) and one for the job.
+class StreamReactor final
+    : public grpc::ServerWriteReactor<ot::v1::DistanceEvent> {
+ public:
+  explicit StreamReactor(grpc::CallbackServerContext* context)
+      : control_(std::make_shared<otcore::SolveControl>()) {
+    const auto deadline = context->deadline();
+    if (deadline != std::chrono::system_clock::time_point::max()) {
+      control_->set_deadline(absl::FromChrono(deadline));
+    }
+  }
+  std::shared_ptr<otcore::SolveControl> control() const { return control_; }
+
+  void Progress(const otcore::Progress& p) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (done_ || finishing_) return;
+    ot::v1::DistanceEvent event;
+    auto* e = event.mutable_progress();
+    e->set_iteration(p.iteration);
+    e->set_error(p.error);
+    e->set_epsilon(p.epsilon);
+    e->set_elapsed_seconds(p.elapsed_seconds);
+    pending_progress_ = std::move(event);
+    PumpLocked();
+  }
+  // The job's end: the result event (when ok) then the status.
+  void Complete(grpc::Status status, ot::v1::DistanceEvent result) {
+    std::lock_guard<std::mutex> lock(mu_);
+    finishing_ = true;
+    status_ = std::move(status);
+    pending_progress_.reset();
+    if (status_.ok()) pending_result_ = std::move(result);
+    PumpLocked();
+  }
+  void Release() { Unref(); }
+
+  void OnWriteDone(bool ok) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    writing_ = false;
+    if (!ok) {  // the stream is broken (cancelled); stop writing
+      pending_progress_.reset();
+      pending_result_.reset();
+    }
+    PumpLocked();
+  }
+  void OnCancel() override { control_->Cancel(); }
+  void OnDone() override {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      done_ = true;
+    }
+    Unref();
+  }
+
+ private:
+  void PumpLocked() {
+    if (writing_ || done_ || finished_) return;
+    if (pending_progress_) {
+      current_ = std::move(*pending_progress_);
+      pending_progress_.reset();
+    } else if (pending_result_) {
+      current_ = std::move(*pending_result_);
+      pending_result_.reset();
+    } else {
+      if (finishing_) {
+        finished_ = true;
+        Finish(status_);
+      }
+      return;
+    }
+    writing_ = true;
+    StartWrite(&current_);
+  }
+  void Unref() {
+    if (refs_.fetch_sub(1) == 1) delete this;
+  }
+
+  std::shared_ptr<otcore::SolveControl> control_;
+  std::mutex mu_;
+  bool writing_ = false, finishing_ = false, finished_ = false, done_ = false;
+  std::optional<ot::v1::DistanceEvent> pending_progress_, pending_result_;
+  ot::v1::DistanceEvent current_;
+  grpc::Status status_;
+  std::atomic<int> refs_{2};
+};
+
+}  // namespace
+
+grpc::ServerWriteReactor<ot::v1::DistanceEvent>* OtService::DistanceStream(
+    grpc::CallbackServerContext* context,
+    const ot::v1::DistanceRequest* request) {
+  auto* reactor = new StreamReactor(context);
+  auto decoded = std::make_shared<DecodedTransport>();
+  grpc::Status status = DecodeTransport(FieldsOf(*request), limits_, decoded.get());
+  if (!status.ok()) {
+    reactor->Complete(status, {});
+    reactor->Release();
+    return reactor;
+  }
+  auto control = reactor->control();
+  control->set_progress_callback(
+      [reactor](const otcore::Progress& p) { reactor->Progress(p); });
+  const bool admitted = scheduler_->TrySubmit(
+      [reactor, control, decoded](absl::Duration queue_wait) {
+        ot::v1::DistanceEvent event;
+        grpc::Status status;
+        if (absl::Status before = control->Check(); !before.ok()) {
+          status = ToGrpcStatus(before);
+        } else {
+          auto r = otcore::SolveTransport(decoded->problem, decoded->options, *control);
+          if (r.ok()) {
+            FillCommon(*r, *decoded, queue_wait, event.mutable_result());
+          } else {
+            status = ToGrpcStatus(r.status());
+          }
+        }
+        reactor->Complete(status, std::move(event));
+        reactor->Release();
+      });
+  if (!admitted) {
+    reactor->Complete(QueueFullStatus(scheduler_->in_flight(), scheduler_->capacity()), {});
+    reactor->Release();
+  }
+  return reactor;
+}
+
 grpc::ServerUnaryReactor* OtService::GetServerInfo(
     grpc::CallbackServerContext* context, const ot::v1::GetServerInfoRequest*,
     ot::v1::GetServerInfoResponse* response) {
@@ -165,9 +534,12 @@ grpc::ServerUnaryReactor* OtService::GetServerInfo(
   response->set_max_points(limits_.max_points);
   response->set_max_cost_entries(limits_.max_cost_entries);
   for (auto m : {ot::v1::METHOD_AUTO, ot::v1::METHOD_EXACT,
-                 ot::v1::METHOD_SINKHORN, ot::v1::METHOD_ONE_D}) {
+                 ot::v1::METHOD_SINKHORN, ot::v1::METHOD_ONE_D,
+                 ot::v1::METHOD_UNBALANCED_SINKHORN, ot::v1::METHOD_SLICED,
+                 ot::v1::METHOD_MAX_SLICED, ot::v1::METHOD_GAUSSIAN}) {
     response->add_methods(m);
   }
+  response->add_barycenter_kinds(ot::v1::BARYCENTER_KIND_GAUSSIAN);
   response->set_jobs_in_flight(scheduler_->in_flight());
   return FinishNow(context, grpc::Status::OK);
 }

@@ -32,6 +32,21 @@ class OtService final
   grpc::ServerUnaryReactor* Plan(grpc::CallbackServerContext* context,
                                  const ot::v1::PlanRequest* request,
                                  ot::v1::PlanResponse* response) override;
+  grpc::ServerUnaryReactor* Divergence(
+      grpc::CallbackServerContext* context,
+      const ot::v1::DivergenceRequest* request,
+      ot::v1::DivergenceResponse* response) override;
+  grpc::ServerUnaryReactor* Barycenter(
+      grpc::CallbackServerContext* context,
+      const ot::v1::BarycenterRequest* request,
+      ot::v1::BarycenterResponse* response) override;
+  grpc::ServerUnaryReactor* DistanceBatch(
+      grpc::CallbackServerContext* context,
+      const ot::v1::DistanceBatchRequest* request,
+      ot::v1::DistanceBatchResponse* response) override;
+  grpc::ServerWriteReactor<ot::v1::DistanceEvent>* DistanceStream(
+      grpc::CallbackServerContext* context,
+      const ot::v1::DistanceRequest* request) override;
   grpc::ServerUnaryReactor* GetServerInfo(
       grpc::CallbackServerContext* context,
       const ot::v1::GetServerInfoRequest* request,

@@ -23,6 +23,14 @@ absl::string_view MethodName(Method method) {
       return "sinkhorn";
     case Method::kOneD:
       return "1d";
+    case Method::kUnbalanced:
+      return "unbalanced";
+    case Method::kSliced:
+      return "sliced";
+    case Method::kMaxSliced:
+      return "max_sliced";
+    case Method::kGaussian:
+      return "gaussian";
   }
   return "unknown";
 }

@@ -21,7 +21,16 @@ using MatrixView = Eigen::Ref<const RowMatrix>;
 using VectorView = Eigen::Ref<const Eigen::VectorXd>;
 
 // The algorithm that computes a transport.
-enum class Method { kAuto, kExact, kSinkhorn, kOneD };
+enum class Method {
+  kAuto,
+  kExact,
+  kSinkhorn,
+  kOneD,
+  kUnbalanced,  // KL-relaxed entropic OT
+  kSliced,      // sliced Wasserstein (mean over directions)
+  kMaxSliced,   // max over directions
+  kGaussian,    // closed-form W2 between Gaussians (Bures)
+};
 
 // Why a solver stopped.
 enum class Termination {

@@ -11,46 +11,9 @@
 #include "absl/time/clock.h"
 #include "core/common/cost.h"
 #include "core/common/status_macros.h"
+#include "core/entropic/softmin.h"
 
 namespace otcore {
-namespace {
-
-constexpr double kNegInf = -std::numeric_limits<double>::infinity();
-
-// out_i = -eps * log sum_j exp(log_w_j + (h_j - C_ij) / eps), row by row.
-void RowSoftMin(const MatrixView& c, const Eigen::ArrayXd& h,
-                const Eigen::ArrayXd& log_w, double eps, Eigen::ArrayXd* out) {
-  const Eigen::ArrayXd shifted = log_w + h / eps;
-  const double inv_eps = 1.0 / eps;
-  Eigen::ArrayXd z(c.cols());
-  for (Eigen::Index i = 0; i < c.rows(); ++i) {
-    z = shifted - c.row(i).transpose().array() * inv_eps;
-    const double mx = z.maxCoeff();
-    (*out)(i) = mx == kNegInf ? std::numeric_limits<double>::infinity()
-                              : -eps * (mx + std::log((z - mx).exp().sum()));
-  }
-}
-
-// out_j = -eps * log sum_i exp(log_w_i + (h_i - C_ij) / eps), streaming rows.
-void ColSoftMin(const MatrixView& c, const Eigen::ArrayXd& h,
-                const Eigen::ArrayXd& log_w, double eps, Eigen::ArrayXd* out) {
-  const Eigen::ArrayXd shifted = log_w + h / eps;
-  const double inv_eps = 1.0 / eps;
-  const Eigen::Index m = c.cols();
-  Eigen::ArrayXd mx = Eigen::ArrayXd::Constant(m, kNegInf);
-  for (Eigen::Index i = 0; i < c.rows(); ++i) {
-    if (shifted(i) == kNegInf) continue;
-    mx = mx.max(shifted(i) - c.row(i).transpose().array() * inv_eps);
-  }
-  Eigen::ArrayXd sum = Eigen::ArrayXd::Zero(m);
-  for (Eigen::Index i = 0; i < c.rows(); ++i) {
-    if (shifted(i) == kNegInf) continue;
-    sum += ((shifted(i) - c.row(i).transpose().array() * inv_eps) - mx).exp();
-  }
-  *out = -eps * (mx + sum.log());
-}
-
-}  // namespace
 
 absl::Status SinkhornOptions::Validate() const {
   if (!(std::isfinite(epsilon) && epsilon > 0.0)) {
@@ -64,6 +27,11 @@ absl::Status SinkhornOptions::Validate() const {
   if (max_iterations <= 0) {
     return absl::InvalidArgumentError("max_iterations must be > 0");
   }
+  if (!(marginal_relaxation > 0.0)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "marginal_relaxation must be > 0 (infinity: balanced), got ",
+        marginal_relaxation));
+  }
   return absl::OkStatus();
 }
 
@@ -76,7 +44,8 @@ absl::StatusOr<SinkhornResult> SolveSinkhorn(const VectorView& a,
   RETURN_IF_ERROR(options.Validate());
   RETURN_IF_ERROR(ValidateWeights(a, "source weights"));
   RETURN_IF_ERROR(ValidateWeights(b, "target weights"));
-  RETURN_IF_ERROR(ValidateBalanced(a, b));
+  const bool balanced = std::isinf(options.marginal_relaxation);
+  if (balanced) RETURN_IF_ERROR(ValidateBalanced(a, b));
   const Eigen::Index n = a.size(), m = b.size();
   if (cost.rows() != n || cost.cols() != m) {
     return absl::InvalidArgumentError(
@@ -89,7 +58,11 @@ absl::StatusOr<SinkhornResult> SolveSinkhorn(const VectorView& a,
 
   const double mass = a.sum();
   const Eigen::ArrayXd wa = a.array();
-  const Eigen::ArrayXd wb = b.array() * (mass / b.sum());
+  const Eigen::ArrayXd wb = balanced ? Eigen::ArrayXd(b.array() * (mass / b.sum()))
+                                     : Eigen::ArrayXd(b.array());
+  const double lambda = options.marginal_relaxation;
+  // Unbalanced updates are the balanced ones damped by lambda / (lambda + eps).
+  auto damping = [&](double e) { return balanced ? 1.0 : lambda / (lambda + e); };
   const Eigen::ArrayXd log_a = wa.log(), log_b = wb.log();
   const double eps = options.epsilon;
   double eps_stage = eps;
@@ -100,10 +73,11 @@ absl::StatusOr<SinkhornResult> SolveSinkhorn(const VectorView& a,
   Eigen::ArrayXd f = Eigen::ArrayXd::Zero(n), g = Eigen::ArrayXd::Zero(m);
   Eigen::ArrayXd f_next(n);
   ColSoftMin(cost, f, log_a, eps_stage, &g);
+  g *= damping(eps_stage);
 
   SinkhornResult result;
   Summary& s = result.summary;
-  s.method = Method::kSinkhorn;
+  s.method = balanced ? Method::kSinkhorn : Method::kUnbalanced;
   s.termination = Termination::kIterationLimit;
   int64_t it = 0;
   double err = std::numeric_limits<double>::infinity();
@@ -111,13 +85,20 @@ absl::StatusOr<SinkhornResult> SolveSinkhorn(const VectorView& a,
     const bool last_stage = eps_stage <= eps;
     const double stage_tol = last_stage ? options.tolerance : 1e-2;
     int64_t stage_it = 0;
-    // Invariant at the loop head: g is the exact column update for f, so the
-    // plan (f, g) has exact column marginals; the row update below measures its
-    // row error for free: row_i = a_i exp((f_i - f_next_i) / eps).
+    const double damp = damping(eps_stage);
+    // Invariant at the loop head: g is the exact column update for f. Balanced:
+    // the plan (f, g) has exact column marginals, and the row update below
+    // measures its row error for free: row_i = a_i exp((f_i - f_next_i) / eps).
+    // Unbalanced: the error is the sup-norm change of f / eps.
     for (;;) {
       RETURN_IF_ERROR(control.Check());
       RowSoftMin(cost, g, log_b, eps_stage, &f_next);
-      err = (wa * ((f - f_next) / eps_stage).exp() - wa).abs().sum() / mass;
+      if (balanced) {
+        err = (wa * ((f - f_next) / eps_stage).exp() - wa).abs().sum() / mass;
+      } else {
+        f_next *= damp;
+        err = (f_next - f).abs().maxCoeff() / eps_stage;
+      }
       ++it;
       ++stage_it;
       // err may overflow to +inf far from the solution; only NaN or non-finite
@@ -134,6 +115,7 @@ absl::StatusOr<SinkhornResult> SolveSinkhorn(const VectorView& a,
       if (!last_stage && stage_it >= 100) break;
       f = f_next;
       ColSoftMin(cost, f, log_a, eps_stage, &g);
+      g *= damp;
       if (it % 10 == 0) {
         control.Report(
             {it, err, eps_stage, absl::ToDoubleSeconds(absl::Now() - start)});
@@ -147,6 +129,7 @@ absl::StatusOr<SinkhornResult> SolveSinkhorn(const VectorView& a,
     eps_stage = std::max(eps, eps_stage * 0.5);
     f = f_next;
     ColSoftMin(cost, f, log_a, eps_stage, &g);
+    g *= damping(eps_stage);
   }
   if (eps_stage > eps && s.termination != Termination::kNumericalError) {
     s.message = absl::StrCat("stopped at epsilon stage ", eps_stage,
@@ -171,12 +154,16 @@ absl::StatusOr<SinkhornResult> SolveSinkhorn(const VectorView& a,
     transport += (p_row * cost.row(i).transpose().array()).sum();
     if (result.plan) result.plan->row(i) = p_row.transpose().matrix();
   }
-  // eps KL(P | a b^T) = sum P (f + g - C) - eps (sum P - mass^2); terms of
-  // zero-weight points vanish.
+  // <P, C> + eps KL(P | a b^T) = sum P (f + g) - eps (sum P - sum a sum b);
+  // terms of zero-weight points vanish. Unbalanced adds the marginal penalties.
   const double fr = (wa > 0).select(f * rows, 0.0).sum();
   const double gc = (wb > 0).select(g * cols, 0.0).sum();
   result.cost = transport;
-  result.regularized_cost = fr + gc - eps_final * (rows.sum() - mass * mass);
+  result.regularized_cost = fr + gc - eps_final * (rows.sum() - mass * wb.sum());
+  if (!balanced) {
+    result.regularized_cost +=
+        lambda * (GeneralizedKl(rows, wa) + GeneralizedKl(cols, wb));
+  }
   result.f = f.matrix();
   result.g = g.matrix();
   s.iterations = it;
@@ -187,7 +174,7 @@ absl::StatusOr<SinkhornResult> SolveSinkhorn(const VectorView& a,
   }
   if (s.termination == Termination::kIterationLimit && s.message.empty()) {
     s.message = absl::StrCat("max_iterations ", options.max_iterations,
-                             " reached at marginal error ", err);
+                             " reached at error ", err);
   } else if (s.termination == Termination::kNumericalError) {
     s.message = "non-finite values in the Sinkhorn iteration";
   }

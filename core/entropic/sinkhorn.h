@@ -7,6 +7,7 @@
 #define OTSERVE_CORE_ENTROPIC_SINKHORN_H_
 
 #include <cstdint>
+#include <limits>
 #include <optional>
 
 #include "absl/status/status.h"
@@ -31,6 +32,12 @@ struct SinkhornOptions {
   bool epsilon_scaling = true;
   // Return the dense plan (n x m) in the result.
   bool compute_plan = false;
+  // Unbalanced OT: lambda in lambda KL(P 1 | a) + lambda KL(P^T 1 | b) replacing
+  // the marginal constraints (POT's reg_m; GeomLoss reach^p; OTT tau =
+  // lambda / (lambda + eps)). Infinity (default) = balanced. Unbalanced runs
+  // stop when the sup-norm change of f / eps is <= tolerance, and the masses of
+  // a and b may differ.
+  double marginal_relaxation = std::numeric_limits<double>::infinity();
 
   absl::Status Validate() const;
 };
@@ -38,7 +45,8 @@ struct SinkhornOptions {
 struct SinkhornResult {
   // <P, C> of the returned plan (POT's sinkhorn2 value).
   double cost = 0.0;
-  // <P, C> + eps KL(P | a b^T) (equals <a, f> + <b, g> at convergence).
+  // <P, C> + eps KL(P | a b^T) (equals <a, f> + <b, g> at convergence), plus
+  // lambda (KL(P 1 | a) + KL(P^T 1 | b)) when unbalanced; KL is generalised.
   double regularized_cost = 0.0;
   Eigen::VectorXd f;
   Eigen::VectorXd g;

@@ -191,7 +191,8 @@ TEST_F(ServiceTest, ServerInfo) {
   EXPECT_EQ(info.worker_threads(), 2);
   EXPECT_EQ(info.max_queue(), 4);
   EXPECT_GE(info.max_message_bytes(), int64_t{256} << 20);
-  EXPECT_EQ(info.methods_size(), 4);
+  EXPECT_EQ(info.methods_size(), 8);
+  EXPECT_EQ(info.barycenter_kinds_size(), 1);
 }
 
 TEST_F(ServiceTest, EveryBadInputNamesItsField) {

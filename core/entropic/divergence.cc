@@ -1,0 +1,152 @@
+// Sinkhorn divergences (symmetric self-transport by averaged updates) and MMDs.
+#include "core/entropic/divergence.h"
+
+#include <cmath>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "core/common/status_macros.h"
+#include "core/entropic/softmin.h"
+
+namespace otcore {
+namespace {
+
+struct SelfResult {
+  double regularized = 0.0;  // OT_eps(a, a) = 2 <a, f>
+  double transport = 0.0;    // <P, C>
+  int64_t iterations = 0;
+  bool converged = false;
+  double error = 0.0;
+};
+
+// OT_eps(a, a) with a symmetric cost: the fixed point f = T(f) reached by the
+// averaged update f <- (f + T(f)) / 2, which converges fast and keeps symmetry.
+absl::StatusOr<SelfResult> SelfTransport(const VectorView& a,
+                                         const MatrixView& c,
+                                         const SinkhornOptions& o,
+                                         const SolveControl& control) {
+  const Eigen::ArrayXd wa = a.array(), log_a = wa.log();
+  const double mass = wa.sum();
+  Eigen::ArrayXd f = Eigen::ArrayXd::Zero(a.size()), t(a.size());
+  SelfResult r;
+  for (r.iterations = 1; r.iterations <= o.max_iterations; ++r.iterations) {
+    RETURN_IF_ERROR(control.Check());
+    RowSoftMin(c, f, log_a, o.epsilon, &t);
+    // Marginal error of the plan built on (f, f): row_i = a_i exp((f_i - t_i)/eps).
+    r.error = (wa * ((f - t) / o.epsilon).exp() - wa).abs().sum() / mass;
+    if (r.error <= o.tolerance) {
+      r.converged = true;
+      break;
+    }
+    f = 0.5 * (f + t);
+  }
+  r.iterations = std::min(r.iterations, o.max_iterations);
+  // Primal: P_ij = a_i a_j exp((f_i + f_j - C_ij) / eps).
+  double total = 0.0, fr = 0.0;
+  const Eigen::ArrayXd fa = f / o.epsilon + log_a;
+  for (Eigen::Index i = 0; i < a.size(); ++i) {
+    if (wa(i) == 0.0) continue;
+    const Eigen::ArrayXd p =
+        (fa(i) + fa - c.row(i).transpose().array() / o.epsilon).exp();
+    r.transport += (p * c.row(i).transpose().array()).sum();
+    fr += 2.0 * f(i) * p.sum();
+    total += p.sum();
+  }
+  r.regularized = fr - o.epsilon * (total - mass * mass);
+  return r;
+}
+
+double KernelSum(const MatrixView& x, const VectorView& wx, const MatrixView& y,
+                 const VectorView& wy, DivergenceKind kind, double blur) {
+  double total = 0.0;
+  for (Eigen::Index i = 0; i < x.rows(); ++i) {
+    const Eigen::ArrayXd d2 =
+        (y.rowwise() - x.row(i)).rowwise().squaredNorm().array();
+    Eigen::ArrayXd k;
+    switch (kind) {
+      case DivergenceKind::kEnergy: k = -d2.sqrt(); break;
+      case DivergenceKind::kGaussianMmd: k = (-d2 / (2 * blur * blur)).exp(); break;
+      default: k = (-d2.sqrt() / blur).exp(); break;
+    }
+    total += wx(i) * (k * wy.array()).sum();
+  }
+  return total;
+}
+
+}  // namespace
+
+absl::StatusOr<DivergenceResult> SolveDivergence(
+    const MatrixView& x, const VectorView& a, const MatrixView& y,
+    const VectorView& b, const CostSpec& cost, const DivergenceOptions& options,
+    const SolveControl& control) {
+  const absl::Time start = absl::Now();
+  RETURN_IF_ERROR(ValidateWeights(a, "source weights"));
+  RETURN_IF_ERROR(ValidateWeights(b, "target weights"));
+  RETURN_IF_ERROR(ValidateBalanced(a, b));
+  if (x.cols() != y.cols()) {
+    return absl::InvalidArgumentError("source and target dimensions differ");
+  }
+  if (x.rows() != a.size() || y.rows() != b.size()) {
+    return absl::InvalidArgumentError("points and weights differ in length");
+  }
+  DivergenceResult result;
+  Summary& s = result.summary;
+  s.termination = Termination::kConverged;
+  if (options.kind == DivergenceKind::kEnergy ||
+      options.kind == DivergenceKind::kGaussianMmd ||
+      options.kind == DivergenceKind::kLaplacianMmd) {
+    if (!(options.blur > 0.0 && std::isfinite(options.blur))) {
+      return absl::InvalidArgumentError("blur must be finite and > 0");
+    }
+    result.self_source = KernelSum(x, a, x, a, options.kind, options.blur);
+    result.self_target = KernelSum(y, b, y, b, options.kind, options.blur);
+    result.cross = KernelSum(x, a, y, b, options.kind, options.blur);
+    result.value =
+        0.5 * result.self_source + 0.5 * result.self_target - result.cross;
+    s.converged = true;
+    s.seconds = absl::ToDoubleSeconds(absl::Now() - start);
+    return result;
+  }
+
+  SinkhornOptions so = options.sinkhorn;
+  const RowMatrix cxy = PairwiseCost(x, y, cost);
+  if (options.epsilon_relative_to_mean_cost) so.epsilon *= cxy.mean();
+  RETURN_IF_ERROR(so.Validate());
+  if (!std::isinf(so.marginal_relaxation)) {
+    return absl::UnimplementedError(
+        "the unbalanced Sinkhorn divergence is not implemented yet");
+  }
+  const RowMatrix cxx = PairwiseCost(x, x, cost);
+  const RowMatrix cyy = PairwiseCost(y, y, cost);
+  ASSIGN_OR_RETURN(SinkhornResult ab,
+                   SolveSinkhorn(a, b, cxy, so, control));
+  ASSIGN_OR_RETURN(SelfResult aa,
+                   SelfTransport(a, cxx, so, control));
+  ASSIGN_OR_RETURN(SelfResult bb,
+                   SelfTransport(b, cyy, so, control));
+  const bool entropic = options.kind == DivergenceKind::kSinkhorn;
+  result.cross = entropic ? ab.regularized_cost : ab.cost;
+  result.self_source = entropic ? aa.regularized : aa.transport;
+  result.self_target = entropic ? bb.regularized : bb.transport;
+  result.value =
+      result.cross - 0.5 * result.self_source - 0.5 * result.self_target;
+  s.iterations = ab.summary.iterations + aa.iterations + bb.iterations;
+  s.marginal_error =
+      std::max({ab.summary.marginal_error, aa.error, bb.error});
+  s.epsilon = so.epsilon;
+  s.converged = ab.summary.converged && aa.converged && bb.converged;
+  s.termination = ab.summary.termination != Termination::kConverged
+                      ? ab.summary.termination
+                      : (s.converged ? Termination::kConverged
+                                     : Termination::kIterationLimit);
+  if (!s.converged) {
+    s.message = absl::StrCat("not converged: OT(a,b) ",
+                             ab.summary.converged ? "yes" : "no", ", OT(a,a) ",
+                             aa.converged ? "yes" : "no", ", OT(b,b) ",
+                             bb.converged ? "yes" : "no");
+  }
+  s.seconds = absl::ToDoubleSeconds(absl::Now() - start);
+  return result;
+}
+
+}  // namespace otcore
