@@ -130,6 +130,7 @@ absl::StatusOr<DivergenceResult> SolveDivergence(
   result.self_target = entropic ? bb.regularized : bb.transport;
   result.value =
       result.cross - 0.5 * result.self_source - 0.5 * result.self_target;
+  s.method = Method::kSinkhorn;
   s.iterations = ab.summary.iterations + aa.iterations + bb.iterations;
   s.marginal_error =
       std::max({ab.summary.marginal_error, aa.error, bb.error});

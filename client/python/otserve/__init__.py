@@ -10,7 +10,7 @@
 Names follow POT where they exist: `a`, `b` are weights, `M` an explicit cost matrix,
 `reg` / `epsilon` the entropic regularisation, `numItermax` -> `max_iter`.
 """
-from .client import Client, DistanceResult, PlanResult, OTServeError
+from .client import Client, DistanceResult, DivergenceResult, PlanResult, OTServeError
 
-__all__ = ["Client", "DistanceResult", "PlanResult", "OTServeError"]
+__all__ = ["Client", "DistanceResult", "DivergenceResult", "PlanResult", "OTServeError"]
 __version__ = "0.1.0"

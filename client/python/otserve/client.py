@@ -16,9 +16,15 @@ _COSTS = {"sqeuclidean": types_pb2.COST_KIND_SQEUCLIDEAN,
           "power": types_pb2.COST_KIND_POWER}
 _METHODS = {"auto": types_pb2.METHOD_AUTO, "exact": types_pb2.METHOD_EXACT,
             "emd": types_pb2.METHOD_EXACT, "sinkhorn": types_pb2.METHOD_SINKHORN,
-            "1d": types_pb2.METHOD_ONE_D}
-_METHOD_NAMES = {types_pb2.METHOD_EXACT: "exact", types_pb2.METHOD_SINKHORN: "sinkhorn",
-                 types_pb2.METHOD_ONE_D: "1d", types_pb2.METHOD_AUTO: "auto"}
+            "1d": types_pb2.METHOD_ONE_D, "unbalanced": types_pb2.METHOD_UNBALANCED_SINKHORN,
+            "sliced": types_pb2.METHOD_SLICED, "max_sliced": types_pb2.METHOD_MAX_SLICED,
+            "gaussian": types_pb2.METHOD_GAUSSIAN}
+_DIVERGENCES = {"sinkhorn": service_pb2.DIVERGENCE_KIND_SINKHORN,
+                "sinkhorn_no_entropy": service_pb2.DIVERGENCE_KIND_SINKHORN_NO_ENTROPY,
+                "energy": service_pb2.DIVERGENCE_KIND_ENERGY,
+                "gaussian": service_pb2.DIVERGENCE_KIND_GAUSSIAN_MMD,
+                "laplacian": service_pb2.DIVERGENCE_KIND_LAPLACIAN_MMD}
+_METHOD_NAMES = {v: k for k, v in _METHODS.items() if k != "emd"}
 _MAX_MESSAGE = 256 << 20
 
 
@@ -38,6 +44,7 @@ class DistanceResult:
     value: float                 # <P, C> (W_p^p for ||x-y||^p costs)
     regularized_value: float     # Sinkhorn: <P, C> + eps KL(P | a b^T); else 0
     diagnostics: dict            # method, iterations, marginal_error, converged, ...
+    distance: float = 0.0        # value ** (1/p): W_p, SW_p, W2 (0 for explicit M)
 
     @property
     def converged(self) -> bool:
@@ -49,6 +56,16 @@ class PlanResult(DistanceResult):
     plan: np.ndarray = None      # dense [n, m]
     f: Optional[np.ndarray] = None   # dual potentials (None for method 1d)
     g: Optional[np.ndarray] = None
+    linear_map: Optional[tuple] = None  # gaussian: (A, b) with T(x) = A x + b
+
+
+@dataclasses.dataclass
+class DivergenceResult:
+    value: float
+    cross_term: float            # OT_eps(a, b) (or <a, K_xy b> for MMDs)
+    source_self_term: float
+    target_self_term: float
+    diagnostics: dict
 
 
 def _array(x, field, ndim) -> types_pb2.Array:
@@ -65,6 +82,14 @@ def _array(x, field, ndim) -> types_pb2.Array:
     if ndim == 2 and a.ndim == 1:
         a = a.reshape(-1, 1)
     return types_pb2.Array(shape=a.shape, dtype=dtype, data=a.tobytes())
+
+
+_CODES = {c.value[0]: c for c in grpc.StatusCode}  # int code -> grpc.StatusCode
+
+
+def _distance_result(r) -> DistanceResult:
+    return DistanceResult(r.value, r.regularized_value, _diagnostics(r.diagnostics),
+                          r.distance)
 
 
 def _from_array(msg: types_pb2.Array) -> np.ndarray:
@@ -113,8 +138,15 @@ class Client:
     def __exit__(self, *exc):
         self.close()
 
+    def _call(self, rpc, req, timeout):
+        try:
+            return rpc(req, timeout=timeout or self.timeout)
+        except grpc.RpcError as e:
+            _raise(e)
+
     def _fill(self, req, x, y, a, b, M, cost, p, method, epsilon, relative_epsilon,
-              tol, max_iter, epsilon_scaling):
+              tol, max_iter, epsilon_scaling, reg_m=None, n_projections=None, seed=None,
+              directions=None, source_gaussian=None, target_gaussian=None):
         if x is not None:
             req.source.points.CopyFrom(_array(x, "x", 2))
         if y is not None:
@@ -132,9 +164,10 @@ class Client:
             req.cost.kind = _COSTS[cost]
             if p is not None:
                 req.cost.p = p
-        if method not in _METHODS:
-            raise ValueError(f"method must be one of {sorted(_METHODS)}")
-        req.method = _METHODS[method]
+        if method is not None:  # None: the request has no method field
+            if method not in _METHODS:
+                raise ValueError(f"method must be one of {sorted(_METHODS)}")
+            req.method = _METHODS[method]
         o = req.options
         if epsilon is not None:
             o.epsilon = epsilon
@@ -146,35 +179,136 @@ class Client:
             o.max_iterations = max_iter
         if epsilon_scaling is not None:
             o.epsilon_scaling = epsilon_scaling
+        if reg_m is not None:
+            o.marginal_relaxation = reg_m
+        if n_projections is not None:
+            o.num_directions = n_projections
+        if seed is not None:
+            o.seed = seed
+        if directions is not None:
+            o.directions.CopyFrom(_array(directions, "directions", 2))
+        for g, measure in ((source_gaussian, req.source), (target_gaussian, req.target)):
+            if g is not None:
+                mean, cov = g
+                measure.gaussian.mean.CopyFrom(_array(mean, "mean", 1))
+                measure.gaussian.covariance.CopyFrom(_array(cov, "cov", 2))
 
-    def distance(self, x=None, y=None, a=None, b=None, *, M=None, cost="sqeuclidean",
-                 p=None, method="auto", epsilon=None, relative_epsilon=False, tol=None,
-                 max_iter=None, epsilon_scaling=None, timeout=None) -> DistanceResult:
-        """Optimal transport cost between (a, x) and (b, y). `M` gives an explicit
-        [n, m] cost (then x, y may be omitted). cost: sqeuclidean (||x-y||^2, no 1/2),
-        euclidean, or power (||x-y||^p). method: auto | exact | sinkhorn | 1d."""
-        req = service_pb2.DistanceRequest()
+    def _distance_request(self, x=None, y=None, a=None, b=None, *, M=None,
+                          cost="sqeuclidean", p=None, method="auto", epsilon=None,
+                          relative_epsilon=False, tol=None, max_iter=None,
+                          epsilon_scaling=None, reg_m=None, n_projections=None, seed=None,
+                          directions=None, source_gaussian=None, target_gaussian=None,
+                          request_type=service_pb2.DistanceRequest):
+        req = request_type()
         self._fill(req, x, y, a, b, M, cost, p, method, epsilon, relative_epsilon, tol,
-                   max_iter, epsilon_scaling)
+                   max_iter, epsilon_scaling, reg_m, n_projections, seed, directions,
+                   source_gaussian, target_gaussian)
+        return req
+
+    def distance(self, x=None, y=None, a=None, b=None, *, timeout=None, **kw) -> DistanceResult:
+        """Optimal transport cost between (a, x) and (b, y).
+
+        M: explicit [n, m] cost (then x, y may be omitted). cost: sqeuclidean
+        (||x-y||^2, no 1/2), euclidean, or power (||x-y||^p, with p). method: auto |
+        exact | sinkhorn | 1d | unbalanced (needs reg_m, POT's) | sliced | max_sliced
+        (n_projections, seed or directions [L, d]) | gaussian (closed-form W2 of
+        Gaussians fitted to the points, or given as source_gaussian=(mean, cov)).
+        epsilon, relative_epsilon, tol, max_iter, epsilon_scaling: solver options."""
+        req = self._distance_request(x, y, a, b, **kw)
+        return _distance_result(self._call(self._stub.Distance, req, timeout))
+
+    def distance_batch(self, problems, timeout=None) -> list:
+        """Solves many problems (each a dict of distance() keyword arguments, with
+        x, y, a, b as keys) in one call. Returns, in order, a DistanceResult or an
+        OTServeError for each."""
+        req = service_pb2.DistanceBatchRequest(
+            items=[self._distance_request(**kw) for kw in problems])
+        r = self._call(self._stub.DistanceBatch, req, timeout)
+        out = []
+        for item in r.items:
+            if item.HasField("result"):
+                out.append(_distance_result(item.result))
+            else:
+                e = item.error
+                out.append(OTServeError(_CODES.get(e.code, grpc.StatusCode.UNKNOWN), e.message,
+                                        [(v.field, v.description) for v in e.field_violations]))
+        return out
+
+    def distance_stream(self, x=None, y=None, a=None, b=None, *, on_progress=None,
+                        timeout=None, **kw) -> DistanceResult:
+        """As distance(), calling on_progress(dict(iteration, error, epsilon,
+        elapsed_seconds)) while the server works. Raising from on_progress (or
+        KeyboardInterrupt) cancels the job on the server."""
+        req = self._distance_request(x, y, a, b, **kw)
+        stream = self._stub.DistanceStream(req, timeout=timeout or self.timeout)
         try:
-            r = self._stub.Distance(req, timeout=timeout or self.timeout)
+            for event in stream:
+                if event.HasField("progress"):
+                    if on_progress:
+                        pr = event.progress
+                        on_progress({"iteration": pr.iteration, "error": pr.error,
+                                     "epsilon": pr.epsilon,
+                                     "elapsed_seconds": pr.elapsed_seconds})
+                else:
+                    return _distance_result(event.result)
         except grpc.RpcError as e:
             _raise(e)
-        return DistanceResult(r.value, r.regularized_value, _diagnostics(r.diagnostics))
+        except BaseException:
+            stream.cancel()
+            raise
+        raise OTServeError(grpc.StatusCode.INTERNAL, "stream ended without a result")
 
-    def plan(self, x=None, y=None, a=None, b=None, *, M=None, cost="sqeuclidean", p=None,
-             method="auto", epsilon=None, relative_epsilon=False, tol=None, max_iter=None,
-             epsilon_scaling=None, timeout=None) -> PlanResult:
-        """As distance(), plus the dense plan [n, m] and the dual potentials f, g."""
-        req = service_pb2.PlanRequest(format=service_pb2.PLAN_FORMAT_DENSE)
-        self._fill(req, x, y, a, b, M, cost, p, method, epsilon, relative_epsilon, tol,
-                   max_iter, epsilon_scaling)
-        try:
-            r = self._stub.Plan(req, timeout=timeout or self.timeout)
-        except grpc.RpcError as e:
-            _raise(e)
+    def divergence(self, x, y, a=None, b=None, *, kind="sinkhorn", cost="sqeuclidean",
+                   p=None, epsilon=None, relative_epsilon=False, blur=None, tol=None,
+                   max_iter=None, epsilon_scaling=None, timeout=None) -> DivergenceResult:
+        """Debiased Sinkhorn divergence (kind="sinkhorn", entropic terms included as
+        OTT/GeomLoss; "sinkhorn_no_entropy" as POT's empirical_sinkhorn_divergence)
+        or a kernel MMD ("energy", "gaussian", "laplacian" with blur)."""
+        if kind not in _DIVERGENCES:
+            raise ValueError(f"kind must be one of {sorted(_DIVERGENCES)}")
+        req = service_pb2.DivergenceRequest(kind=_DIVERGENCES[kind])
+        self._fill(req, x, y, a, b, None, cost, p, None, epsilon, relative_epsilon,
+                   tol, max_iter, epsilon_scaling)
+        if blur is not None:
+            req.blur = blur
+        r = self._call(self._stub.Divergence, req, timeout)
+        return DivergenceResult(r.value, r.cross_term, r.source_self_term,
+                                r.target_self_term, _diagnostics(r.diagnostics))
+
+    def gaussian_barycenter(self, measures, weights=None, *, tol=None, max_iter=None,
+                            timeout=None):
+        """Bures-Wasserstein barycenter. measures: list of (mean, cov) tuples or
+        point clouds [n, d] (a Gaussian is fitted). Returns (mean, cov, diagnostics)."""
+        req = service_pb2.BarycenterRequest(kind=service_pb2.BARYCENTER_KIND_GAUSSIAN)
+        for m in measures:
+            msg = req.measures.add()
+            if isinstance(m, tuple):
+                msg.gaussian.mean.CopyFrom(_array(m[0], "mean", 1))
+                msg.gaussian.covariance.CopyFrom(_array(m[1], "cov", 2))
+            else:
+                msg.points.CopyFrom(_array(m, "points", 2))
+        if weights is not None:
+            req.weights.CopyFrom(_array(weights, "weights", 1))
+        if tol is not None:
+            req.options.tolerance = tol
+        if max_iter is not None:
+            req.options.max_iterations = max_iter
+        r = self._call(self._stub.Barycenter, req, timeout)
+        return (_from_array(r.gaussian.mean), _from_array(r.gaussian.covariance),
+                _diagnostics(r.diagnostics))
+
+    def plan(self, x=None, y=None, a=None, b=None, *, timeout=None, **kw) -> PlanResult:
+        """As distance(), plus the dense plan [n, m] and the dual potentials f, g
+        (method gaussian: linear_map = (A, b) instead of a plan)."""
+        req = self._distance_request(x, y, a, b, request_type=service_pb2.PlanRequest, **kw)
+        req.format = service_pb2.PLAN_FORMAT_DENSE
+        r = self._call(self._stub.Plan, req, timeout)
+        lm = None
+        if r.HasField("linear_map"):
+            lm = (_from_array(r.linear_map.matrix), _from_array(r.linear_map.offset))
         return PlanResult(r.value, r.regularized_value, _diagnostics(r.diagnostics),
-                          plan=_from_array(r.dense_plan),
+                          linear_map=lm,
+                          plan=_from_array(r.dense_plan) if r.HasField("dense_plan") else None,
                           f=_from_array(r.f) if r.HasField("f") else None,
                           g=_from_array(r.g) if r.HasField("g") else None)
 
