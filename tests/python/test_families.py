@@ -1,0 +1,261 @@
+"""Issue-3 families through the service from Python, against POT, closed forms and
+invariants: sliced / max-sliced, Gaussian (W2, Monge map, barycenter), unbalanced
+Sinkhorn, Sinkhorn divergences and MMDs, batches, streamed progress."""
+import threading, unittest
+
+import numpy as np
+import ot
+import scipy.linalg
+
+import otserve
+from server_fixture import Server
+
+
+def weights(rng, n, zeros=0):
+    w = rng.uniform(0.1, 1.0, n)
+    w[rng.choice(n, zeros, replace=False)] = 0.0
+    return w / w.sum()
+
+
+def bures_w2(m1, s1, m2, s2):  # independent reference with scipy's sqrtm
+    h = scipy.linalg.sqrtm(s1)
+    cross = np.real(scipy.linalg.sqrtm(h @ s2 @ h))
+    return float(np.sum((m1 - m2) ** 2) + np.trace(s1) + np.trace(s2) - 2 * np.trace(cross))
+
+
+def random_spd(rng, d):
+    a = rng.normal(size=(d, d))
+    return a @ a.T + 0.5 * np.eye(d)
+
+
+class FamiliesTest(unittest.TestCase):
+    @classmethod
+    def setUpClass(cls):
+        cls.server = Server("--threads=2")
+        cls.c = otserve.Client(cls.server.address, timeout=120)
+
+    @classmethod
+    def tearDownClass(cls):
+        cls.c.close()
+        cls.server.stop()
+
+    # ---- sliced ----
+    def test_sliced_matches_pot_with_the_same_directions(self):
+        rng = np.random.default_rng(0)
+        for n, m, d in ((100, 80, 3), (57, 200, 5), (1, 30, 2)):
+            x, y = rng.normal(size=(n, d)), rng.normal(size=(m, d)) + 0.5
+            a, b = weights(rng, n, min(2, n - 1)), weights(rng, m)
+            for p in (1.0, 2.0, 3.0):
+                proj = ot.sliced.get_random_projections(d, 40, seed=1)  # [d, L]
+                kw = dict(cost="power", p=p, directions=proj.T)
+                r = self.c.distance(x, y, a, b, method="sliced", **kw)
+                ref = ot.sliced_wasserstein_distance(x, y, a, b, n_projections=40, p=p, seed=1)
+                self.assertAlmostEqual(r.distance, ref, delta=1e-10 * max(1, ref))
+                self.assertAlmostEqual(r.value, ref ** p, delta=1e-9 * max(1, ref ** p))
+                r = self.c.distance(x, y, a, b, method="max_sliced", **kw)
+                ref = ot.max_sliced_wasserstein_distance(x, y, a, b, n_projections=40, p=p,
+                                                         seed=1)
+                self.assertAlmostEqual(r.distance, ref, delta=1e-10 * max(1, ref))
+
+    def test_sliced_random_directions_are_seeded(self):
+        rng = np.random.default_rng(1)
+        x, y = rng.normal(size=(50, 4)), rng.normal(size=(60, 4))
+        r1 = self.c.distance(x, y, method="sliced", n_projections=30, seed=7)
+        r2 = self.c.distance(x, y, method="sliced", n_projections=30, seed=7)
+        r3 = self.c.distance(x, y, method="sliced", n_projections=30, seed=8)
+        self.assertEqual(r1.value, r2.value)
+        self.assertNotEqual(r1.value, r3.value)
+        self.assertEqual(r1.diagnostics["iterations"], 30)
+        # SW_2 <= W_2 (projections are 1-Lipschitz).
+        self.assertLessEqual(r1.value, self.c.distance(x, y, method="exact").value + 1e-12)
+
+    # ---- Gaussian ----
+    def test_gaussian_w2_closed_form_and_commuting_case(self):
+        rng = np.random.default_rng(2)
+        for d in (1, 2, 5):
+            m1, m2 = rng.normal(size=d), rng.normal(size=d)
+            s1, s2 = random_spd(rng, d), random_spd(rng, d)
+            r = self.c.distance(source_gaussian=(m1, s1), target_gaussian=(m2, s2),
+                                method="gaussian")
+            self.assertAlmostEqual(r.value, bures_w2(m1, s1, m2, s2), delta=1e-8)
+            self.assertAlmostEqual(r.distance, np.sqrt(r.value), delta=1e-12)
+        # Commuting (diagonal) covariances: W2^2 = |m1-m2|^2 + sum (sqrt s1 - sqrt s2)^2.
+        v1, v2 = np.array([1.0, 4.0, 0.25]), np.array([9.0, 1.0, 2.0])
+        r = self.c.distance(source_gaussian=(np.zeros(3), np.diag(v1)),
+                            target_gaussian=(np.ones(3), np.diag(v2)), method="gaussian")
+        self.assertAlmostEqual(r.value, 3 + np.sum((np.sqrt(v1) - np.sqrt(v2)) ** 2), delta=1e-12)
+
+    def test_gaussian_fitted_from_weighted_samples_and_monge_map(self):
+        rng = np.random.default_rng(3)
+        x, y = rng.normal(size=(300, 3)) @ random_spd(rng, 3), rng.normal(size=(200, 3)) + 2
+        a = weights(rng, 300)
+        r = self.c.plan(x, y, a, method="gaussian")
+        m1 = a @ x
+        s1 = np.cov(x.T, aweights=a, bias=True)
+        m2, s2 = y.mean(0), np.cov(y.T, bias=True)
+        self.assertAlmostEqual(r.value, bures_w2(m1, s1, m2, s2), delta=1e-8)
+        A, b = r.linear_map
+        np.testing.assert_allclose(A, A.T, atol=1e-12)
+        np.testing.assert_allclose(A @ s1 @ A.T, s2, atol=1e-8)  # pushes S1 to S2
+        np.testing.assert_allclose(A @ m1 + b, m2, atol=1e-10)
+        self.assertGreater(np.linalg.eigvalsh(A).min(), 0)  # a gradient of a convex map
+
+    def test_gaussian_barycenter(self):
+        rng = np.random.default_rng(4)
+        # Commuting case: sqrt of the barycenter covariance = weighted mean of sqrts.
+        v = [np.array([1.0, 4.0]), np.array([9.0, 16.0]), np.array([0.25, 1.0])]
+        w = np.array([0.2, 0.5, 0.3])
+        mean, cov, diag = self.c.gaussian_barycenter(
+            [(rng.normal(size=2), np.diag(vi)) for vi in v], w)
+        np.testing.assert_allclose(np.diag(cov), (w @ np.sqrt(np.array(v))) ** 2, rtol=1e-9)
+        self.assertTrue(diag["converged"])
+        # General case: the fixed point S = sum_k w_k (S^1/2 S_k S^1/2)^1/2.
+        gs = [(rng.normal(size=3), random_spd(rng, 3)) for _ in range(4)]
+        mean, cov, diag = self.c.gaussian_barycenter(gs)
+        h = np.real(scipy.linalg.sqrtm(cov))
+        fixed = sum(np.real(scipy.linalg.sqrtm(h @ s @ h)) for _, s in gs) / 4
+        np.testing.assert_allclose(fixed, cov, rtol=1e-7, atol=1e-9)
+        np.testing.assert_allclose(mean, np.mean([m for m, _ in gs], 0), atol=1e-12)
+        # One input: the barycenter is that input.
+        mean, cov, _ = self.c.gaussian_barycenter([gs[0]])
+        np.testing.assert_allclose(cov, gs[0][1], rtol=1e-10)
+
+    # ---- unbalanced ----
+    def test_unbalanced_matches_pot_after_the_entropy_reference_conversion(self):
+        rng = np.random.default_rng(5)
+        for n, m, mass_b in ((40, 30, 2.0), (25, 60, 0.5), (50, 50, 1.0)):
+            x, y = rng.normal(size=(n, 2)), rng.normal(size=(m, 2)) + 0.5
+            a, b = weights(rng, n), weights(rng, m) * mass_b
+            M = ot.dist(x, y)
+            for reg, reg_m in ((0.5, 1.0), (0.1, 5.0)):
+                r = self.c.plan(x, y, a, b, method="unbalanced", epsilon=reg, reg_m=reg_m,
+                                tol=1e-12, max_iter=100000, epsilon_scaling=False)
+                self.assertTrue(r.converged, r.diagnostics)
+                Mp = M - reg * (np.log(a)[:, None] + np.log(b)[None, :])
+                P = ot.unbalanced.sinkhorn_unbalanced(a, b, Mp, reg, reg_m,
+                                                      numItermax=200000, stopThr=1e-14)
+                np.testing.assert_allclose(r.plan, P, atol=1e-8, rtol=1e-6)
+                self.assertAlmostEqual(r.value, float((P * M).sum()), delta=1e-7)
+
+    def test_unbalanced_tends_to_balanced_for_large_lambda(self):
+        rng = np.random.default_rng(6)
+        x, y = rng.normal(size=(30, 2)), rng.normal(size=(30, 2))
+        bal = self.c.distance(x, y, method="sinkhorn", epsilon=0.1)
+        unb = self.c.distance(x, y, method="unbalanced", epsilon=0.1, reg_m=1e6, tol=1e-10,
+                              max_iter=100000)
+        self.assertAlmostEqual(unb.value, bal.value, delta=1e-4 * bal.value)
+
+    # ---- divergences ----
+    def test_sinkhorn_divergence_terms_match_pot_plans(self):
+        rng = np.random.default_rng(7)
+        x, y = rng.normal(size=(60, 2)), rng.normal(size=(45, 2)) + 1
+        a, b = weights(rng, 60), weights(rng, 45)
+        eps = 0.5
+
+        def ot_eps(p, q, M):  # <P, C> + eps KL(P | p q^T) from POT's plan
+            P = ot.sinkhorn(p, q, M, eps, method="sinkhorn_log", stopThr=1e-12,
+                            numItermax=100000)
+            Q = np.outer(p, q)
+            nz = P > 0
+            kl = np.sum(P[nz] * np.log(P[nz] / Q[nz])) - P.sum() + Q.sum()
+            return float((P * M).sum() + eps * kl), float((P * M).sum())
+
+        r = self.c.divergence(x, y, a, b, epsilon=eps, tol=1e-10, max_iter=100000)
+        self.assertTrue(r.diagnostics["converged"])
+        cross, cross_lin = ot_eps(a, b, ot.dist(x, y))
+        self_a, self_a_lin = ot_eps(a, a, ot.dist(x, x))
+        self_b, self_b_lin = ot_eps(b, b, ot.dist(y, y))
+        self.assertAlmostEqual(r.cross_term, cross, delta=1e-7)
+        self.assertAlmostEqual(r.source_self_term, self_a, delta=1e-7)
+        self.assertAlmostEqual(r.target_self_term, self_b, delta=1e-7)
+        self.assertAlmostEqual(r.value, cross - 0.5 * self_a - 0.5 * self_b, delta=1e-7)
+        # POT's variant (no entropic terms).
+        r2 = self.c.divergence(x, y, a, b, kind="sinkhorn_no_entropy", epsilon=eps, tol=1e-10,
+                               max_iter=100000)
+        ref = ot.bregman.empirical_sinkhorn_divergence(x, y, eps, a, b, stopThr=1e-12,
+                                                       numIterMax=100000)
+        self.assertAlmostEqual(r2.value, float(ref), delta=1e-6)
+        self.assertAlmostEqual(r2.value, cross_lin - 0.5 * self_a_lin - 0.5 * self_b_lin,
+                               delta=1e-7)
+
+    def test_divergence_invariants(self):
+        rng = np.random.default_rng(8)
+        x, y = rng.normal(size=(40, 3)), rng.normal(size=(50, 3)) * 0.7 + 0.3
+        for kind in ("sinkhorn", "energy", "gaussian", "laplacian"):
+            s_xx = self.c.divergence(x, x, kind=kind, epsilon=1.0, tol=1e-10, max_iter=100000)
+            self.assertTrue(s_xx.diagnostics["converged"], s_xx.diagnostics)
+            self.assertAlmostEqual(s_xx.value, 0.0, delta=1e-8, msg=kind)
+            s_xy = self.c.divergence(x, y, kind=kind, epsilon=1.0, tol=1e-10, max_iter=100000)
+            s_yx = self.c.divergence(y, x, kind=kind, epsilon=1.0, tol=1e-10, max_iter=100000)
+            self.assertAlmostEqual(s_xy.value, s_yx.value, delta=1e-7, msg=kind)
+            self.assertGreater(s_xy.value, 0.0, msg=kind)
+
+    def test_mmd_matches_the_kernel_formula(self):
+        rng = np.random.default_rng(9)
+        x, y = rng.normal(size=(30, 2)), rng.normal(size=(20, 2)) + 1
+        a, b = weights(rng, 30), weights(rng, 20)
+        dxx, dyy, dxy = (ot.dist(x, x, "euclidean"), ot.dist(y, y, "euclidean"),
+                         ot.dist(x, y, "euclidean"))
+        for kind, k in (("energy", lambda d: -d),
+                        ("gaussian", lambda d: np.exp(-d ** 2 / (2 * 0.7 ** 2))),
+                        ("laplacian", lambda d: np.exp(-d / 0.7))):
+            ref = 0.5 * a @ k(dxx) @ a + 0.5 * b @ k(dyy) @ b - a @ k(dxy) @ b
+            r = self.c.divergence(x, y, a, b, kind=kind, blur=0.7)
+            self.assertAlmostEqual(r.value, ref, delta=1e-12, msg=kind)
+
+    # ---- batches ----
+    def test_batch_results_in_order_with_a_bad_item(self):
+        rng = np.random.default_rng(10)
+        problems = []
+        for k in range(12):
+            x, y = rng.normal(size=(10 + k, 2)), rng.normal(size=(8 + k, 2))
+            problems.append(dict(x=x, y=y, method="exact" if k % 2 else "sinkhorn",
+                                 epsilon=0.2))
+        problems.insert(5, dict(x=np.zeros((3, 2)), y=np.zeros((3, 3))))
+        results = self.c.distance_batch(problems)
+        self.assertEqual(len(results), 13)
+        self.assertIsInstance(results[5], otserve.OTServeError)
+        self.assertEqual(results[5].code.name, "INVALID_ARGUMENT")
+        self.assertIn("target.points", [f for f, _ in results[5].field_violations])
+        for k, (kw, r) in enumerate(zip(problems, results)):
+            if k == 5:
+                continue
+            single = self.c.distance(**kw)
+            self.assertEqual(r.value, single.value)
+
+    # ---- streaming ----
+    def test_stream_reports_progress_then_the_result(self):
+        rng = np.random.default_rng(11)
+        x, y = rng.normal(size=(200, 2)), rng.normal(size=(200, 2)) + 1
+        events = []
+        r = self.c.distance_stream(x, y, method="sinkhorn", epsilon=0.05,
+                                   on_progress=events.append)
+        self.assertTrue(r.converged)
+        self.assertGreater(len(events), 0)
+        its = [e["iteration"] for e in events]
+        self.assertEqual(its, sorted(its))
+        self.assertLessEqual(its[-1], r.diagnostics["iterations"])
+        self.assertEqual(r.value, self.c.distance(x, y, method="sinkhorn", epsilon=0.05).value)
+
+    def test_cancelling_the_stream_stops_the_job(self):
+        rng = np.random.default_rng(12)
+        x, y = rng.normal(size=(300, 2)), rng.normal(size=(300, 2)) + 1
+
+        class Stop(Exception):
+            pass
+
+        def stop(_):
+            raise Stop()
+
+        with self.assertRaises(Stop):
+            self.c.distance_stream(x, y, method="sinkhorn", epsilon=1e-4, tol=1e-15,
+                                   max_iter=10**9, epsilon_scaling=False, on_progress=stop)
+        for _ in range(200):  # the worker frees up
+            if self.c.server_info()["jobs_in_flight"] == 0:
+                break
+            threading.Event().wait(0.05)
+        self.assertEqual(self.c.server_info()["jobs_in_flight"], 0)
+
+
+if __name__ == "__main__":
+    unittest.main()
