@@ -256,6 +256,47 @@ class FamiliesTest(unittest.TestCase):
             threading.Event().wait(0.05)
         self.assertEqual(self.c.server_info()["jobs_in_flight"], 0)
 
+    # ---- malformed requests for each new job type ----
+    def assertField(self, field, fn, *args, **kw):
+        with self.assertRaises(otserve.OTServeError) as cm:
+            fn(*args, **kw)
+        self.assertEqual(cm.exception.code.name, "INVALID_ARGUMENT", cm.exception)
+        self.assertIn(field, [f for f, _ in cm.exception.field_violations], cm.exception)
+
+    def test_malformed_requests_name_the_field(self):
+        x = np.random.default_rng(13).normal(size=(5, 2))
+        c = self.c
+        self.assertField("options.marginal_relaxation", c.distance, x, x, method="unbalanced")
+        self.assertField("options.marginal_relaxation", c.distance, x, x, method="unbalanced",
+                         reg_m=-1.0)
+        self.assertField("options.num_directions", c.distance, x, x, method="sliced",
+                         n_projections=0)
+        self.assertField("options.directions", c.distance, x, x, method="sliced",
+                         directions=np.ones((4, 3)))
+        self.assertField("source.gaussian", c.distance, x, x, method="exact",
+                         source_gaussian=(np.zeros(2), np.eye(2)))
+        self.assertField("target.gaussian.covariance", c.distance, method="gaussian",
+                         source_gaussian=(np.zeros(2), np.eye(2)),
+                         target_gaussian=(np.zeros(2), -np.eye(2)))
+        self.assertField("cost.kind", c.distance, x, x, method="gaussian", cost="euclidean")
+        self.assertField("blur", c.divergence, x, x, kind="gaussian", blur=-1.0)
+        self.assertField("target.points", c.divergence, x, np.zeros((3, 3)))
+        self.assertField("source.weights", c.divergence, x, x, a=-np.ones(5))
+        self.assertField("weights", c.gaussian_barycenter,
+                         [(np.zeros(2), np.eye(2))] * 2, weights=[1.0, -1.0])
+        self.assertField("measures[1].gaussian.covariance", c.gaussian_barycenter,
+                         [(np.zeros(2), np.eye(2)), (np.zeros(2), np.ones((2, 2)) * [1, -1])])
+        self.assertField("measures[0].points", c.gaussian_barycenter, [np.full((3, 2), np.nan)])
+        self.assertField("target.points", c.distance_stream, x, np.zeros((3, 3)))
+
+    def test_unbuilt_barycenter_kinds_are_unimplemented(self):
+        from otserve._proto.ot.v1 import service_pb2
+        import grpc
+        req = service_pb2.BarycenterRequest(kind=service_pb2.BARYCENTER_KIND_GRID)
+        with self.assertRaises(grpc.RpcError) as cm:
+            self.c._stub.Barycenter(req)
+        self.assertEqual(cm.exception.code(), grpc.StatusCode.UNIMPLEMENTED)
+
 
 if __name__ == "__main__":
     unittest.main()

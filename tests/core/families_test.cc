@@ -1,0 +1,154 @@
+// Core-level tests of the sliced, Gaussian, unbalanced and divergence solvers
+// against closed forms and invariants (POT comparisons run in tests/python).
+#include <cmath>
+#include <random>
+
+#include <gtest/gtest.h>
+
+#include "core/common/cost.h"
+#include "core/entropic/divergence.h"
+#include "core/entropic/sinkhorn.h"
+#include "core/exact/network_simplex.h"
+#include "core/gaussian/gaussian.h"
+#include "core/sliced/sliced.h"
+#include "tests/core/test_util.h"
+
+namespace otcore {
+namespace {
+
+using testing::RandomPoints;
+using testing::RandomWeights;
+using testing::Uniform;
+
+TEST(SlicedTest, OneDirectionInOneDimensionIsTheExactValue) {
+  std::mt19937_64 rng(1);
+  RowMatrix x = RandomPoints(30, 1, rng), y = RandomPoints(20, 1, rng, 1.0);
+  Eigen::VectorXd a = RandomWeights(30, rng), b = RandomWeights(20, rng);
+  RowMatrix dir(1, 1);
+  dir << -3.0;  // normalised to -1: W_p is invariant under reflection
+  SolveControl control;
+  auto s = SolveSliced(x, a, y, b, {}, MatrixView(dir), control);
+  auto e = SolveExact(a, b, PairwiseCost(x, y, {}), {}, control);
+  ASSERT_TRUE(s.ok() && e.ok());
+  EXPECT_NEAR(s->value, e->cost, 1e-12);
+  EXPECT_NEAR(s->distance, std::sqrt(e->cost), 1e-12);
+}
+
+TEST(SlicedTest, BoundsAndDeterminism) {
+  std::mt19937_64 rng(2);
+  RowMatrix x = RandomPoints(40, 3, rng), y = RandomPoints(40, 3, rng, 0.5);
+  SolveControl control;
+  SlicedOptions o;
+  o.num_directions = 64;
+  o.seed = 3;
+  auto s1 = SolveSliced(x, Uniform(40), y, Uniform(40), o, std::nullopt, control);
+  auto s2 = SolveSliced(x, Uniform(40), y, Uniform(40), o, std::nullopt, control);
+  o.max_sliced = true;
+  auto mx = SolveSliced(x, Uniform(40), y, Uniform(40), o, std::nullopt, control);
+  auto e = SolveExact(Uniform(40), Uniform(40), PairwiseCost(x, y, {}), {}, control);
+  ASSERT_TRUE(s1.ok() && s2.ok() && mx.ok() && e.ok());
+  EXPECT_EQ(s1->value, s2->value);
+  EXPECT_LE(s1->value, mx->value);
+  EXPECT_LE(mx->value, e->cost + 1e-12);  // projections are 1-Lipschitz
+  EXPECT_EQ(s1->directions.rows(), 64);
+  EXPECT_NEAR(s1->directions.row(5).norm(), 1.0, 1e-15);
+  RowMatrix zero = RowMatrix::Zero(1, 3);
+  EXPECT_FALSE(SolveSliced(x, Uniform(40), y, Uniform(40), o, MatrixView(zero),
+                           control).ok());
+}
+
+TEST(GaussianTest, ClosedFormsAndMap) {
+  Gaussian g1{Eigen::Vector2d(0, 0), Eigen::Vector2d(1, 4).asDiagonal()};
+  Gaussian g2{Eigen::Vector2d(1, 2), Eigen::Vector2d(9, 1).asDiagonal()};
+  auto w = GaussianW2(g1, g2);
+  ASSERT_TRUE(w.ok());
+  // Commuting: |dm|^2 + sum (sqrt s1 - sqrt s2)^2 = 5 + 4 + 1.
+  EXPECT_NEAR(w->value, 10.0, 1e-12);
+  auto map = GaussianMongeMap(g1, g2);
+  ASSERT_TRUE(map.ok());
+  EXPECT_TRUE((map->a * g1.cov * map->a.transpose()).isApprox(g2.cov, 1e-12));
+  EXPECT_TRUE((map->a * g1.mean + map->b).isApprox(g2.mean, 1e-12));
+  EXPECT_NEAR(GaussianW2(g1, g1)->value, 0.0, 1e-12);
+  Gaussian singular{Eigen::Vector2d(0, 0), Eigen::Vector2d(1, 0).asDiagonal()};
+  EXPECT_TRUE(GaussianW2(singular, g2).ok());
+  EXPECT_FALSE(GaussianMongeMap(singular, g2).ok());
+  Gaussian bad{Eigen::Vector2d(0, 0), Eigen::Vector2d(1, -1).asDiagonal()};
+  EXPECT_EQ(GaussianW2(bad, g2).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST(GaussianTest, FitAndBarycenter) {
+  RowMatrix x(4, 2);
+  x << 0, 0, 2, 0, 0, 2, 2, 2;
+  auto g = FitGaussian(x, Uniform(4));
+  ASSERT_TRUE(g.ok());
+  EXPECT_TRUE(g->mean.isApprox(Eigen::Vector2d(1, 1)));
+  EXPECT_TRUE(g->cov.isApprox(Eigen::Matrix2d::Identity()));
+  std::vector<Gaussian> gs = {
+      {Eigen::Vector2d(0, 0), Eigen::Vector2d(1, 4).asDiagonal()},
+      {Eigen::Vector2d(2, 2), Eigen::Vector2d(9, 16).asDiagonal()}};
+  SolveControl control;
+  auto bar = GaussianBarycenter(gs, Eigen::Vector2d(1, 1), {}, control);
+  ASSERT_TRUE(bar.ok());
+  EXPECT_TRUE(bar->summary.converged);
+  EXPECT_TRUE(bar->barycenter.cov.isApprox(Eigen::Vector2d(4, 9).asDiagonal().toDenseMatrix(), 1e-10));
+  EXPECT_TRUE(bar->barycenter.mean.isApprox(Eigen::Vector2d(1, 1)));
+}
+
+TEST(UnbalancedTest, MassesMayDifferAndLargeLambdaIsBalanced) {
+  std::mt19937_64 rng(4);
+  RowMatrix c = PairwiseCost(RandomPoints(20, 2, rng), RandomPoints(25, 2, rng), {});
+  Eigen::VectorXd a = RandomWeights(20, rng), b = 3.0 * RandomWeights(25, rng);
+  SinkhornOptions o;
+  o.epsilon = 0.2;
+  o.marginal_relaxation = 1.0;
+  o.compute_plan = true;
+  o.tolerance = 1e-10;
+  SolveControl control;
+  auto r = SolveSinkhorn(a, b, c, o, control);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_TRUE(r->summary.converged);
+  EXPECT_EQ(r->summary.method, Method::kUnbalanced);
+  const double mass = r->plan->sum();
+  EXPECT_GT(mass, 1.0);  // between the two masses
+  EXPECT_LT(mass, 3.0);
+  // First-order conditions: row_i = a_i exp(-f_i / lambda), col_j likewise.
+  Eigen::VectorXd rows = r->plan->rowwise().sum();
+  for (int i = 0; i < 20; ++i) {
+    EXPECT_NEAR(rows(i), a(i) * std::exp(-r->f(i) / o.marginal_relaxation), 1e-8);
+  }
+  // lambda -> infinity approaches the balanced problem (masses equal).
+  Eigen::VectorXd b1 = b / 3.0;
+  o.marginal_relaxation = 1e7;
+  auto big = SolveSinkhorn(a, b1, c, o, control);
+  o.marginal_relaxation = std::numeric_limits<double>::infinity();
+  auto bal = SolveSinkhorn(a, b1, c, o, control);
+  ASSERT_TRUE(big.ok() && bal.ok());
+  EXPECT_NEAR(big->cost, bal->cost, 1e-5);
+}
+
+TEST(DivergenceTest, SelfIsZeroSymmetricPositive) {
+  std::mt19937_64 rng(5);
+  RowMatrix x = RandomPoints(25, 2, rng), y = RandomPoints(30, 2, rng, 0.7);
+  Eigen::VectorXd a = RandomWeights(25, rng), b = RandomWeights(30, rng);
+  SolveControl control;
+  for (DivergenceKind kind : {DivergenceKind::kSinkhorn, DivergenceKind::kSinkhornNoEntropy,
+                              DivergenceKind::kEnergy, DivergenceKind::kGaussianMmd,
+                              DivergenceKind::kLaplacianMmd}) {
+    DivergenceOptions o;
+    o.kind = kind;
+    o.sinkhorn.epsilon = 0.5;
+    o.sinkhorn.tolerance = 1e-11;
+    o.sinkhorn.max_iterations = 100000;
+    auto xx = SolveDivergence(x, a, x, a, {}, o, control);
+    auto xy = SolveDivergence(x, a, y, b, {}, o, control);
+    auto yx = SolveDivergence(y, b, x, a, {}, o, control);
+    ASSERT_TRUE(xx.ok() && xy.ok() && yx.ok());
+    EXPECT_TRUE(xy->summary.converged);
+    EXPECT_NEAR(xx->value, 0.0, 1e-9) << int(kind);
+    EXPECT_NEAR(xy->value, yx->value, 1e-8) << int(kind);
+    if (kind != DivergenceKind::kSinkhornNoEntropy) EXPECT_GT(xy->value, 0.0);
+  }
+}
+
+}  // namespace
+}  // namespace otcore
