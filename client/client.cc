@@ -56,6 +56,14 @@ void FillCommon(const Request& r, Proto* out) {
   if (r.tolerance) o->set_tolerance(*r.tolerance);
   if (r.max_iterations) o->set_max_iterations(*r.max_iterations);
   if (r.epsilon_scaling) o->set_epsilon_scaling(*r.epsilon_scaling);
+  if (r.marginal_relaxation) o->set_marginal_relaxation(*r.marginal_relaxation);
+  if (r.num_directions) o->set_num_directions(*r.num_directions);
+  if (r.seed) o->set_seed(*r.seed);
+}
+
+DistanceResult FromProto(const ot::v1::DistanceResponse& r) {
+  return DistanceResult{r.value(), r.regularized_value(), r.distance(),
+                        r.diagnostics()};
 }
 
 }  // namespace
@@ -135,8 +143,80 @@ absl::StatusOr<DistanceResult> Client::Distance(const Request& request) {
         return stub_->Distance(c, proto, &response);
       });
   if (!status.ok()) return FromGrpcStatus(status);
-  return DistanceResult{response.value(), response.regularized_value(),
-                        response.diagnostics()};
+  return FromProto(response);
+}
+
+absl::StatusOr<DistanceResult> Client::DistanceStream(
+    const Request& request,
+    const std::function<void(const ot::v1::Progress&)>& on_progress) {
+  ot::v1::DistanceRequest proto;
+  ToProto(request, &proto);
+  grpc::ClientContext context;
+  if (request.timeout != absl::InfiniteDuration()) {
+    context.set_deadline(absl::ToChronoTime(absl::Now() + request.timeout));
+  }
+  auto reader = stub_->DistanceStream(&context, proto);
+  ot::v1::DistanceEvent event;
+  std::optional<DistanceResult> result;
+  while (reader->Read(&event)) {
+    if (event.has_progress()) {
+      if (on_progress) on_progress(event.progress());
+    } else {
+      result = FromProto(event.result());
+    }
+  }
+  grpc::Status status = reader->Finish();
+  if (!status.ok()) return FromGrpcStatus(status);
+  if (!result) return absl::InternalError("the stream ended without a result");
+  return *result;
+}
+
+absl::StatusOr<std::vector<absl::StatusOr<DistanceResult>>>
+Client::DistanceBatch(const std::vector<Request>& requests,
+                      absl::Duration timeout) {
+  ot::v1::DistanceBatchRequest proto;
+  for (const Request& r : requests) ToProto(r, proto.add_items());
+  ot::v1::DistanceBatchResponse response;
+  grpc::Status status = CallWithRetry(timeout, [&](grpc::ClientContext* c) {
+    return stub_->DistanceBatch(c, proto, &response);
+  });
+  if (!status.ok()) return FromGrpcStatus(status);
+  std::vector<absl::StatusOr<DistanceResult>> out;
+  for (const auto& item : response.items()) {
+    if (item.has_result()) {
+      out.push_back(FromProto(item.result()));
+      continue;
+    }
+    std::string message = item.error().message();
+    for (const auto& v : item.error().field_violations()) {
+      if (message.find(v.field()) == std::string::npos) {
+        absl::StrAppend(&message, "; ", v.field(), ": ", v.description());
+      }
+    }
+    out.push_back(absl::Status(
+        static_cast<absl::StatusCode>(item.error().code()), message));
+  }
+  return out;
+}
+
+absl::StatusOr<ot::v1::DivergenceResponse> Client::Divergence(
+    const ot::v1::DivergenceRequest& request, absl::Duration timeout) {
+  ot::v1::DivergenceResponse response;
+  grpc::Status status = CallWithRetry(timeout, [&](grpc::ClientContext* c) {
+    return stub_->Divergence(c, request, &response);
+  });
+  if (!status.ok()) return FromGrpcStatus(status);
+  return response;
+}
+
+absl::StatusOr<ot::v1::BarycenterResponse> Client::Barycenter(
+    const ot::v1::BarycenterRequest& request, absl::Duration timeout) {
+  ot::v1::BarycenterResponse response;
+  grpc::Status status = CallWithRetry(timeout, [&](grpc::ClientContext* c) {
+    return stub_->Barycenter(c, request, &response);
+  });
+  if (!status.ok()) return FromGrpcStatus(status);
+  return response;
 }
 
 absl::StatusOr<PlanResult> Client::Plan(const Request& request) {
@@ -147,25 +227,33 @@ absl::StatusOr<PlanResult> Client::Plan(const Request& request) {
       request.timeout,
       [&](grpc::ClientContext* c) { return stub_->Plan(c, proto, &response); });
   if (!status.ok()) return FromGrpcStatus(status);
-  PlanResult result{response.value(),
-                    response.regularized_value(),
-                    response.diagnostics(),
-                    {},
-                    {},
-                    {}};
-  auto plan = GetArray(response.dense_plan());
-  if (!plan.ok()) return plan.status();
-  result.plan = *std::move(plan);
-  if (response.has_f()) {
-    auto f = GetArray(response.f());
-    if (!f.ok()) return f.status();
-    result.f = f->col(0);
+  PlanResult result;
+  result.value = response.value();
+  result.regularized_value = response.regularized_value();
+  result.diagnostics = response.diagnostics();
+  // Each optional array: (present in the response, destination).
+  struct Part {
+    bool present;
+    const ot::v1::Array* array;
+    RowMatrix* out;
+  };
+  RowMatrix f, g, offset;
+  for (const Part& part :
+       {Part{response.has_dense_plan(), &response.dense_plan(), &result.plan},
+        Part{response.has_f(), &response.f(), &f},
+        Part{response.has_g(), &response.g(), &g},
+        Part{response.has_linear_map(), &response.linear_map().matrix(),
+             &result.map_matrix},
+        Part{response.has_linear_map(), &response.linear_map().offset(),
+             &offset}}) {
+    if (!part.present) continue;
+    auto array = GetArray(*part.array);
+    if (!array.ok()) return array.status();
+    *part.out = *std::move(array);
   }
-  if (response.has_g()) {
-    auto g = GetArray(response.g());
-    if (!g.ok()) return g.status();
-    result.g = g->col(0);
-  }
+  if (f.size() > 0) result.f = f.col(0);
+  if (g.size() > 0) result.g = g.col(0);
+  if (offset.size() > 0) result.map_offset = offset.col(0);
   return result;
 }
 

@@ -7,9 +7,11 @@
 #define OTSERVE_CLIENT_CLIENT_H_
 
 #include <Eigen/Core>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -38,6 +40,11 @@ struct Request {
   std::optional<double> tolerance;
   std::optional<int64_t> max_iterations;
   std::optional<bool> epsilon_scaling;
+  // METHOD_UNBALANCED_SINKHORN: lambda (POT's reg_m).
+  std::optional<double> marginal_relaxation;
+  // Sliced methods.
+  std::optional<int64_t> num_directions;
+  std::optional<uint64_t> seed;
   // Per-call deadline; infinite when unset.
   absl::Duration timeout = absl::InfiniteDuration();
 };
@@ -45,6 +52,7 @@ struct Request {
 struct DistanceResult {
   double value = 0.0;
   double regularized_value = 0.0;
+  double distance = 0.0;  // value^(1/p)
   ot::v1::Diagnostics diagnostics;
 };
 
@@ -52,8 +60,11 @@ struct PlanResult {
   double value = 0.0;
   double regularized_value = 0.0;
   ot::v1::Diagnostics diagnostics;
-  RowMatrix plan;        // dense [n, m]
+  RowMatrix plan;        // dense [n, m]; empty for METHOD_GAUSSIAN
   Eigen::VectorXd f, g;  // empty when the method has none
+  // METHOD_GAUSSIAN: the Monge map x -> map_matrix x + map_offset.
+  RowMatrix map_matrix;
+  Eigen::VectorXd map_offset;
 };
 
 class Client {
@@ -67,6 +78,21 @@ class Client {
   absl::StatusOr<PlanResult> Plan(const Request& request);
   absl::StatusOr<ot::v1::GetServerInfoResponse> ServerInfo(
       absl::Duration timeout = absl::Seconds(10));
+  // Distance with progress events passed to `on_progress` as they arrive.
+  absl::StatusOr<DistanceResult> DistanceStream(
+      const Request& request,
+      const std::function<void(const ot::v1::Progress&)>& on_progress);
+  // Many problems in one call; one result or error per request, in order.
+  absl::StatusOr<std::vector<absl::StatusOr<DistanceResult>>> DistanceBatch(
+      const std::vector<Request>& requests,
+      absl::Duration timeout = absl::InfiniteDuration());
+  // Raw-proto calls for the other job types (see proto/ot/v1/service.proto).
+  absl::StatusOr<ot::v1::DivergenceResponse> Divergence(
+      const ot::v1::DivergenceRequest& request,
+      absl::Duration timeout = absl::InfiniteDuration());
+  absl::StatusOr<ot::v1::BarycenterResponse> Barycenter(
+      const ot::v1::BarycenterRequest& request,
+      absl::Duration timeout = absl::InfiniteDuration());
 
   // Proto building blocks, exposed for tests and tools.
   static void ToProto(const Request& request, ot::v1::DistanceRequest* out);

@@ -10,6 +10,7 @@
 
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 #include "client/client.h"
 #include "client/npy.h"
 
@@ -95,6 +96,55 @@ void PrintResult(double value, double regularized,
   }
 }
 
+// `otctl barycenter --kind gaussian --inputs F1,F2,... [--weights W]`.
+template <typename Flag>
+int Barycenter(otclient::Client* client, Flag flag, bool json) {
+  const std::string kind = flag("kind") ? *flag("kind") : "gaussian";
+  if (kind != "gaussian") {
+    return Usage("barycenter --kind: only gaussian is served so far");
+  }
+  const std::string* inputs = flag("inputs");
+  if (!inputs) return Usage("barycenter needs --inputs F1,F2,...");
+  ot::v1::BarycenterRequest req;
+  req.set_kind(ot::v1::BARYCENTER_KIND_GAUSSIAN);
+  std::vector<otclient::RowMatrix> clouds;
+  for (absl::string_view path : absl::StrSplit(*inputs, ',')) {
+    auto x = otclient::ReadArray(std::string(path));
+    if (!x.ok()) return Fail(x.status());
+    clouds.push_back(*std::move(x));
+    otclient::SetArray(clouds.back().data(),
+                       {clouds.back().rows(), clouds.back().cols()},
+                       req.add_measures()->mutable_points());
+  }
+  otclient::RowMatrix w;
+  if (const std::string* path = flag("weights")) {
+    auto a = otclient::ReadArray(*path);
+    if (!a.ok()) return Fail(a.status());
+    w = *std::move(a);
+    otclient::SetArray(w.data(), {w.rows()}, req.mutable_weights());
+  }
+  auto r = client->Barycenter(req);
+  if (!r.ok()) return Fail(r.status());
+  if (json) {
+    std::printf("%s\n", Json(*r).c_str());
+    return 0;
+  }
+  auto mean = otclient::GetArray(r->gaussian().mean());
+  auto cov = otclient::GetArray(r->gaussian().covariance());
+  if (!mean.ok() || !cov.ok()) return Fail(absl::InternalError("bad response"));
+  std::printf("mean =");
+  for (Eigen::Index i = 0; i < mean->rows(); ++i)
+    std::printf(" %.9g", (*mean)(i, 0));
+  std::printf("\ncovariance =\n");
+  for (Eigen::Index i = 0; i < cov->rows(); ++i) {
+    for (Eigen::Index j = 0; j < cov->cols(); ++j) {
+      std::printf(j ? " %.9g" : "%.9g", (*cov)(i, j));
+    }
+    std::printf("\n");
+  }
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -113,7 +163,7 @@ int main(int argc, char** argv) {
     if (eq != std::string::npos) {
       flags[arg.substr(0, eq)] = arg.substr(eq + 1);
     } else if (arg == "json" || arg == "relative-epsilon" ||
-               arg == "no-epsilon-scaling") {
+               arg == "progress" || arg == "no-epsilon-scaling") {
       flags[arg] = "1";
     } else if (i + 1 < argc) {
       flags[arg] = argv[++i];
@@ -138,7 +188,16 @@ int main(int argc, char** argv) {
                                  "json",
                                  "out",
                                  "out-f",
-                                 "out-g"};
+                                 "out-g",
+                                 "reg-m",
+                                 "num-directions",
+                                 "seed",
+                                 "progress",
+                                 "kind",
+                                 "blur",
+                                 "inputs",
+                                 "weights",
+                                 "targets"};
   for (const auto& [k, v] : flags) {
     if (std::find(std::begin(kKnown), std::end(kKnown), k) ==
         std::end(kKnown)) {
@@ -161,8 +220,11 @@ int main(int argc, char** argv) {
     std::printf("%s\n", Json(*info).c_str());
     return 0;
   }
-  if (command != "distance" && command != "plan")
+  if (command == "barycenter") return Barycenter(client.get(), flag, json);
+  if (command != "distance" && command != "plan" && command != "divergence" &&
+      command != "batch") {
     return Usage("unknown command " + command);
+  }
 
   otclient::Request req;
   auto read_into = [&](const char* name, auto* target,
@@ -205,7 +267,8 @@ int main(int argc, char** argv) {
       req.cost_matrix = *std::move(m);
     }
   }
-  if (req.source.points.size() == 0 && req.cost != ot::v1::COST_KIND_EXPLICIT) {
+  if (req.source.points.size() == 0 && req.cost != ot::v1::COST_KIND_EXPLICIT &&
+      command != "batch") {
     return Usage(
         "--source and --target are required unless --cost is a matrix file");
   }
@@ -213,10 +276,13 @@ int main(int argc, char** argv) {
     const std::string* v = flag(name);
     return !v || absl::SimpleAtod(*v, out);
   };
-  double p = 2, eps = 0, tol = 0, max_it = 0, timeout = 0;
+  double p = 2, eps = 0, tol = 0, max_it = 0, timeout = 0, reg_m = 0,
+         num_dir = 0, seed = 0, blur = 0;
   if (!number("p", &p) || !number("epsilon", &eps) ||
       !number("tolerance", &tol) || !number("max-iterations", &max_it) ||
-      !number("timeout", &timeout)) {
+      !number("timeout", &timeout) || !number("reg-m", &reg_m) ||
+      !number("num-directions", &num_dir) || !number("seed", &seed) ||
+      !number("blur", &blur)) {
     return Usage("a numeric flag has a value that is not a number");
   }
   req.p = p;
@@ -227,6 +293,10 @@ int main(int argc, char** argv) {
   if (flag("max-iterations")) req.max_iterations = static_cast<int64_t>(max_it);
   if (flag("no-epsilon-scaling")) req.epsilon_scaling = false;
   if (flag("timeout")) req.timeout = absl::Seconds(timeout);
+  if (flag("reg-m")) req.marginal_relaxation = reg_m;
+  if (flag("num-directions"))
+    req.num_directions = static_cast<int64_t>(num_dir);
+  if (flag("seed")) req.seed = static_cast<uint64_t>(seed);
   if (const std::string* m = flag("method")) {
     if (*m == "auto")
       req.method = ot::v1::METHOD_AUTO;
@@ -236,12 +306,91 @@ int main(int argc, char** argv) {
       req.method = ot::v1::METHOD_SINKHORN;
     else if (*m == "1d")
       req.method = ot::v1::METHOD_ONE_D;
+    else if (*m == "unbalanced")
+      req.method = ot::v1::METHOD_UNBALANCED_SINKHORN;
+    else if (*m == "sliced")
+      req.method = ot::v1::METHOD_SLICED;
+    else if (*m == "max-sliced")
+      req.method = ot::v1::METHOD_MAX_SLICED;
+    else if (*m == "gaussian")
+      req.method = ot::v1::METHOD_GAUSSIAN;
     else
-      return Usage("--method must be auto, exact, sinkhorn or 1d");
+      return Usage(
+          "--method must be auto, exact, sinkhorn, 1d, unbalanced, sliced, "
+          "max-sliced or gaussian");
+  }
+
+  if (command == "divergence") {
+    ot::v1::DivergenceRequest dr;
+    ot::v1::DistanceRequest base;
+    otclient::Client::ToProto(req, &base);
+    *dr.mutable_source() = base.source();
+    *dr.mutable_target() = base.target();
+    *dr.mutable_cost() = base.cost();
+    *dr.mutable_options() = base.options();
+    const std::string kind = flag("kind") ? *flag("kind") : "sinkhorn";
+    static const std::map<std::string, ot::v1::DivergenceKind> kKinds = {
+        {"sinkhorn", ot::v1::DIVERGENCE_KIND_SINKHORN},
+        {"sinkhorn-no-entropy", ot::v1::DIVERGENCE_KIND_SINKHORN_NO_ENTROPY},
+        {"energy", ot::v1::DIVERGENCE_KIND_ENERGY},
+        {"gaussian", ot::v1::DIVERGENCE_KIND_GAUSSIAN_MMD},
+        {"laplacian", ot::v1::DIVERGENCE_KIND_LAPLACIAN_MMD}};
+    if (!kKinds.count(kind)) return Usage("unknown --kind " + kind);
+    dr.set_kind(kKinds.at(kind));
+    if (flag("blur")) dr.set_blur(blur);
+    auto r = client->Divergence(dr, req.timeout);
+    if (!r.ok()) return Fail(r.status());
+    if (json) {
+      std::printf("%s\n", Json(*r).c_str());
+    } else {
+      PrintResult(r->value(), 0.0, r->diagnostics());
+    }
+    return 0;
+  }
+  if (command == "batch") {
+    const std::string* targets = flag("targets");
+    if (!targets || req.source.points.size() == 0) {
+      return Usage("batch needs --source and --targets F1,F2,...");
+    }
+    std::vector<otclient::Request> items;
+    for (absl::string_view path : absl::StrSplit(*targets, ',')) {
+      auto y = otclient::ReadArray(std::string(path));
+      if (!y.ok()) return Fail(y.status());
+      items.push_back(req);
+      items.back().target.points = *std::move(y);
+      items.back().target.weights.resize(0);
+    }
+    auto results = client->DistanceBatch(items, req.timeout);
+    if (!results.ok()) return Fail(results.status());
+    int failures = 0;
+    for (const auto& r : *results) {
+      if (r.ok()) {
+        std::printf("%s\n", Shortest(r->value).c_str());
+      } else {
+        ++failures;
+        std::printf("error: %s\n", r.status().ToString().c_str());
+      }
+    }
+    return failures ? 1 : 0;
   }
 
   if (command == "distance") {
-    auto r = client->Distance(req);
+    auto r =
+        flag("progress")
+            ? client->DistanceStream(
+                  req,
+                  [last = -1.0](const ot::v1::Progress& p) mutable {
+                    // At most five updates a second.
+                    if (p.elapsed_seconds() - last < 0.2) return;
+                    last = p.elapsed_seconds();
+                    std::fprintf(stderr,
+                                 "\rotctl: iteration %lld  error %.3e  "
+                                 "epsilon %.3g  %.1f s",
+                                 static_cast<long long>(p.iteration()),
+                                 p.error(), p.epsilon(), p.elapsed_seconds());
+                  })
+            : client->Distance(req);
+    if (flag("progress")) std::fprintf(stderr, "\n");
     if (!r.ok()) return Fail(r.status());
     if (json) {
       ot::v1::DistanceResponse out;
@@ -264,6 +413,22 @@ int main(int argc, char** argv) {
   }
   if (const std::string* out = flag("out-g"); out && r->g.size() > 0) {
     if (auto s = otclient::WriteNpy(*out, r->g); !s.ok()) return Fail(s);
+  }
+  if (r->map_matrix.size() > 0 && !json) {
+    PrintResult(r->value, r->regularized_value, r->diagnostics);
+    std::printf("linear map A =\n");
+    for (Eigen::Index i = 0; i < r->map_matrix.rows(); ++i) {
+      for (Eigen::Index j = 0; j < r->map_matrix.cols(); ++j) {
+        std::printf(j ? " %.9g" : "%.9g", r->map_matrix(i, j));
+      }
+      std::printf("\n");
+    }
+    std::printf("offset b =");
+    for (Eigen::Index i = 0; i < r->map_offset.size(); ++i) {
+      std::printf(" %.9g", r->map_offset(i));
+    }
+    std::printf("\n");
+    return 0;
   }
   if (json) {
     ot::v1::PlanResponse out;
