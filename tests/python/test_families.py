@@ -289,6 +289,44 @@ class FamiliesTest(unittest.TestCase):
         self.assertField("measures[0].points", c.gaussian_barycenter, [np.full((3, 2), np.nan)])
         self.assertField("target.points", c.distance_stream, x, np.zeros((3, 3)))
 
+    def test_otctl_runs_each_new_family(self):
+        import os, subprocess, tempfile
+        otctl = os.environ.get("OTCTL_BIN", "build/otctl")
+        rng = np.random.default_rng(14)
+        x, y, z = rng.normal(size=(40, 2)), rng.normal(size=(30, 2)) + 1, rng.normal(size=(20, 2))
+        with tempfile.TemporaryDirectory() as d:
+            for name, arr in (("x", x), ("y", y), ("z", z)):
+                np.save(f"{d}/{name}.npy", arr)
+
+            def run(*args):
+                out = subprocess.run([otctl, args[0], "--server", self.server.address, *args[1:]],
+                                     capture_output=True, text=True, check=True)
+                return out.stdout.splitlines()
+
+            src = ["--source", f"{d}/x.npy", "--target", f"{d}/y.npy"]
+            for method, kw in (("sliced", dict(method="sliced", n_projections=20, seed=2)),
+                               ("max-sliced", dict(method="max_sliced", n_projections=20, seed=2)),
+                               ("gaussian", dict(method="gaussian")),
+                               ("unbalanced", dict(method="unbalanced", reg_m=2.0, epsilon=0.3))):
+                extra = {"sliced": ["--num-directions", "20", "--seed", "2"],
+                         "max-sliced": ["--num-directions", "20", "--seed", "2"],
+                         "gaussian": [], "unbalanced": ["--reg-m", "2", "--epsilon", "0.3"]}[method]
+                out = run("distance", *src, "--method", method, *extra)
+                self.assertEqual(float(out[0]), self.c.distance(x, y, **kw).value, method)
+            out = run("divergence", *src, "--kind", "energy")
+            self.assertEqual(float(out[0]), self.c.divergence(x, y, kind="energy").value)
+            out = run("distance", *src, "--method", "sinkhorn", "--epsilon", "0.5", "--progress")
+            self.assertEqual(float(out[0]), self.c.distance(x, y, method="sinkhorn", epsilon=0.5).value)
+            out = run("batch", "--source", f"{d}/x.npy", "--targets", f"{d}/y.npy,{d}/z.npy")
+            self.assertEqual([float(v) for v in out],
+                             [self.c.distance(x, t).value for t in (y, z)])
+            out = run("barycenter", "--inputs", f"{d}/x.npy,{d}/y.npy,{d}/z.npy", "--json")
+            import json
+            cov = json.loads(out[0])["gaussian"]["covariance"]
+            _, ref, _ = self.c.gaussian_barycenter([x, y, z])
+            got = np.frombuffer(__import__("base64").b64decode(cov["data"]), "<f8").reshape(2, 2)
+            np.testing.assert_allclose(got, ref, rtol=1e-12)
+
     def test_unbuilt_barycenter_kinds_are_unimplemented(self):
         from otserve._proto.ot.v1 import service_pb2
         import grpc
