@@ -38,6 +38,32 @@ void CheckWeights(const ArrayData& w, const std::string& field, int64_t n,
 
 }  // namespace
 
+void DecodeCostSpec(const ot::v1::Cost& cost, Violations* v,
+                    otcore::CostSpec* spec) {
+  switch (cost.kind()) {
+    case ot::v1::COST_KIND_UNSPECIFIED:
+    case ot::v1::COST_KIND_SQEUCLIDEAN:
+      spec->kind = CostKind::kSqEuclidean;
+      break;
+    case ot::v1::COST_KIND_EUCLIDEAN:
+      spec->kind = CostKind::kEuclidean;
+      break;
+    case ot::v1::COST_KIND_POWER:
+      spec->kind = CostKind::kPower;
+      spec->p = cost.p();
+      if (!(std::isfinite(cost.p()) && cost.p() >= 1.0)) {
+        v->Add("cost.p", absl::StrCat("must be >= 1 for COST_KIND_POWER, got ",
+                                      cost.p()));
+      }
+      break;
+    case ot::v1::COST_KIND_EXPLICIT:
+      spec->kind = CostKind::kExplicit;
+      break;
+    default:
+      v->Add("cost.kind", absl::StrCat("unknown value ", cost.kind()));
+  }
+}
+
 std::optional<otcore::Gaussian> DecodeGaussian(const ot::v1::GaussianParams& g,
                                                const std::string& field,
                                                Violations* v) {
@@ -145,28 +171,7 @@ grpc::Status DecodeTransport(const TransportFields& f, const Limits& limits,
   otcore::TransportProblem& p = out->problem;
   otcore::TransportOptions& o = out->options;
 
-  switch (f.cost.kind()) {
-    case ot::v1::COST_KIND_UNSPECIFIED:
-    case ot::v1::COST_KIND_SQEUCLIDEAN:
-      p.cost.kind = CostKind::kSqEuclidean;
-      break;
-    case ot::v1::COST_KIND_EUCLIDEAN:
-      p.cost.kind = CostKind::kEuclidean;
-      break;
-    case ot::v1::COST_KIND_POWER:
-      p.cost.kind = CostKind::kPower;
-      p.cost.p = f.cost.p();
-      if (!(std::isfinite(f.cost.p()) && f.cost.p() >= 1.0)) {
-        v.Add("cost.p", absl::StrCat("must be >= 1 for COST_KIND_POWER, got ",
-                                     f.cost.p()));
-      }
-      break;
-    case ot::v1::COST_KIND_EXPLICIT:
-      p.cost.kind = CostKind::kExplicit;
-      break;
-    default:
-      v.Add("cost.kind", absl::StrCat("unknown value ", f.cost.kind()));
-  }
+  DecodeCostSpec(f.cost, &v, &p.cost);
   const bool explicit_cost = p.cost.kind == CostKind::kExplicit;
 
   // Method and options.
@@ -231,7 +236,8 @@ grpc::Status DecodeTransport(const TransportFields& f, const Limits& limits,
         shapes_ok = false;
         continue;
       }
-      auto params = DecodeGaussian(side.measure.gaussian(), name + ".gaussian", &v);
+      auto params =
+          DecodeGaussian(side.measure.gaussian(), name + ".gaussian", &v);
       if (params) {
         *side.params = std::move(*params);
       } else {
@@ -358,8 +364,8 @@ grpc::Status DecodeTransport(const TransportFields& f, const Limits& limits,
   if (opt.has_seed()) o.seed = opt.seed();
   if (out->directions.present() && out->x.present() &&
       out->directions.cols() != out->x.cols()) {
-    v.Add("options.directions",
-          absl::StrCat("must have ", out->x.cols(), " columns (the dimension)"));
+    v.Add("options.directions", absl::StrCat("must have ", out->x.cols(),
+                                             " columns (the dimension)"));
   }
   if (!v.empty()) return v.ToStatus();
 

@@ -74,6 +74,10 @@ struct TransportFields {
 grpc::Status DecodeTransport(const TransportFields& fields,
                              const Limits& limits, DecodedTransport* out);
 
+// cost.kind and cost.p into `spec` (violations under "cost.kind", "cost.p").
+void DecodeCostSpec(const ot::v1::Cost& cost, Violations* v,
+                    otcore::CostSpec* spec);
+
 // A validated Gaussian (mean [d], symmetric PSD covariance [d, d]), or nullopt
 // with violations under `field`.
 std::optional<otcore::Gaussian> DecodeGaussian(const ot::v1::GaussianParams& g,

@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "absl/time/clock.h"
+#include "core/barycenter/fixed_support.h"
 #include "core/common/control.h"
 #include "core/entropic/divergence.h"
 #include "core/gaussian/gaussian.h"
@@ -178,10 +179,10 @@ grpc::ServerUnaryReactor* OtService::Divergence(
     ot::v1::DivergenceResponse* response) {
   auto decoded = std::make_shared<DecodedTransport>();
   const ot::v1::SolverOptions& opt = request->options();
-  grpc::Status status = DecodeTransport(
-      {request->source(), request->target(), request->cost(),
-       ot::v1::METHOD_SINKHORN, opt},
-      limits_, decoded.get());
+  grpc::Status status =
+      DecodeTransport({request->source(), request->target(), request->cost(),
+                       ot::v1::METHOD_SINKHORN, opt},
+                      limits_, decoded.get());
   Violations v;
   if (status.ok()) {
     const int64_t n = decoded->problem.n(), m = decoded->problem.m();
@@ -226,34 +227,41 @@ grpc::ServerUnaryReactor* OtService::Divergence(
   const otcore::TransportOptions& o = decoded->options;
   options.sinkhorn.epsilon = o.epsilon.value_or(0.05);
   options.epsilon_relative_to_mean_cost =
-      !o.epsilon || o.epsilon_scale == otcore::EpsilonScale::kRelativeToMeanCost;
+      !o.epsilon ||
+      o.epsilon_scale == otcore::EpsilonScale::kRelativeToMeanCost;
   if (o.tolerance) options.sinkhorn.tolerance = *o.tolerance;
   if (o.max_iterations) options.sinkhorn.max_iterations = *o.max_iterations;
   options.sinkhorn.epsilon_scaling = o.epsilon_scaling;
-  return Submit(context, scheduler_,
-                [decoded, response, options](const otcore::SolveControl& control,
-                                             absl::Duration queue_wait) {
-                  const otcore::TransportProblem& p = decoded->problem;
-                  const Eigen::VectorXd ua = Eigen::VectorXd::Constant(p.n(), 1.0 / p.n());
-                  const Eigen::VectorXd ub = Eigen::VectorXd::Constant(p.m(), 1.0 / p.m());
-                  auto result = otcore::SolveDivergence(
-                      *p.x, p.a ? *p.a : otcore::VectorView(ua), *p.y,
-                      p.b ? *p.b : otcore::VectorView(ub), p.cost, options, control);
-                  if (!result.ok()) return ToGrpcStatus(result.status());
-                  response->set_value(result->value);
-                  response->set_cross_term(result->cross);
-                  response->set_source_self_term(result->self_source);
-                  response->set_target_self_term(result->self_target);
-                  FillDiagnostics(result->summary, queue_wait, p.n(), p.m(),
-                                  response->mutable_diagnostics());
-                  return grpc::Status::OK;
-                });
+  return Submit(
+      context, scheduler_,
+      [decoded, response, options](const otcore::SolveControl& control,
+                                   absl::Duration queue_wait) {
+        const otcore::TransportProblem& p = decoded->problem;
+        const Eigen::VectorXd ua =
+            Eigen::VectorXd::Constant(p.n(), 1.0 / p.n());
+        const Eigen::VectorXd ub =
+            Eigen::VectorXd::Constant(p.m(), 1.0 / p.m());
+        auto result = otcore::SolveDivergence(
+            *p.x, p.a ? *p.a : otcore::VectorView(ua), *p.y,
+            p.b ? *p.b : otcore::VectorView(ub), p.cost, options, control);
+        if (!result.ok()) return ToGrpcStatus(result.status());
+        response->set_value(result->value);
+        response->set_cross_term(result->cross);
+        response->set_source_self_term(result->self_source);
+        response->set_target_self_term(result->self_target);
+        FillDiagnostics(result->summary, queue_wait, p.n(), p.m(),
+                        response->mutable_diagnostics());
+        return grpc::Status::OK;
+      });
 }
 
 grpc::ServerUnaryReactor* OtService::Barycenter(
     grpc::CallbackServerContext* context,
     const ot::v1::BarycenterRequest* request,
     ot::v1::BarycenterResponse* response) {
+  if (request->kind() == ot::v1::BARYCENTER_KIND_FIXED_SUPPORT) {
+    return FixedSupportBarycenter(context, request, response);
+  }
   if (request->kind() != ot::v1::BARYCENTER_KIND_GAUSSIAN) {
     if (!ot::v1::BarycenterKind_IsValid(request->kind()) ||
         request->kind() == ot::v1::BARYCENTER_KIND_UNSPECIFIED) {
@@ -268,7 +276,8 @@ grpc::ServerUnaryReactor* OtService::Barycenter(
   }
   Violations v;
   auto gaussians = std::make_shared<std::vector<otcore::Gaussian>>();
-  if (request->measures_size() == 0) v.Add("measures", "at least one measure is required");
+  if (request->measures_size() == 0)
+    v.Add("measures", "at least one measure is required");
   for (int k = 0; k < request->measures_size(); ++k) {
     const ot::v1::Measure& m = request->measures(k);
     const std::string field = absl::StrCat("measures[", k, "]");
@@ -284,16 +293,19 @@ grpc::ServerUnaryReactor* OtService::Barycenter(
       continue;
     }
     if (!points.Decode(m.points(), field + ".points", 2, &v)) continue;
-    if (m.has_weights() && !weights.Decode(m.weights(), field + ".weights", 1, &v)) continue;
+    if (m.has_weights() &&
+        !weights.Decode(m.weights(), field + ".weights", 1, &v))
+      continue;
     const Eigen::VectorXd uniform =
         Eigen::VectorXd::Constant(points.rows(), 1.0 / points.rows());
     if (weights.present() && weights.rows() != points.rows()) {
       v.Add(field + ".weights", "length differs from the number of points");
       continue;
     }
-    auto g = otcore::FitGaussian(points.matrix(), weights.present()
-                                                      ? otcore::VectorView(weights.vector())
-                                                      : otcore::VectorView(uniform));
+    auto g = otcore::FitGaussian(points.matrix(),
+                                 weights.present()
+                                     ? otcore::VectorView(weights.vector())
+                                     : otcore::VectorView(uniform));
     if (!g.ok()) {
       v.Add(field + ".weights", g.status().message());
       continue;
@@ -302,7 +314,8 @@ grpc::ServerUnaryReactor* OtService::Barycenter(
   }
   for (size_t k = 1; k < gaussians->size(); ++k) {
     if ((*gaussians)[k].mean.size() != (*gaussians)[0].mean.size()) {
-      v.Add(absl::StrCat("measures[", k, "]"), "dimension differs from measures[0]");
+      v.Add(absl::StrCat("measures[", k, "]"),
+            "dimension differs from measures[0]");
     }
   }
   Eigen::VectorXd lambdas =
@@ -323,7 +336,8 @@ grpc::ServerUnaryReactor* OtService::Barycenter(
   otcore::GaussianBarycenterOptions options;
   const auto& opt = request->options();
   if (opt.has_tolerance()) {
-    if (!(opt.tolerance() > 0 && opt.tolerance() < 1)) v.Add("options.tolerance", "must be in (0, 1)");
+    if (!(opt.tolerance() > 0 && opt.tolerance() < 1))
+      v.Add("options.tolerance", "must be in (0, 1)");
     options.tolerance = opt.tolerance();
   }
   if (opt.has_max_iterations()) {
@@ -333,22 +347,119 @@ grpc::ServerUnaryReactor* OtService::Barycenter(
     options.max_iterations = opt.max_iterations();
   }
   if (!v.empty()) return FinishNow(context, v.ToStatus());
-  return Submit(context, scheduler_,
-                [gaussians, lambdas, options, response](
-                    const otcore::SolveControl& control, absl::Duration queue_wait) {
-                  auto r = otcore::GaussianBarycenter(*gaussians, lambdas, options,
-                                                      control);
-                  if (!r.ok()) return ToGrpcStatus(r.status());
-                  const int64_t d = r->barycenter.mean.size();
-                  const otcore::RowMatrix cov = r->barycenter.cov;
-                  FillArray(r->barycenter.mean.data(), {d},
-                            response->mutable_gaussian()->mutable_mean());
-                  FillArray(cov.data(), {d, d},
-                            response->mutable_gaussian()->mutable_covariance());
-                  FillDiagnostics(r->summary, queue_wait, gaussians->size(), 1,
-                                  response->mutable_diagnostics());
-                  return grpc::Status::OK;
-                });
+  return Submit(
+      context, scheduler_,
+      [gaussians, lambdas, options, response](
+          const otcore::SolveControl& control, absl::Duration queue_wait) {
+        auto r =
+            otcore::GaussianBarycenter(*gaussians, lambdas, options, control);
+        if (!r.ok()) return ToGrpcStatus(r.status());
+        const int64_t d = r->barycenter.mean.size();
+        const otcore::RowMatrix cov = r->barycenter.cov;
+        FillArray(r->barycenter.mean.data(), {d},
+                  response->mutable_gaussian()->mutable_mean());
+        FillArray(cov.data(), {d, d},
+                  response->mutable_gaussian()->mutable_covariance());
+        FillDiagnostics(r->summary, queue_wait, gaussians->size(), 1,
+                        response->mutable_diagnostics());
+        return grpc::Status::OK;
+      });
+}
+
+grpc::ServerUnaryReactor* OtService::FixedSupportBarycenter(
+    grpc::CallbackServerContext* context,
+    const ot::v1::BarycenterRequest* request,
+    ot::v1::BarycenterResponse* response) {
+  Violations v;
+  otcore::CostSpec spec;
+  DecodeCostSpec(request->cost(), &v, &spec);
+  ArrayData matrix, support;
+  // The cost matrix, given or formed from the support, owned by the job.
+  auto cost = std::make_shared<otcore::RowMatrix>();
+  if (spec.kind == otcore::CostKind::kExplicit) {
+    if (!request->cost().has_matrix()) {
+      v.Add("cost.matrix", "required when cost.kind is COST_KIND_EXPLICIT");
+    } else if (matrix.Decode(request->cost().matrix(), "cost.matrix", 2, &v)) {
+      *cost = matrix.matrix();
+    }
+  } else if (!request->has_support()) {
+    v.Add("support", "support points are required unless the cost is explicit");
+  } else if (support.Decode(request->support(), "support", 2, &v)) {
+    if (support.rows() > limits_.max_cost_entries / support.rows()) {
+      v.Add("support", "n^2 exceeds the server limit max_cost_entries");
+    } else {
+      *cost = otcore::PairwiseCost(support.matrix(), support.matrix(), spec);
+    }
+  }
+  const int k_count = request->measures_size();
+  if (k_count == 0) v.Add("measures", "at least one histogram is required");
+  if (!v.empty()) return FinishNow(context, v.ToStatus());
+  const int64_t n = cost->rows();
+  auto hist = std::make_shared<otcore::RowMatrix>(n, k_count);
+  for (int k = 0; k < k_count; ++k) {
+    const std::string field = absl::StrCat("measures[", k, "].weights");
+    ArrayData w;
+    if (!request->measures(k).has_weights()) {
+      v.Add(field, "the histogram is required");
+    } else if (w.Decode(request->measures(k).weights(), field, 1, &v)) {
+      if (w.rows() != n) {
+        v.Add(field,
+              absl::StrCat("has ", w.rows(), " entries, the support has ", n));
+      } else if ((w.vector().array() < 0).any() ||
+                 std::abs(w.vector().sum() - 1.0) > otcore::kMassTolerance) {
+        v.Add(field, "must be >= 0 and sum to 1");
+      } else {
+        hist->col(k) = w.vector();
+      }
+    }
+  }
+  Eigen::VectorXd lambdas = Eigen::VectorXd::Ones(k_count);
+  if (request->has_weights()) {
+    ArrayData w;
+    if (w.Decode(request->weights(), "weights", 1, &v)) {
+      if (w.rows() != k_count) {
+        v.Add("weights", "one weight per measure is required");
+      } else if ((w.vector().array() < 0).any() || w.vector().sum() <= 0) {
+        v.Add("weights", "must be >= 0 and not all zero");
+      } else {
+        lambdas = w.vector();
+      }
+    }
+  }
+  otcore::FixedSupportBarycenterOptions options;
+  const auto& opt = request->options();
+  double eps = opt.has_epsilon() ? opt.epsilon() : 0.05;
+  if (!(std::isfinite(eps) && eps > 0))
+    v.Add("options.epsilon", "must be finite and > 0");
+  if (!opt.has_epsilon() ||
+      opt.epsilon_scale() == ot::v1::EPSILON_SCALE_RELATIVE_TO_MEAN_COST) {
+    eps *= cost->mean();
+  }
+  options.epsilon = eps;
+  if (opt.has_tolerance()) {
+    if (!(opt.tolerance() > 0 && opt.tolerance() < 1))
+      v.Add("options.tolerance", "must be in (0, 1)");
+    options.tolerance = opt.tolerance();
+  }
+  if (opt.has_max_iterations()) {
+    if (opt.max_iterations() < 1)
+      v.Add("options.max_iterations", "must be >= 1");
+    options.max_iterations = opt.max_iterations();
+  }
+  if (!v.empty()) return FinishNow(context, v.ToStatus());
+  return Submit(
+      context, scheduler_,
+      [cost, hist, lambdas, options, response](
+          const otcore::SolveControl& control, absl::Duration queue_wait) {
+        auto r = otcore::FixedSupportBarycenter(*hist, lambdas, *cost, options,
+                                                control);
+        if (!r.ok()) return ToGrpcStatus(r.status());
+        FillArray(r->weights.data(), {r->weights.size()},
+                  response->mutable_weights());
+        FillDiagnostics(r->summary, queue_wait, hist->rows(), r->weights.size(),
+                        response->mutable_diagnostics());
+        return grpc::Status::OK;
+      });
 }
 
 grpc::ServerUnaryReactor* OtService::DistanceBatch(
@@ -360,8 +471,8 @@ grpc::ServerUnaryReactor* OtService::DistanceBatch(
   auto decoded = std::make_shared<std::vector<DecodedTransport>>(n);
   auto errors = std::make_shared<std::vector<std::optional<grpc::Status>>>(n);
   for (int k = 0; k < n; ++k) {
-    grpc::Status s = DecodeTransport(FieldsOf(request->items(k)), limits_,
-                                     &(*decoded)[k]);
+    grpc::Status s =
+        DecodeTransport(FieldsOf(request->items(k)), limits_, &(*decoded)[k]);
     if (!s.ok()) (*errors)[k] = s;
   }
   Scheduler* scheduler = scheduler_;
@@ -491,7 +602,8 @@ grpc::ServerWriteReactor<ot::v1::DistanceEvent>* OtService::DistanceStream(
     const ot::v1::DistanceRequest* request) {
   auto* reactor = new StreamReactor(context);
   auto decoded = std::make_shared<DecodedTransport>();
-  grpc::Status status = DecodeTransport(FieldsOf(*request), limits_, decoded.get());
+  grpc::Status status =
+      DecodeTransport(FieldsOf(*request), limits_, decoded.get());
   if (!status.ok()) {
     reactor->Complete(status, {});
     reactor->Release();
@@ -507,7 +619,8 @@ grpc::ServerWriteReactor<ot::v1::DistanceEvent>* OtService::DistanceStream(
         if (absl::Status before = control->Check(); !before.ok()) {
           status = ToGrpcStatus(before);
         } else {
-          auto r = otcore::SolveTransport(decoded->problem, decoded->options, *control);
+          auto r = otcore::SolveTransport(decoded->problem, decoded->options,
+                                          *control);
           if (r.ok()) {
             FillCommon(*r, *decoded, queue_wait, event.mutable_result());
           } else {
@@ -518,7 +631,8 @@ grpc::ServerWriteReactor<ot::v1::DistanceEvent>* OtService::DistanceStream(
         reactor->Release();
       });
   if (!admitted) {
-    reactor->Complete(QueueFullStatus(scheduler_->in_flight(), scheduler_->capacity()), {});
+    reactor->Complete(
+        QueueFullStatus(scheduler_->in_flight(), scheduler_->capacity()), {});
     reactor->Release();
   }
   return reactor;
@@ -540,6 +654,7 @@ grpc::ServerUnaryReactor* OtService::GetServerInfo(
     response->add_methods(m);
   }
   response->add_barycenter_kinds(ot::v1::BARYCENTER_KIND_GAUSSIAN);
+  response->add_barycenter_kinds(ot::v1::BARYCENTER_KIND_FIXED_SUPPORT);
   response->set_jobs_in_flight(scheduler_->in_flight());
   return FinishNow(context, grpc::Status::OK);
 }

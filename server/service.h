@@ -53,6 +53,11 @@ class OtService final
       ot::v1::GetServerInfoResponse* response) override;
 
  private:
+  grpc::ServerUnaryReactor* FixedSupportBarycenter(
+      grpc::CallbackServerContext* context,
+      const ot::v1::BarycenterRequest* request,
+      ot::v1::BarycenterResponse* response);
+
   Scheduler* const scheduler_;
   const Limits limits_;
   const int64_t max_message_bytes_;

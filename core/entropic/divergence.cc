@@ -32,7 +32,8 @@ absl::StatusOr<SelfResult> SelfTransport(const VectorView& a,
   for (r.iterations = 1; r.iterations <= o.max_iterations; ++r.iterations) {
     RETURN_IF_ERROR(control.Check());
     RowSoftMin(c, f, log_a, o.epsilon, &t);
-    // Marginal error of the plan built on (f, f): row_i = a_i exp((f_i - t_i)/eps).
+    // Marginal error of the plan built on (f, f): row_i = a_i exp((f_i -
+    // t_i)/eps).
     r.error = (wa * ((f - t) / o.epsilon).exp() - wa).abs().sum() / mass;
     if (r.error <= o.tolerance) {
       r.converged = true;
@@ -64,9 +65,15 @@ double KernelSum(const MatrixView& x, const VectorView& wx, const MatrixView& y,
         (y.rowwise() - x.row(i)).rowwise().squaredNorm().array();
     Eigen::ArrayXd k;
     switch (kind) {
-      case DivergenceKind::kEnergy: k = -d2.sqrt(); break;
-      case DivergenceKind::kGaussianMmd: k = (-d2 / (2 * blur * blur)).exp(); break;
-      default: k = (-d2.sqrt() / blur).exp(); break;
+      case DivergenceKind::kEnergy:
+        k = -d2.sqrt();
+        break;
+      case DivergenceKind::kGaussianMmd:
+        k = (-d2 / (2 * blur * blur)).exp();
+        break;
+      default:
+        k = (-d2.sqrt() / blur).exp();
+        break;
     }
     total += wx(i) * (k * wy.array()).sum();
   }
@@ -118,12 +125,9 @@ absl::StatusOr<DivergenceResult> SolveDivergence(
   }
   const RowMatrix cxx = PairwiseCost(x, x, cost);
   const RowMatrix cyy = PairwiseCost(y, y, cost);
-  ASSIGN_OR_RETURN(SinkhornResult ab,
-                   SolveSinkhorn(a, b, cxy, so, control));
-  ASSIGN_OR_RETURN(SelfResult aa,
-                   SelfTransport(a, cxx, so, control));
-  ASSIGN_OR_RETURN(SelfResult bb,
-                   SelfTransport(b, cyy, so, control));
+  ASSIGN_OR_RETURN(SinkhornResult ab, SolveSinkhorn(a, b, cxy, so, control));
+  ASSIGN_OR_RETURN(SelfResult aa, SelfTransport(a, cxx, so, control));
+  ASSIGN_OR_RETURN(SelfResult bb, SelfTransport(b, cyy, so, control));
   const bool entropic = options.kind == DivergenceKind::kSinkhorn;
   result.cross = entropic ? ab.regularized_cost : ab.cost;
   result.self_source = entropic ? aa.regularized : aa.transport;
@@ -132,8 +136,7 @@ absl::StatusOr<DivergenceResult> SolveDivergence(
       result.cross - 0.5 * result.self_source - 0.5 * result.self_target;
   s.method = Method::kSinkhorn;
   s.iterations = ab.summary.iterations + aa.iterations + bb.iterations;
-  s.marginal_error =
-      std::max({ab.summary.marginal_error, aa.error, bb.error});
+  s.marginal_error = std::max({ab.summary.marginal_error, aa.error, bb.error});
   s.epsilon = so.epsilon;
   s.converged = ab.summary.converged && aa.converged && bb.converged;
   s.termination = ab.summary.termination != Termination::kConverged

@@ -1,8 +1,8 @@
 // Divergences between point clouds: the debiased Sinkhorn divergence
 //   S_eps(a, b) = OT_eps(a, b) - 1/2 OT_eps(a, a) - 1/2 OT_eps(b, b),
 // OT_eps = <P, C> + eps KL(P | a b^T) (OTT-JAX / GeomLoss), its variant without
-// the entropic terms (POT's empirical_sinkhorn_divergence, OT_eps = <P, C>), and
-// kernel MMDs as GeomLoss defines them. Thread-compatible.
+// the entropic terms (POT's empirical_sinkhorn_divergence, OT_eps = <P, C>),
+// and kernel MMDs as GeomLoss defines them. Thread-compatible.
 #ifndef OTSERVE_CORE_ENTROPIC_DIVERGENCE_H_
 #define OTSERVE_CORE_ENTROPIC_DIVERGENCE_H_
 
@@ -34,7 +34,8 @@ struct DivergenceOptions {
 
 struct DivergenceResult {
   double value = 0.0;
-  // Sinkhorn kinds: OT_eps(a, b), OT_eps(a, a), OT_eps(b, b) as defined by kind.
+  // Sinkhorn kinds: OT_eps(a, b), OT_eps(a, a), OT_eps(b, b) as defined by
+  // kind.
   double cross = 0.0, self_source = 0.0, self_target = 0.0;
   Summary summary;  // iterations summed over the three problems
 };

@@ -58,11 +58,14 @@ absl::StatusOr<SinkhornResult> SolveSinkhorn(const VectorView& a,
 
   const double mass = a.sum();
   const Eigen::ArrayXd wa = a.array();
-  const Eigen::ArrayXd wb = balanced ? Eigen::ArrayXd(b.array() * (mass / b.sum()))
-                                     : Eigen::ArrayXd(b.array());
+  const Eigen::ArrayXd wb = balanced
+                                ? Eigen::ArrayXd(b.array() * (mass / b.sum()))
+                                : Eigen::ArrayXd(b.array());
   const double lambda = options.marginal_relaxation;
   // Unbalanced updates are the balanced ones damped by lambda / (lambda + eps).
-  auto damping = [&](double e) { return balanced ? 1.0 : lambda / (lambda + e); };
+  auto damping = [&](double e) {
+    return balanced ? 1.0 : lambda / (lambda + e);
+  };
   const Eigen::ArrayXd log_a = wa.log(), log_b = wb.log();
   const double eps = options.epsilon;
   double eps_stage = eps;
@@ -159,7 +162,8 @@ absl::StatusOr<SinkhornResult> SolveSinkhorn(const VectorView& a,
   const double fr = (wa > 0).select(f * rows, 0.0).sum();
   const double gc = (wb > 0).select(g * cols, 0.0).sum();
   result.cost = transport;
-  result.regularized_cost = fr + gc - eps_final * (rows.sum() - mass * wb.sum());
+  result.regularized_cost =
+      fr + gc - eps_final * (rows.sum() - mass * wb.sum());
   if (!balanced) {
     result.regularized_cost +=
         lambda * (GeneralizedKl(rows, wa) + GeneralizedKl(cols, wb));

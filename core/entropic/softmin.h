@@ -1,6 +1,7 @@
-// Log-domain soft-min kernels shared by the entropic solvers (Sinkhorn, unbalanced,
-// divergences, barycenters): out = -eps log sum exp(log_w + (h - C) / eps) along
-// rows or columns of a row-major cost, streamed by rows. Pure functions.
+// Log-domain soft-min kernels shared by the entropic solvers (Sinkhorn,
+// unbalanced, divergences, barycenters): out = -eps log sum exp(log_w + (h - C)
+// / eps) along rows or columns of a row-major cost, streamed by rows. Pure
+// functions.
 #ifndef OTSERVE_CORE_ENTROPIC_SOFTMIN_H_
 #define OTSERVE_CORE_ENTROPIC_SOFTMIN_H_
 

@@ -1,9 +1,8 @@
 // Bures-Wasserstein closed forms by symmetric eigendecompositions.
 #include "core/gaussian/gaussian.h"
 
-#include <cmath>
-
 #include <Eigen/Eigenvalues>
+#include <cmath>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -30,7 +29,9 @@ double BuresCross(const Eigen::MatrixXd& s1_half, const Eigen::MatrixXd& s2) {
 
 }  // namespace
 
-Eigen::MatrixXd SqrtPsd(const Eigen::MatrixXd& s) { return PowPsd(s, 0.5, 0.0); }
+Eigen::MatrixXd SqrtPsd(const Eigen::MatrixXd& s) {
+  return PowPsd(s, 0.5, 0.0);
+}
 
 absl::Status ValidateGaussian(const Gaussian& g) {
   const Eigen::Index d = g.mean.size();
@@ -76,7 +77,8 @@ absl::StatusOr<GaussianW2Result> GaussianW2(const Gaussian& g1,
   RETURN_IF_ERROR(ValidateGaussian(g1));
   RETURN_IF_ERROR(ValidateGaussian(g2));
   if (g1.mean.size() != g2.mean.size()) {
-    return absl::InvalidArgumentError("the Gaussians have different dimensions");
+    return absl::InvalidArgumentError(
+        "the Gaussians have different dimensions");
   }
   GaussianW2Result r;
   const double cross = BuresCross(SqrtPsd(g1.cov), g2.cov);
@@ -94,7 +96,8 @@ absl::StatusOr<LinearMap> GaussianMongeMap(const Gaussian& g1,
   RETURN_IF_ERROR(ValidateGaussian(g1));
   RETURN_IF_ERROR(ValidateGaussian(g2));
   if (g1.mean.size() != g2.mean.size()) {
-    return absl::InvalidArgumentError("the Gaussians have different dimensions");
+    return absl::InvalidArgumentError(
+        "the Gaussians have different dimensions");
   }
   Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> eig(g1.cov,
                                                      Eigen::EigenvaluesOnly);
@@ -122,13 +125,15 @@ absl::StatusOr<GaussianBarycenterResult> GaussianBarycenter(
   }
   RETURN_IF_ERROR(ValidateWeights(lambdas, "barycenter weights"));
   if (!(options.tolerance > 0) || options.max_iterations < 1) {
-    return absl::InvalidArgumentError("tolerance must be > 0, max_iterations >= 1");
+    return absl::InvalidArgumentError(
+        "tolerance must be > 0, max_iterations >= 1");
   }
   const Eigen::Index d = gaussians[0].mean.size();
   for (const Gaussian& g : gaussians) {
     RETURN_IF_ERROR(ValidateGaussian(g));
     if (g.mean.size() != d) {
-      return absl::InvalidArgumentError("the Gaussians have different dimensions");
+      return absl::InvalidArgumentError(
+          "the Gaussians have different dimensions");
     }
   }
   const Eigen::VectorXd w = lambdas / lambdas.sum();
@@ -154,7 +159,8 @@ absl::StatusOr<GaussianBarycenterResult> GaussianBarycenter(
     }
     Eigen::MatrixXd next = inv_half * t * t * inv_half;
     next = 0.5 * (next + next.transpose());
-    const double change = (next - bar.cov).norm() / std::max(bar.cov.norm(), 1e-300);
+    const double change =
+        (next - bar.cov).norm() / std::max(bar.cov.norm(), 1e-300);
     bar.cov = next;
     s.iterations = it;
     s.marginal_error = change;

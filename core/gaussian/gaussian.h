@@ -1,7 +1,7 @@
 // Gaussian (Bures-Wasserstein) optimal transport in closed form: W2 between
-// N(m1, S1) and N(m2, S2), the linear Monge map between them, Gaussians fitted to
-// weighted samples, and the Gaussian barycenter by the fixed-point iteration of
-// Alvarez-Esteban et al. Thread-compatible.
+// N(m1, S1) and N(m2, S2), the linear Monge map between them, Gaussians fitted
+// to weighted samples, and the Gaussian barycenter by the fixed-point iteration
+// of Alvarez-Esteban et al. Thread-compatible.
 #ifndef OTSERVE_CORE_GAUSSIAN_GAUSSIAN_H_
 #define OTSERVE_CORE_GAUSSIAN_GAUSSIAN_H_
 
@@ -34,8 +34,8 @@ absl::StatusOr<GaussianW2Result> GaussianW2(const Gaussian& g1,
                                             const Gaussian& g2);
 
 // T(x) = A x + b pushes N(m1, S1) to N(m2, S2) optimally:
-// A = S1^-1/2 (S1^1/2 S2 S1^1/2)^1/2 S1^-1/2, b = m2 - A m1. S1 must be positive
-// definite.
+// A = S1^-1/2 (S1^1/2 S2 S1^1/2)^1/2 S1^-1/2, b = m2 - A m1. S1 must be
+// positive definite.
 struct LinearMap {
   Eigen::MatrixXd a;
   Eigen::VectorXd b;

@@ -1,9 +1,9 @@
 // Core-level tests of the sliced, Gaussian, unbalanced and divergence solvers
 // against closed forms and invariants (POT comparisons run in tests/python).
+#include <gtest/gtest.h>
+
 #include <cmath>
 #include <random>
-
-#include <gtest/gtest.h>
 
 #include "core/common/cost.h"
 #include "core/entropic/divergence.h"
@@ -41,11 +41,15 @@ TEST(SlicedTest, BoundsAndDeterminism) {
   SlicedOptions o;
   o.num_directions = 64;
   o.seed = 3;
-  auto s1 = SolveSliced(x, Uniform(40), y, Uniform(40), o, std::nullopt, control);
-  auto s2 = SolveSliced(x, Uniform(40), y, Uniform(40), o, std::nullopt, control);
+  auto s1 =
+      SolveSliced(x, Uniform(40), y, Uniform(40), o, std::nullopt, control);
+  auto s2 =
+      SolveSliced(x, Uniform(40), y, Uniform(40), o, std::nullopt, control);
   o.max_sliced = true;
-  auto mx = SolveSliced(x, Uniform(40), y, Uniform(40), o, std::nullopt, control);
-  auto e = SolveExact(Uniform(40), Uniform(40), PairwiseCost(x, y, {}), {}, control);
+  auto mx =
+      SolveSliced(x, Uniform(40), y, Uniform(40), o, std::nullopt, control);
+  auto e =
+      SolveExact(Uniform(40), Uniform(40), PairwiseCost(x, y, {}), {}, control);
   ASSERT_TRUE(s1.ok() && s2.ok() && mx.ok() && e.ok());
   EXPECT_EQ(s1->value, s2->value);
   EXPECT_LE(s1->value, mx->value);
@@ -53,8 +57,9 @@ TEST(SlicedTest, BoundsAndDeterminism) {
   EXPECT_EQ(s1->directions.rows(), 64);
   EXPECT_NEAR(s1->directions.row(5).norm(), 1.0, 1e-15);
   RowMatrix zero = RowMatrix::Zero(1, 3);
-  EXPECT_FALSE(SolveSliced(x, Uniform(40), y, Uniform(40), o, MatrixView(zero),
-                           control).ok());
+  EXPECT_FALSE(
+      SolveSliced(x, Uniform(40), y, Uniform(40), o, MatrixView(zero), control)
+          .ok());
 }
 
 TEST(GaussianTest, ClosedFormsAndMap) {
@@ -73,7 +78,8 @@ TEST(GaussianTest, ClosedFormsAndMap) {
   EXPECT_TRUE(GaussianW2(singular, g2).ok());
   EXPECT_FALSE(GaussianMongeMap(singular, g2).ok());
   Gaussian bad{Eigen::Vector2d(0, 0), Eigen::Vector2d(1, -1).asDiagonal()};
-  EXPECT_EQ(GaussianW2(bad, g2).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(GaussianW2(bad, g2).status().code(),
+            absl::StatusCode::kInvalidArgument);
 }
 
 TEST(GaussianTest, FitAndBarycenter) {
@@ -90,13 +96,15 @@ TEST(GaussianTest, FitAndBarycenter) {
   auto bar = GaussianBarycenter(gs, Eigen::Vector2d(1, 1), {}, control);
   ASSERT_TRUE(bar.ok());
   EXPECT_TRUE(bar->summary.converged);
-  EXPECT_TRUE(bar->barycenter.cov.isApprox(Eigen::Vector2d(4, 9).asDiagonal().toDenseMatrix(), 1e-10));
+  EXPECT_TRUE(bar->barycenter.cov.isApprox(
+      Eigen::Vector2d(4, 9).asDiagonal().toDenseMatrix(), 1e-10));
   EXPECT_TRUE(bar->barycenter.mean.isApprox(Eigen::Vector2d(1, 1)));
 }
 
 TEST(UnbalancedTest, MassesMayDifferAndLargeLambdaIsBalanced) {
   std::mt19937_64 rng(4);
-  RowMatrix c = PairwiseCost(RandomPoints(20, 2, rng), RandomPoints(25, 2, rng), {});
+  RowMatrix c =
+      PairwiseCost(RandomPoints(20, 2, rng), RandomPoints(25, 2, rng), {});
   Eigen::VectorXd a = RandomWeights(20, rng), b = 3.0 * RandomWeights(25, rng);
   SinkhornOptions o;
   o.epsilon = 0.2;
@@ -114,7 +122,8 @@ TEST(UnbalancedTest, MassesMayDifferAndLargeLambdaIsBalanced) {
   // First-order conditions: row_i = a_i exp(-f_i / lambda), col_j likewise.
   Eigen::VectorXd rows = r->plan->rowwise().sum();
   for (int i = 0; i < 20; ++i) {
-    EXPECT_NEAR(rows(i), a(i) * std::exp(-r->f(i) / o.marginal_relaxation), 1e-8);
+    EXPECT_NEAR(rows(i), a(i) * std::exp(-r->f(i) / o.marginal_relaxation),
+                1e-8);
   }
   // lambda -> infinity approaches the balanced problem (masses equal).
   Eigen::VectorXd b1 = b / 3.0;
@@ -131,9 +140,10 @@ TEST(DivergenceTest, SelfIsZeroSymmetricPositive) {
   RowMatrix x = RandomPoints(25, 2, rng), y = RandomPoints(30, 2, rng, 0.7);
   Eigen::VectorXd a = RandomWeights(25, rng), b = RandomWeights(30, rng);
   SolveControl control;
-  for (DivergenceKind kind : {DivergenceKind::kSinkhorn, DivergenceKind::kSinkhornNoEntropy,
-                              DivergenceKind::kEnergy, DivergenceKind::kGaussianMmd,
-                              DivergenceKind::kLaplacianMmd}) {
+  for (DivergenceKind kind :
+       {DivergenceKind::kSinkhorn, DivergenceKind::kSinkhornNoEntropy,
+        DivergenceKind::kEnergy, DivergenceKind::kGaussianMmd,
+        DivergenceKind::kLaplacianMmd}) {
     DivergenceOptions o;
     o.kind = kind;
     o.sinkhorn.epsilon = 0.5;

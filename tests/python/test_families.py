@@ -120,6 +120,40 @@ class FamiliesTest(unittest.TestCase):
         mean, cov, _ = self.c.gaussian_barycenter([gs[0]])
         np.testing.assert_allclose(cov, gs[0][1], rtol=1e-10)
 
+    # ---- fixed-support barycenter ----
+    def test_fixed_support_barycenter_matches_pot(self):
+        n = 60
+        t = np.linspace(0, 1, n)
+        M = ot.dist(t[:, None], t[:, None])
+        M /= M.max()
+        A = np.stack([ot.datasets.make_1D_gauss(n, m=n * c, s=n / 15) for c in (0.25, 0.5, 0.8)], 1)
+        A /= A.sum(0)
+        for reg, w in ((1e-2, None), (3e-3, np.array([0.2, 0.3, 0.5]))):
+            ref = ot.bregman.barycenter(A, M, reg, weights=w, method="sinkhorn_log",
+                                        numItermax=100000, stopThr=1e-12)
+            bar, diag = self.c.barycenter(A, M, reg=reg, weights=w, tol=1e-10, max_iter=100000)
+            self.assertTrue(diag["converged"], diag)
+            np.testing.assert_allclose(bar, ref, atol=1e-8)
+            self.assertAlmostEqual(bar.sum(), 1.0, delta=1e-8)
+        # The same through support points and a cost kind (M from the server).
+        # (t in [0, 1], so the squared-Euclidean cost of the support is M itself.)
+        bar2, _ = self.c.barycenter(A, support=t[:, None], reg=1e-2, tol=1e-10, max_iter=100000)
+        ref = ot.bregman.barycenter(A, M, 1e-2, method="sinkhorn_log", numItermax=100000,
+                                    stopThr=1e-12)
+        np.testing.assert_allclose(bar2, ref, atol=1e-8)
+        # One input: the barycenter is (close to) that input when reg is small.
+        one, _ = self.c.barycenter(A[:, :1], M, reg=1e-3, tol=1e-10, max_iter=100000)
+        self.assertLess(np.abs(one - A[:, 0]).sum(), 0.05)
+
+    def test_fixed_support_barycenter_errors(self):
+        M = np.ones((3, 3))
+        self.assertField("measures[1].weights", self.c.barycenter,
+                         np.array([[0.5, 0.5], [0.5, 0.25], [0.0, 0.0]]), M, reg=0.1)
+        self.assertField("support", self.c.barycenter, np.full((3, 1), 1 / 3), None,
+                         support=np.full((3, 2), np.inf), reg=0.1)
+        self.assertField("options.epsilon", self.c.barycenter, np.full((3, 1), 1 / 3), M,
+                         reg=-1.0)
+
     # ---- unbalanced ----
     def test_unbalanced_matches_pot_after_the_entropy_reference_conversion(self):
         rng = np.random.default_rng(5)

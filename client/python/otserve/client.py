@@ -275,6 +275,38 @@ class Client:
         return DivergenceResult(r.value, r.cross_term, r.source_self_term,
                                 r.target_self_term, _diagnostics(r.diagnostics))
 
+    def barycenter(self, A, M=None, *, support=None, cost="sqeuclidean", p=None,
+                   reg=None, relative_epsilon=False, weights=None, tol=None, max_iter=None,
+                   timeout=None):
+        """Fixed-support entropic barycenter (POT's ot.bregman.barycenter with
+        method="sinkhorn_log"): A [n, K] histograms as columns; M [n, m] explicit cost
+        or support [n, d] points with `cost`; reg = epsilon (absolute unless
+        relative_epsilon; default 0.05 x mean cost). Returns (weights [m], diagnostics)."""
+        A = np.asarray(A, dtype=np.float64)
+        req = service_pb2.BarycenterRequest(kind=service_pb2.BARYCENTER_KIND_FIXED_SUPPORT)
+        for k in range(A.shape[1]):
+            req.measures.add().weights.CopyFrom(_array(A[:, k], "A", 1))
+        if M is not None:
+            req.cost.kind = types_pb2.COST_KIND_EXPLICIT
+            req.cost.matrix.CopyFrom(_array(M, "M", 2))
+        else:
+            req.cost.kind = _COSTS[cost]
+            if p is not None:
+                req.cost.p = p
+            req.support.CopyFrom(_array(support, "support", 2))
+        if weights is not None:
+            req.weights.CopyFrom(_array(weights, "weights", 1))
+        if reg is not None:
+            req.options.epsilon = reg
+        if relative_epsilon:
+            req.options.epsilon_scale = types_pb2.EPSILON_SCALE_RELATIVE_TO_MEAN_COST
+        if tol is not None:
+            req.options.tolerance = tol
+        if max_iter is not None:
+            req.options.max_iterations = max_iter
+        r = self._call(self._stub.Barycenter, req, timeout)
+        return _from_array(r.weights), _diagnostics(r.diagnostics)
+
     def gaussian_barycenter(self, measures, weights=None, *, tol=None, max_iter=None,
                             timeout=None):
         """Bures-Wasserstein barycenter. measures: list of (mean, cov) tuples or

@@ -1,0 +1,116 @@
+// Log-domain iterative Bregman projections for fixed-support barycenters.
+#include "core/barycenter/fixed_support.h"
+
+#include <cmath>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "core/common/cost.h"
+#include "core/common/status_macros.h"
+#include "core/entropic/softmin.h"
+
+namespace otcore {
+
+absl::Status FixedSupportBarycenterOptions::Validate() const {
+  if (!(std::isfinite(epsilon) && epsilon > 0)) {
+    return absl::InvalidArgumentError("epsilon must be finite and > 0");
+  }
+  if (!(tolerance > 0 && tolerance < 1)) {
+    return absl::InvalidArgumentError("tolerance must be in (0, 1)");
+  }
+  if (max_iterations < 1) {
+    return absl::InvalidArgumentError("max_iterations must be >= 1");
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<FixedSupportBarycenterResult> FixedSupportBarycenter(
+    const MatrixView& histograms, const VectorView& lambdas,
+    const MatrixView& cost, const FixedSupportBarycenterOptions& options,
+    const SolveControl& control) {
+  const absl::Time start = absl::Now();
+  RETURN_IF_ERROR(options.Validate());
+  const Eigen::Index n = histograms.rows(), k_count = histograms.cols();
+  const Eigen::Index m = cost.cols();
+  if (k_count < 1 || lambdas.size() != k_count) {
+    return absl::InvalidArgumentError("one weight per histogram is required");
+  }
+  if (cost.rows() != n) {
+    return absl::InvalidArgumentError(
+        "cost rows must match the histogram length");
+  }
+  if (!cost.allFinite())
+    return absl::InvalidArgumentError("cost is not finite");
+  RETURN_IF_ERROR(ValidateWeights(lambdas, "barycenter weights"));
+  std::vector<Eigen::ArrayXd> log_a(k_count);
+  for (Eigen::Index k = 0; k < k_count; ++k) {
+    const Eigen::VectorXd a = histograms.col(k);
+    RETURN_IF_ERROR(ValidateWeights(a, absl::StrCat("histogram ", k)));
+    if (std::abs(a.sum() - 1.0) > kMassTolerance) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("histogram ", k, " has mass ", a.sum(), ", expected 1"));
+    }
+    log_a[k] = (a / a.sum()).array().log();
+  }
+  const Eigen::ArrayXd w = lambdas.array() / lambdas.sum();
+  const double eps = options.epsilon;
+  const Eigen::ArrayXd zeros_n = Eigen::ArrayXd::Zero(n);
+  const Eigen::ArrayXd zeros_m = Eigen::ArrayXd::Zero(m);
+
+  // Scaled potentials: f_k on the input support, g_k on the barycenter support,
+  // P_k = exp((f_k + g_k - C) / eps). Each sweep projects every P_k on its
+  // first marginal a_k, then all second marginals on their weighted geometric
+  // mean.
+  std::vector<Eigen::ArrayXd> g(k_count, Eigen::ArrayXd::Zero(m));
+  std::vector<Eigen::ArrayXd> log_col(k_count, Eigen::ArrayXd(m));
+  Eigen::ArrayXd f(n), soft(m), log_bar(m);
+  FixedSupportBarycenterResult result;
+  Summary& s = result.summary;
+  s.termination = Termination::kIterationLimit;
+  s.epsilon = eps;
+  for (int64_t it = 1; it <= options.max_iterations; ++it) {
+    RETURN_IF_ERROR(control.Check());
+    log_bar.setZero();
+    for (Eigen::Index k = 0; k < k_count; ++k) {
+      RowSoftMin(cost, g[k], zeros_m, eps, &f);
+      f += eps * log_a[k];  // row marginals now equal a_k
+      ColSoftMin(cost, f, zeros_n, eps, &soft);
+      log_col[k] = (g[k] - soft) / eps;  // log of P_k's second marginal
+      log_bar += w(k) * log_col[k];
+    }
+    // The error of this sweep: how far each second marginal is from the mean.
+    const Eigen::ArrayXd bar = log_bar.exp();
+    double err = 0.0;
+    for (Eigen::Index k = 0; k < k_count; ++k) {
+      err = std::max(err, (log_col[k].exp() - bar).abs().sum());
+    }
+    for (Eigen::Index k = 0; k < k_count; ++k)
+      g[k] += eps * (log_bar - log_col[k]);
+    s.iterations = it;
+    s.marginal_error = err;
+    if (std::isnan(err)) {
+      s.termination = Termination::kNumericalError;
+      s.message = "non-finite values in the Bregman iteration";
+      break;
+    }
+    if (err <= options.tolerance) {
+      s.termination = Termination::kConverged;
+      break;
+    }
+    if (it % 10 == 0) {
+      control.Report(
+          {it, err, eps, absl::ToDoubleSeconds(absl::Now() - start)});
+    }
+  }
+  result.weights = log_bar.exp().matrix();
+  s.converged = s.termination == Termination::kConverged;
+  if (s.termination == Termination::kIterationLimit) {
+    s.message = absl::StrCat("max_iterations reached at marginal error ",
+                             s.marginal_error);
+  }
+  s.seconds = absl::ToDoubleSeconds(absl::Now() - start);
+  return result;
+}
+
+}  // namespace otcore

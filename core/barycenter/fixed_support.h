@@ -1,0 +1,41 @@
+// Entropic barycenter of histograms on a shared support by iterative Bregman
+// projections (Benamou et al. 2015), in the log domain so small epsilons stay
+// finite. Thread-compatible.
+#ifndef OTSERVE_CORE_BARYCENTER_FIXED_SUPPORT_H_
+#define OTSERVE_CORE_BARYCENTER_FIXED_SUPPORT_H_
+
+#include "absl/status/statusor.h"
+#include "core/common/control.h"
+#include "core/common/types.h"
+
+namespace otcore {
+
+struct FixedSupportBarycenterOptions {
+  // Absolute entropic regularisation (POT's `reg`), > 0.
+  double epsilon = 0.0;
+  // Stop when max_k ||P_k^T 1 - bar||_1 <= tolerance (each input's plan has the
+  // barycenter as its second marginal at the fixed point). In (0, 1).
+  double tolerance = 1e-8;
+  int64_t max_iterations = 10'000;
+
+  absl::Status Validate() const;
+};
+
+struct FixedSupportBarycenterResult {
+  // Barycenter weights on the barycenter support [m].
+  Eigen::VectorXd weights;
+  Summary summary;
+};
+
+// histograms [n, K]: K input histograms (columns) on a common support of size
+// n, each of mass 1 (within kMassTolerance; they are normalised); lambdas [K]
+// >= 0; cost [n, m] between the input support and the barycenter support (m = n
+// for POT's ot.bregman.barycenter).
+absl::StatusOr<FixedSupportBarycenterResult> FixedSupportBarycenter(
+    const MatrixView& histograms, const VectorView& lambdas,
+    const MatrixView& cost, const FixedSupportBarycenterOptions& options,
+    const SolveControl& control);
+
+}  // namespace otcore
+
+#endif  // OTSERVE_CORE_BARYCENTER_FIXED_SUPPORT_H_
