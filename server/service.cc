@@ -10,6 +10,7 @@
 #include "core/common/control.h"
 #include "core/entropic/divergence.h"
 #include "core/gaussian/gaussian.h"
+#include "core/gromov/gromov.h"
 
 namespace otserve {
 namespace {
@@ -636,6 +637,152 @@ grpc::ServerWriteReactor<ot::v1::DistanceEvent>* OtService::DistanceStream(
     reactor->Release();
   }
   return reactor;
+}
+
+grpc::ServerUnaryReactor* OtService::GromovWasserstein(
+    grpc::CallbackServerContext* context, const ot::v1::GromovRequest* request,
+    ot::v1::GromovResponse* response) {
+  // Everything the job needs, owned (intra-space costs are formed here).
+  struct Job {
+    otcore::RowMatrix c1, c2, feature;
+    Eigen::VectorXd p, q;
+    otcore::GromovOptions options;
+    bool has_feature = false;
+  };
+  auto job = std::make_shared<Job>();
+  Violations v;
+  otcore::CostSpec spec;
+  DecodeCostSpec(request->cost(), &v, &spec);
+  if (spec.kind == otcore::CostKind::kExplicit) {
+    v.Add("cost.kind", "give explicit intra-space costs in source_costs / target_costs");
+  }
+  struct Side {
+    const ot::v1::Measure& measure;
+    bool has_costs;
+    const ot::v1::Array& costs;
+    const char* name;
+    otcore::RowMatrix* c;
+    Eigen::VectorXd* w;
+  };
+  for (const Side& side :
+       {Side{request->source(), request->has_source_costs(), request->source_costs(),
+             "source", &job->c1, &job->p},
+        Side{request->target(), request->has_target_costs(), request->target_costs(),
+             "target", &job->c2, &job->q}}) {
+    const std::string name = side.name;
+    int64_t size = -1;
+    if (side.has_costs) {
+      ArrayData c;
+      if (c.Decode(side.costs, name + "_costs", 2, &v)) {
+        if (c.rows() != c.cols()) {
+          v.Add(name + "_costs", "must be square [n, n]");
+        } else {
+          *side.c = c.matrix();
+          size = c.rows();
+        }
+      }
+    } else if (side.measure.has_points()) {
+      ArrayData x;
+      if (x.Decode(side.measure.points(), name + ".points", 2, &v)) {
+        if (x.rows() > limits_.max_cost_entries / x.rows()) {
+          v.Add(name + ".points", "n^2 exceeds the server limit max_cost_entries");
+        } else if (spec.kind != otcore::CostKind::kExplicit) {
+          *side.c = otcore::PairwiseCost(x.matrix(), x.matrix(), spec);
+          size = x.rows();
+        }
+      }
+    } else {
+      v.Add(name + ".points", "points or " + name + "_costs are required");
+    }
+    if (size < 0) continue;
+    *side.w = Eigen::VectorXd::Constant(size, 1.0 / size);
+    if (side.measure.has_weights()) {
+      ArrayData w;
+      if (w.Decode(side.measure.weights(), name + ".weights", 1, &v)) {
+        if (w.rows() != size) {
+          v.Add(name + ".weights", absl::StrCat("has ", w.rows(), " entries, the space has ", size));
+        } else if ((w.vector().array() < 0).any() || w.vector().sum() <= 0) {
+          v.Add(name + ".weights", "must be >= 0 and not all zero");
+        } else {
+          *side.w = w.vector();
+        }
+      }
+    }
+  }
+  otcore::GromovOptions& o = job->options;
+  o.loss = request->loss() == ot::v1::GROMOV_LOSS_KL ? otcore::GwLoss::kKl
+                                                     : otcore::GwLoss::kSquare;
+  if (!ot::v1::GromovLoss_IsValid(request->loss())) v.Add("loss", "unknown value");
+  if (!ot::v1::GromovMethod_IsValid(request->method())) v.Add("method", "unknown value");
+  const auto& opt = request->options();
+  const bool entropic =
+      request->method() == ot::v1::GROMOV_METHOD_ENTROPIC ||
+      (request->method() == ot::v1::GROMOV_METHOD_UNSPECIFIED && opt.has_epsilon());
+  if (entropic) {
+    if (!opt.has_epsilon() || !(opt.epsilon() > 0 && std::isfinite(opt.epsilon()))) {
+      v.Add("options.epsilon", "the entropic method needs an absolute epsilon > 0");
+    } else {
+      o.epsilon = opt.epsilon();
+    }
+  } else if (o.loss == otcore::GwLoss::kKl) {
+    v.Add("loss", "the KL loss is served with GROMOV_METHOD_ENTROPIC only");
+  }
+  if (opt.has_tolerance()) {
+    if (!(opt.tolerance() > 0)) v.Add("options.tolerance", "must be > 0");
+    o.tolerance = opt.tolerance();
+  }
+  if (opt.has_max_iterations()) {
+    if (opt.max_iterations() < 1) v.Add("options.max_iterations", "must be >= 1");
+    o.max_iterations = opt.max_iterations();
+  }
+  if (request->has_alpha()) {
+    if (!(request->alpha() >= 0 && request->alpha() <= 1)) {
+      v.Add("alpha", "must be in [0, 1]");
+    }
+    o.alpha = request->alpha();
+  }
+  if (o.alpha < 1) {
+    ArrayData m;
+    if (!request->has_feature_cost()) {
+      v.Add("feature_cost", "required for fused GW (alpha < 1)");
+    } else if (m.Decode(request->feature_cost(), "feature_cost", 2, &v)) {
+      if (m.rows() != job->p.size() || m.cols() != job->q.size()) {
+        v.Add("feature_cost", "must be [n, m]");
+      } else {
+        job->feature = m.matrix();
+        job->has_feature = true;
+      }
+    }
+  }
+  if (v.empty() && (job->p.size() == 0 || job->q.size() == 0)) {
+    v.Add("source", "both spaces are required");
+  }
+  if (v.empty() && std::abs(job->p.sum() - job->q.sum()) >
+                       otcore::kMassTolerance * std::max(job->p.sum(), job->q.sum())) {
+    v.Add("target.weights", "total mass differs from the source's");
+  }
+  if (v.empty() && job->p.size() > limits_.max_cost_entries / job->q.size()) {
+    v.Add("source", "n * m exceeds the server limit max_cost_entries");
+  }
+  if (!v.empty()) return FinishNow(context, v.ToStatus());
+  const bool return_plan = request->return_plan();
+  return Submit(context, scheduler_,
+                [job, response, return_plan](const otcore::SolveControl& control,
+                                             absl::Duration queue_wait) {
+                  std::optional<otcore::MatrixView> feature;
+                  if (job->has_feature) feature.emplace(job->feature);
+                  auto r = otcore::SolveGromov(job->c1, job->c2, job->p, job->q,
+                                               feature, job->options, control);
+                  if (!r.ok()) return ToGrpcStatus(r.status());
+                  response->set_value(r->value);
+                  FillDiagnostics(r->summary, queue_wait, job->p.size(), job->q.size(),
+                                  response->mutable_diagnostics());
+                  if (return_plan) {
+                    FillArray(r->plan.data(), {r->plan.rows(), r->plan.cols()},
+                              response->mutable_plan());
+                  }
+                  return grpc::Status::OK;
+                });
 }
 
 grpc::ServerUnaryReactor* OtService::GetServerInfo(

@@ -47,6 +47,10 @@ class OtService final
   grpc::ServerWriteReactor<ot::v1::DistanceEvent>* DistanceStream(
       grpc::CallbackServerContext* context,
       const ot::v1::DistanceRequest* request) override;
+  grpc::ServerUnaryReactor* GromovWasserstein(
+      grpc::CallbackServerContext* context,
+      const ot::v1::GromovRequest* request,
+      ot::v1::GromovResponse* response) override;
   grpc::ServerUnaryReactor* GetServerInfo(
       grpc::CallbackServerContext* context,
       const ot::v1::GetServerInfoRequest* request,

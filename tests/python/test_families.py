@@ -154,6 +154,59 @@ class FamiliesTest(unittest.TestCase):
         self.assertField("options.epsilon", self.c.barycenter, np.full((3, 1), 1 / 3), M,
                          reg=-1.0)
 
+    # ---- Gromov-Wasserstein ----
+    def gw_problem(self, n=30, seed=1):
+        rng = np.random.default_rng(seed)
+        x, y = rng.normal(size=(n, 3)), rng.normal(size=(n + 5, 3)) * 0.8 + 1
+        C1, C2 = ot.dist(x, x), ot.dist(y[:, :2], y[:, :2])  # 3-D vs 2-D
+        return x, y, C1 / C1.max(), C2 / C2.max(), ot.unif(n), ot.unif(n + 5)
+
+    def test_entropic_gw_matches_pot(self):
+        x, y, C1, C2, p, q = self.gw_problem()
+        for loss, pot_loss in (("square", "square_loss"), ("kl", "kl_loss")):
+            eps = 5e-2
+            T = ot.gromov.entropic_gromov_wasserstein(C1 + 1e-3, C2 + 1e-3, p, q, pot_loss, eps,
+                                                      max_iter=1000, tol=1e-10)
+            r = self.c.gromov_wasserstein(C1=C1 + 1e-3, C2=C2 + 1e-3, p=p, q=q, loss=loss,
+                                          epsilon=eps, tol=1e-10)
+            self.assertTrue(r.diagnostics["converged"], r.diagnostics)
+            np.testing.assert_allclose(r.plan, T, atol=1e-8, err_msg=loss)
+            constC, hC1, hC2 = ot.gromov.init_matrix(C1 + 1e-3, C2 + 1e-3, p, q, pot_loss)
+            self.assertAlmostEqual(r.value, float(ot.gromov.gwloss(constC, hC1, hC2, T)),
+                                   delta=1e-8)
+
+    def test_conditional_gradient_and_fused_match_pot(self):
+        x, y, C1, C2, p, q = self.gw_problem(seed=2)
+        T = ot.gromov.gromov_wasserstein(C1, C2, p, q, "square_loss")
+        r = self.c.gromov_wasserstein(C1=C1, C2=C2, p=p, q=q)
+        self.assertAlmostEqual(r.value, ot.gromov.gromov_wasserstein2(C1, C2, p, q, "square_loss"),
+                               delta=1e-10)
+        np.testing.assert_allclose(r.plan, T, atol=1e-10)
+        M = ot.dist(x, y)
+        M /= M.max()
+        for alpha in (0.2, 0.5):
+            ref = ot.gromov.fused_gromov_wasserstein2(M, C1, C2, p, q, "square_loss", alpha=alpha)
+            r = self.c.gromov_wasserstein(C1=C1, C2=C2, p=p, q=q, alpha=alpha, M=M)
+            self.assertAlmostEqual(r.value, ref, delta=1e-10)
+
+    def test_gw_between_isometric_clouds_of_different_dimension_is_zero(self):
+        rng = np.random.default_rng(3)
+        x = rng.normal(size=(12, 2))
+        R = np.linalg.qr(rng.normal(size=(4, 4)))[0]
+        y = (np.hstack([x, np.zeros((12, 2))]) @ R + 3.0)[rng.permutation(12)]
+        r = self.c.gromov_wasserstein(x, y, cost="euclidean")
+        self.assertAlmostEqual(r.value, 0.0, delta=1e-10)
+        np.testing.assert_allclose(r.plan.sum(1), np.full(12, 1 / 12), atol=1e-14)
+        self.assertEqual(np.count_nonzero(r.plan > 1e-12), 12)  # a permutation
+
+    def test_gw_errors(self):
+        x = np.zeros((4, 2))
+        self.assertField("options.epsilon", self.c.gromov_wasserstein, x, x, method="entropic")
+        self.assertField("loss", self.c.gromov_wasserstein, x, x, loss="kl")
+        self.assertField("feature_cost", self.c.gromov_wasserstein, x, x, alpha=0.5)
+        self.assertField("source_costs", self.c.gromov_wasserstein, C1=np.ones((3, 2)), C2=np.ones((2, 2)))
+        self.assertField("alpha", self.c.gromov_wasserstein, x, x, alpha=2.0, M=np.ones((4, 4)))
+
     # ---- unbalanced ----
     def test_unbalanced_matches_pot_after_the_entropy_reference_conversion(self):
         rng = np.random.default_rng(5)

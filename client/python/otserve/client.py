@@ -60,6 +60,13 @@ class PlanResult(DistanceResult):
 
 
 @dataclasses.dataclass
+class GromovResult:
+    value: float                 # sum L(C1_ik, C2_jl) T_ij T_kl (fused: mixed)
+    diagnostics: dict
+    plan: Optional[np.ndarray] = None
+
+
+@dataclasses.dataclass
 class DivergenceResult:
     value: float
     cross_term: float            # OT_eps(a, b) (or <a, K_xy b> for MMDs)
@@ -306,6 +313,46 @@ class Client:
             req.options.max_iterations = max_iter
         r = self._call(self._stub.Barycenter, req, timeout)
         return _from_array(r.weights), _diagnostics(r.diagnostics)
+
+    def gromov_wasserstein(self, x=None, y=None, p=None, q=None, *, C1=None, C2=None,
+                           cost="sqeuclidean", loss="square", method=None, epsilon=None,
+                           alpha=None, M=None, tol=None, max_iter=None, return_plan=True,
+                           timeout=None) -> GromovResult:
+        """Gromov-Wasserstein between (p, x or C1) and (q, y or C2); x and y may have
+        different dimensions. epsilon set: entropic GW (POT's
+        entropic_gromov_wasserstein); else conditional gradient (POT's
+        gromov_wasserstein). alpha < 1 with M [n, m]: fused GW. loss: square | kl."""
+        req = service_pb2.GromovRequest(return_plan=return_plan)
+        if x is not None:
+            req.source.points.CopyFrom(_array(x, "x", 2))
+        if y is not None:
+            req.target.points.CopyFrom(_array(y, "y", 2))
+        if C1 is not None:
+            req.source_costs.CopyFrom(_array(C1, "C1", 2))
+        if C2 is not None:
+            req.target_costs.CopyFrom(_array(C2, "C2", 2))
+        if p is not None:
+            req.source.weights.CopyFrom(_array(p, "p", 1))
+        if q is not None:
+            req.target.weights.CopyFrom(_array(q, "q", 1))
+        req.cost.kind = _COSTS[cost]
+        req.loss = {"square": service_pb2.GROMOV_LOSS_SQUARE, "kl": service_pb2.GROMOV_LOSS_KL}[loss]
+        if method is not None:
+            req.method = {"entropic": service_pb2.GROMOV_METHOD_ENTROPIC,
+                          "cg": service_pb2.GROMOV_METHOD_CONDITIONAL_GRADIENT}[method]
+        if epsilon is not None:
+            req.options.epsilon = epsilon
+        if alpha is not None:
+            req.alpha = alpha
+        if M is not None:
+            req.feature_cost.CopyFrom(_array(M, "M", 2))
+        if tol is not None:
+            req.options.tolerance = tol
+        if max_iter is not None:
+            req.options.max_iterations = max_iter
+        r = self._call(self._stub.GromovWasserstein, req, timeout)
+        return GromovResult(r.value, _diagnostics(r.diagnostics),
+                            _from_array(r.plan) if r.HasField("plan") else None)
 
     def gaussian_barycenter(self, measures, weights=None, *, tol=None, max_iter=None,
                             timeout=None):

@@ -1,0 +1,178 @@
+// Gromov-Wasserstein solvers on the decomposed tensor product
+//   (L (x) T)_ij = constC_ij - (h1(C1) T h2(C2)^T)_ij,
+//   constC = f1(C1) p 1^T + 1 q^T f2(C2)^T.
+#include "core/gromov/gromov.h"
+
+#include <cmath>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "core/common/cost.h"
+#include "core/common/status_macros.h"
+#include "core/entropic/sinkhorn.h"
+#include "core/exact/network_simplex.h"
+
+namespace otcore {
+namespace {
+
+struct Decomposition {
+  RowMatrix const_c, h1, h2;
+};
+
+Decomposition Decompose(const MatrixView& c1, const MatrixView& c2,
+                        const VectorView& p, const VectorView& q, GwLoss loss) {
+  Decomposition d;
+  RowMatrix f1, f2;
+  if (loss == GwLoss::kSquare) {
+    f1 = c1.array().square().matrix();
+    f2 = c2.array().square().matrix();
+    d.h1 = c1;
+    d.h2 = 2.0 * c2;
+  } else {
+    // As POT: a log(a + 1e-15) - a, b, a, log(b + 1e-15).
+    f1 = (c1.array() * (c1.array() + 1e-15).log() - c1.array()).matrix();
+    f2 = c2;
+    d.h1 = c1;
+    d.h2 = (c2.array() + 1e-15).log().matrix();
+  }
+  const Eigen::VectorXd u = f1 * p;   // [n]
+  const Eigen::VectorXd v = f2 * q;   // [m]
+  d.const_c = u.replicate(1, q.size()) + v.transpose().replicate(p.size(), 1);
+  return d;
+}
+
+// L (x) T.
+RowMatrix TensorProduct(const Decomposition& d, const RowMatrix& t) {
+  return d.const_c - d.h1 * t * d.h2.transpose();
+}
+
+}  // namespace
+
+absl::Status GromovOptions::Validate() const {
+  if (!(epsilon >= 0 && std::isfinite(epsilon))) {
+    return absl::InvalidArgumentError("epsilon must be >= 0 (0: conditional gradient)");
+  }
+  if (!(alpha >= 0 && alpha <= 1)) {
+    return absl::InvalidArgumentError("alpha must be in [0, 1]");
+  }
+  if (!(tolerance > 0)) return absl::InvalidArgumentError("tolerance must be > 0");
+  if (max_iterations < 1 || inner_max_iterations < 1) {
+    return absl::InvalidArgumentError("iteration limits must be >= 1");
+  }
+  if (loss == GwLoss::kKl && epsilon == 0) {
+    return absl::UnimplementedError(
+        "the KL loss is served with the entropic method only (epsilon > 0)");
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<GromovResult> SolveGromov(
+    const MatrixView& c1, const MatrixView& c2, const VectorView& p,
+    const VectorView& q, const std::optional<MatrixView>& feature_cost,
+    const GromovOptions& options, const SolveControl& control) {
+  const absl::Time start = absl::Now();
+  RETURN_IF_ERROR(options.Validate());
+  RETURN_IF_ERROR(ValidateWeights(p, "source weights"));
+  RETURN_IF_ERROR(ValidateWeights(q, "target weights"));
+  RETURN_IF_ERROR(ValidateBalanced(p, q));
+  const Eigen::Index n = p.size(), m = q.size();
+  if (c1.rows() != n || c1.cols() != n || c2.rows() != m || c2.cols() != m) {
+    return absl::InvalidArgumentError("C1 must be [n, n] and C2 [m, m]");
+  }
+  if (!c1.allFinite() || !c2.allFinite()) {
+    return absl::InvalidArgumentError("intra-space costs must be finite");
+  }
+  if (options.loss == GwLoss::kKl &&
+      ((c1.array() < 0).any() || (c2.array() < 0).any())) {
+    return absl::InvalidArgumentError("the KL loss needs non-negative costs");
+  }
+  const bool fused = options.alpha < 1.0;
+  if (fused && (!feature_cost || feature_cost->rows() != n ||
+                feature_cost->cols() != m || !feature_cost->allFinite())) {
+    return absl::InvalidArgumentError("fused GW needs a finite feature cost [n, m]");
+  }
+  const double alpha = options.alpha;
+  const Eigen::VectorXd q_scaled = q * (p.sum() / q.sum());
+  const Decomposition d = Decompose(c1, c2, p, q_scaled, options.loss);
+  RowMatrix t = p * q_scaled.transpose();
+  auto objective = [&](const RowMatrix& plan) {
+    double value = alpha * (TensorProduct(d, plan).array() * plan.array()).sum();
+    if (fused) value += (1 - alpha) * (feature_cost->array() * plan.array()).sum();
+    return value;
+  };
+
+  GromovResult result;
+  Summary& s = result.summary;
+  s.termination = Termination::kIterationLimit;
+  s.epsilon = options.epsilon;
+  double value = objective(t);
+  for (int64_t it = 1; it <= options.max_iterations; ++it) {
+    RETURN_IF_ERROR(control.Check());
+    // Gradient of the objective: 2 alpha L (x) T (+ (1 - alpha) M).
+    RowMatrix grad = 2.0 * alpha * TensorProduct(d, t);
+    if (fused) grad += (1 - alpha) * *feature_cost;
+    s.iterations = it;
+    if (options.epsilon > 0) {
+      SinkhornOptions so;
+      so.epsilon = options.epsilon;
+      so.tolerance = 1e-9;
+      so.max_iterations = options.inner_max_iterations;
+      so.compute_plan = true;
+      ASSIGN_OR_RETURN(SinkhornResult inner, SolveSinkhorn(p, q_scaled, grad, so, control));
+      const double change = (*inner.plan - t).norm();
+      t = std::move(*inner.plan);
+      s.marginal_error = inner.summary.marginal_error;
+      if (!std::isfinite(change)) {
+        s.termination = Termination::kNumericalError;
+        break;
+      }
+      if (change <= options.tolerance) {
+        s.termination = Termination::kConverged;
+        break;
+      }
+    } else {
+      // Frank-Wolfe: direction from the exact LP on the gradient, then the exact
+      // line search on the quadratic objective along it.
+      ASSIGN_OR_RETURN(ExactResult lp, SolveExact(p, q_scaled, grad, {}, control));
+      RowMatrix delta = -t;
+      for (size_t k = 0; k < lp.plan.values.size(); ++k) {
+        delta(lp.plan.rows[k], lp.plan.cols[k]) += lp.plan.values[k];
+      }
+      // f(T + x D) = f(T) + b x + a x^2 (D has zero marginals, costs symmetric).
+      const RowMatrix hdh = d.h1 * delta * d.h2.transpose();
+      const double a = -alpha * (hdh.array() * delta.array()).sum();
+      double b = (grad.array() * delta.array()).sum();
+      double step;
+      if (a > 0) {
+        step = std::clamp(-b / (2 * a), 0.0, 1.0);
+      } else {
+        step = (a + b < 0) ? 1.0 : 0.0;
+      }
+      t += step * delta;
+      const double next = objective(t);
+      const double change = std::abs(next - value);
+      value = next;
+      if (change <= options.tolerance * std::max(1.0, std::abs(value)) || step == 0.0) {
+        s.termination = Termination::kConverged;
+        break;
+      }
+    }
+    if (it % 10 == 0) {
+      control.Report({it, s.marginal_error, options.epsilon,
+                      absl::ToDoubleSeconds(absl::Now() - start)});
+    }
+  }
+  result.value = objective(t);
+  Eigen::VectorXd rows = t.rowwise().sum(), cols = t.colwise().sum().transpose();
+  s.marginal_error =
+      std::max((rows - p).lpNorm<1>(), (cols - q_scaled).lpNorm<1>()) / p.sum();
+  result.plan = std::move(t);
+  s.converged = s.termination == Termination::kConverged;
+  if (s.termination == Termination::kIterationLimit) {
+    s.message = "max_iterations reached before the outer iteration settled";
+  }
+  s.seconds = absl::ToDoubleSeconds(absl::Now() - start);
+  return result;
+}
+
+}  // namespace otcore
