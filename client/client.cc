@@ -219,6 +219,16 @@ absl::StatusOr<ot::v1::BarycenterResponse> Client::Barycenter(
   return response;
 }
 
+absl::StatusOr<ot::v1::GromovResponse> Client::GromovWasserstein(
+    const ot::v1::GromovRequest& request, absl::Duration timeout) {
+  ot::v1::GromovResponse response;
+  grpc::Status status = CallWithRetry(timeout, [&](grpc::ClientContext* c) {
+    return stub_->GromovWasserstein(c, request, &response);
+  });
+  if (!status.ok()) return FromGrpcStatus(status);
+  return response;
+}
+
 absl::StatusOr<PlanResult> Client::Plan(const Request& request) {
   ot::v1::PlanRequest proto;
   ToProto(request, &proto);

@@ -22,7 +22,11 @@ Usage: otctl COMMAND [flags]
 
 Commands:
   distance   optimal transport cost between two measures
-  plan       cost, transport plan and dual potentials
+  plan       cost, transport plan and dual potentials (gaussian: the Monge map)
+  divergence Sinkhorn divergence or kernel MMD between two point clouds
+  barycenter Gaussian (Bures) barycenter of --inputs point clouds
+  gromov     Gromov-Wasserstein between --source and --target (any dimensions)
+  batch      distances from --source to each of --targets, in one call
   info       server version, limits and capabilities
 
 Flags (files are .npy, or CSV / whitespace text; a 1-D array is a column):
@@ -34,15 +38,33 @@ Flags (files are .npy, or CSV / whitespace text; a 1-D array is a column):
   --cost KIND|FILE        sqeuclidean (default, ||x-y||^2), euclidean, power
                           (||x-y||^p with --p), or a file with the [n, m] matrix
   --p P                   exponent for --cost power
-  --method M              auto (default) | exact | sinkhorn | 1d
-  --epsilon E             Sinkhorn regularisation (absolute unless --relative-epsilon)
+  --method M              auto (default) | exact | sinkhorn | 1d | unbalanced |
+                          sliced | max-sliced | gaussian
+  --epsilon E             entropic regularisation (absolute unless --relative-epsilon)
   --relative-epsilon      read --epsilon relative to the mean cost
   --tolerance T           Sinkhorn marginal tolerance (default 1e-6)
   --max-iterations N      iteration / pivot cap
   --no-epsilon-scaling    disable Sinkhorn epsilon scaling
+  --reg-m L               unbalanced: KL marginal penalty lambda (POT's reg_m)
+  --num-directions L      sliced: random directions (default 50)
+  --seed S                sliced: seed of the random directions
+  --progress              distance: stream progress to stderr while solving
+  --kind K                divergence: sinkhorn (default) | sinkhorn-no-entropy |
+                          energy | gaussian | laplacian
+  --blur B                divergence: MMD kernel bandwidth
+  --inputs F1,F2,...      barycenter: point clouds (a Gaussian is fitted to each)
+  --weights FILE          barycenter: weights of the inputs (default uniform)
+  --targets F1,F2,...     batch: target point clouds
+  --loss L                gromov: square (default) | kl (needs --epsilon)
+  --alpha A               gromov: fused GW weight of the structure term, in [0, 1]
+  --feature-cost FILE     gromov: feature cost [n, m] for fused GW
+  --source-costs FILE     gromov: intra-source costs [n, n] instead of --source
+  --target-costs FILE     gromov: intra-target costs [m, m] instead of --target
+                          (gromov: --epsilon selects entropic GW, else conditional
+                          gradient; --out writes the plan)
   --timeout SECONDS       deadline for the call
   --json                  print one JSON object with the value and diagnostics
-  --out FILE              plan: write the dense plan [n, m] as .npy
+  --out FILE              plan / gromov: write the dense plan [n, m] as .npy
   --out-f FILE, --out-g FILE   plan: write the dual potentials as .npy
 
 Output: the value on the first line, diagnostics on the second (or --json).
@@ -145,6 +167,90 @@ int Barycenter(otclient::Client* client, Flag flag, bool json) {
   return 0;
 }
 
+// `otctl gromov`: Gromov-Wasserstein between two spaces.
+template <typename Flag>
+int Gromov(otclient::Client* client, Flag flag, bool json) {
+  ot::v1::GromovRequest req;
+  std::vector<otclient::RowMatrix> keep;
+  // Reads flag `name` into `out` (a vector when `vector`); absent flags leave
+  // it.
+  auto put = [&](const char* name, auto mutable_out,
+                 bool vector) -> absl::Status {
+    const std::string* path = flag(name);
+    if (!path) return absl::OkStatus();
+    auto a = otclient::ReadArray(*path);
+    if (!a.ok()) return a.status();
+    keep.push_back(*std::move(a));
+    const otclient::RowMatrix& m = keep.back();
+    if (vector) {
+      otclient::SetArray(m.data(), {m.rows()}, mutable_out());
+    } else {
+      otclient::SetArray(m.data(), {m.rows(), m.cols()}, mutable_out());
+    }
+    return absl::OkStatus();
+  };
+  for (absl::Status s :
+       {put(
+            "source", [&] { return req.mutable_source()->mutable_points(); },
+            false),
+        put(
+            "target", [&] { return req.mutable_target()->mutable_points(); },
+            false),
+        put(
+            "source-weights",
+            [&] { return req.mutable_source()->mutable_weights(); }, true),
+        put(
+            "target-weights",
+            [&] { return req.mutable_target()->mutable_weights(); }, true),
+        put(
+            "source-costs", [&] { return req.mutable_source_costs(); }, false),
+        put(
+            "target-costs", [&] { return req.mutable_target_costs(); }, false),
+        put(
+            "feature-cost", [&] { return req.mutable_feature_cost(); },
+            false)}) {
+    if (!s.ok()) return Fail(s);
+  }
+  double value = 0;
+  for (const std::string name :
+       {"epsilon", "alpha", "tolerance", "max-iterations"}) {
+    const std::string* v = flag(name);
+    if (!v) continue;
+    if (!absl::SimpleAtod(*v, &value)) return Usage("bad --" + name);
+    if (name == "epsilon") req.mutable_options()->set_epsilon(value);
+    if (name == "alpha") req.set_alpha(value);
+    if (name == "tolerance") req.mutable_options()->set_tolerance(value);
+    if (name == "max-iterations") {
+      req.mutable_options()->set_max_iterations(static_cast<int64_t>(value));
+    }
+  }
+  if (const std::string* loss = flag("loss")) {
+    if (*loss == "kl") {
+      req.set_loss(ot::v1::GROMOV_LOSS_KL);
+    } else if (*loss != "square") {
+      return Usage("--loss must be square or kl");
+    }
+  }
+  if (const std::string* cost = flag("cost"); cost && *cost == "euclidean") {
+    req.mutable_cost()->set_kind(ot::v1::COST_KIND_EUCLIDEAN);
+  }
+  req.set_return_plan(flag("out") != nullptr);
+  auto r = client->GromovWasserstein(req);
+  if (!r.ok()) return Fail(r.status());
+  if (const std::string* out = flag("out")) {
+    auto plan = otclient::GetArray(r->plan());
+    if (!plan.ok()) return Fail(plan.status());
+    if (auto s = otclient::WriteNpy(*out, *plan); !s.ok()) return Fail(s);
+  }
+  if (json) {
+    r->clear_plan();
+    std::printf("%s\n", Json(*r).c_str());
+  } else {
+    PrintResult(r->value(), 0.0, r->diagnostics());
+  }
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -197,7 +303,12 @@ int main(int argc, char** argv) {
                                  "blur",
                                  "inputs",
                                  "weights",
-                                 "targets"};
+                                 "targets",
+                                 "loss",
+                                 "alpha",
+                                 "feature-cost",
+                                 "source-costs",
+                                 "target-costs"};
   for (const auto& [k, v] : flags) {
     if (std::find(std::begin(kKnown), std::end(kKnown), k) ==
         std::end(kKnown)) {
@@ -221,6 +332,7 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (command == "barycenter") return Barycenter(client.get(), flag, json);
+  if (command == "gromov") return Gromov(client.get(), flag, json);
   if (command != "distance" && command != "plan" && command != "divergence" &&
       command != "batch") {
     return Usage("unknown command " + command);

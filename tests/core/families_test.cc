@@ -10,6 +10,7 @@
 #include "core/entropic/sinkhorn.h"
 #include "core/exact/network_simplex.h"
 #include "core/gaussian/gaussian.h"
+#include "core/gromov/gromov.h"
 #include "core/sliced/sliced.h"
 #include "tests/core/test_util.h"
 
@@ -158,6 +159,47 @@ TEST(DivergenceTest, SelfIsZeroSymmetricPositive) {
     EXPECT_NEAR(xy->value, yx->value, 1e-8) << int(kind);
     if (kind != DivergenceKind::kSinkhornNoEntropy) EXPECT_GT(xy->value, 0.0);
   }
+}
+
+}  // namespace
+}  // namespace otcore
+
+namespace otcore {
+namespace {
+
+TEST(GromovTest, IsometricSpacesHaveZeroGwAndSymmetry) {
+  std::mt19937_64 rng(6);
+  RowMatrix x = testing::RandomPoints(9, 2, rng);
+  // y: x embedded in 3-D (zero third coordinate), shifted and reversed.
+  RowMatrix y = RowMatrix::Zero(9, 3);
+  for (int i = 0; i < 9; ++i) y.row(8 - i) << x(i, 0) + 1, x(i, 1) - 2, 0.0;
+  const RowMatrix c1 = PairwiseCost(x, x, {}), c2 = PairwiseCost(y, y, {});
+  SolveControl control;
+  auto r = SolveGromov(c1, c2, testing::Uniform(9), testing::Uniform(9),
+                       std::nullopt, {}, control);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_NEAR(r->value, 0.0, 1e-12);
+  for (int i = 0; i < 9; ++i) EXPECT_NEAR(r->plan(i, 8 - i), 1.0 / 9, 1e-12);
+  // Entropic: marginals hold and the value is symmetric in the two spaces.
+  GromovOptions o;
+  o.epsilon = 0.1;
+  RowMatrix z = testing::RandomPoints(7, 4, rng);
+  const RowMatrix c3 = PairwiseCost(z, z, {});
+  auto ab = SolveGromov(c1, c3, testing::Uniform(9), testing::Uniform(7),
+                        std::nullopt, o, control);
+  auto ba = SolveGromov(c3, c1, testing::Uniform(7), testing::Uniform(9),
+                        std::nullopt, o, control);
+  ASSERT_TRUE(ab.ok() && ba.ok());
+  EXPECT_TRUE(ab->summary.converged);
+  EXPECT_LT(ab->summary.marginal_error, 1e-8);
+  EXPECT_NEAR(ab->value, ba->value, 1e-7);
+  o.loss = GwLoss::kKl;
+  o.epsilon = 0;
+  EXPECT_EQ(SolveGromov(c1, c3, testing::Uniform(9), testing::Uniform(7),
+                        std::nullopt, o, control)
+                .status()
+                .code(),
+            absl::StatusCode::kUnimplemented);
 }
 
 }  // namespace

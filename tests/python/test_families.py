@@ -407,6 +407,12 @@ class FamiliesTest(unittest.TestCase):
             out = run("batch", "--source", f"{d}/x.npy", "--targets", f"{d}/y.npy,{d}/z.npy")
             self.assertEqual([float(v) for v in out],
                              [self.c.distance(x, t).value for t in (y, z)])
+            np.save(f"{d}/y3.npy", np.hstack([y, y[:, :1] ** 2]))  # a 3-D space
+            out = run("gromov", "--source", f"{d}/x.npy", "--target", f"{d}/y3.npy",
+                      "--epsilon", "0.5", "--out", f"{d}/T.npy")
+            r = self.c.gromov_wasserstein(x, np.load(f"{d}/y3.npy"), epsilon=0.5)
+            self.assertEqual(float(out[0]), r.value)
+            np.testing.assert_array_equal(np.load(f"{d}/T.npy"), r.plan)
             out = run("barycenter", "--inputs", f"{d}/x.npy,{d}/y.npy,{d}/z.npy", "--json")
             import json
             cov = json.loads(out[0])["gaussian"]["covariance"]
