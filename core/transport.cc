@@ -27,17 +27,21 @@ absl::StatusOr<TransportResult> SolveGaussian(const TransportProblem& problem,
     return absl::InvalidArgumentError(
         "the Gaussian closed form is for the squared Euclidean cost");
   }
-  auto side = [](const std::optional<Gaussian>& given,
-                 const std::optional<MatrixView>& points,
-                 const std::optional<VectorView>& weights) -> absl::StatusOr<Gaussian> {
+  auto side =
+      [](const std::optional<Gaussian>& given,
+         const std::optional<MatrixView>& points,
+         const std::optional<VectorView>& weights) -> absl::StatusOr<Gaussian> {
     if (given) return *given;
-    if (!points) return absl::InvalidArgumentError("points or a Gaussian are required");
+    if (!points)
+      return absl::InvalidArgumentError("points or a Gaussian are required");
     const Eigen::VectorXd uniform =
         Eigen::VectorXd::Constant(points->rows(), 1.0 / points->rows());
     return FitGaussian(*points, weights ? *weights : VectorView(uniform));
   };
-  ASSIGN_OR_RETURN(Gaussian g1, side(problem.source_gaussian, problem.x, problem.a));
-  ASSIGN_OR_RETURN(Gaussian g2, side(problem.target_gaussian, problem.y, problem.b));
+  ASSIGN_OR_RETURN(Gaussian g1,
+                   side(problem.source_gaussian, problem.x, problem.a));
+  ASSIGN_OR_RETURN(Gaussian g2,
+                   side(problem.target_gaussian, problem.y, problem.b));
   ASSIGN_OR_RETURN(GaussianW2Result w2, GaussianW2(g1, g2));
   TransportResult result;
   result.value = w2.value;
@@ -81,8 +85,8 @@ absl::StatusOr<TransportResult> SolveTransport(const TransportProblem& problem,
   ASSIGN_OR_RETURN(TransportResult result,
                    SolveTransportValue(problem, options, control));
   if (problem.cost.kind != CostKind::kExplicit && result.distance == 0.0) {
-    result.distance = std::pow(std::max(result.value, 0.0),
-                               1.0 / problem.cost.Exponent());
+    result.distance =
+        std::pow(std::max(result.value, 0.0), 1.0 / problem.cost.Exponent());
   }
   return result;
 }
@@ -91,7 +95,8 @@ static absl::StatusOr<TransportResult> SolveTransportValue(
     const TransportProblem& problem, const TransportOptions& options,
     const SolveControl& control) {
   RETURN_IF_ERROR(problem.cost.Validate());
-  if (options.method == Method::kGaussian) return SolveGaussian(problem, options);
+  if (options.method == Method::kGaussian)
+    return SolveGaussian(problem, options);
   const int64_t n = problem.n(), m = problem.m();
   if (n == 0 || m == 0) {
     return absl::InvalidArgumentError("source and target must be non-empty");
@@ -129,8 +134,9 @@ static absl::StatusOr<TransportResult> SolveTransportValue(
     so.seed = options.seed;
     so.p = problem.cost.Exponent();
     so.max_sliced = method == Method::kMaxSliced;
-    ASSIGN_OR_RETURN(SlicedResult r, SolveSliced(*problem.x, a, *problem.y, b, so,
-                                                 problem.directions, control));
+    ASSIGN_OR_RETURN(SlicedResult r,
+                     SolveSliced(*problem.x, a, *problem.y, b, so,
+                                 problem.directions, control));
     result.value = r.value;
     result.distance = r.distance;
     result.summary = std::move(r.summary);

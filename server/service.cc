@@ -11,6 +11,7 @@
 #include "core/entropic/divergence.h"
 #include "core/gaussian/gaussian.h"
 #include "core/gromov/gromov.h"
+#include "core/maps.h"
 
 namespace otserve {
 namespace {
@@ -654,7 +655,8 @@ grpc::ServerUnaryReactor* OtService::GromovWasserstein(
   otcore::CostSpec spec;
   DecodeCostSpec(request->cost(), &v, &spec);
   if (spec.kind == otcore::CostKind::kExplicit) {
-    v.Add("cost.kind", "give explicit intra-space costs in source_costs / target_costs");
+    v.Add("cost.kind",
+          "give explicit intra-space costs in source_costs / target_costs");
   }
   struct Side {
     const ot::v1::Measure& measure;
@@ -665,10 +667,10 @@ grpc::ServerUnaryReactor* OtService::GromovWasserstein(
     Eigen::VectorXd* w;
   };
   for (const Side& side :
-       {Side{request->source(), request->has_source_costs(), request->source_costs(),
-             "source", &job->c1, &job->p},
-        Side{request->target(), request->has_target_costs(), request->target_costs(),
-             "target", &job->c2, &job->q}}) {
+       {Side{request->source(), request->has_source_costs(),
+             request->source_costs(), "source", &job->c1, &job->p},
+        Side{request->target(), request->has_target_costs(),
+             request->target_costs(), "target", &job->c2, &job->q}}) {
     const std::string name = side.name;
     int64_t size = -1;
     if (side.has_costs) {
@@ -685,7 +687,8 @@ grpc::ServerUnaryReactor* OtService::GromovWasserstein(
       ArrayData x;
       if (x.Decode(side.measure.points(), name + ".points", 2, &v)) {
         if (x.rows() > limits_.max_cost_entries / x.rows()) {
-          v.Add(name + ".points", "n^2 exceeds the server limit max_cost_entries");
+          v.Add(name + ".points",
+                "n^2 exceeds the server limit max_cost_entries");
         } else if (spec.kind != otcore::CostKind::kExplicit) {
           *side.c = otcore::PairwiseCost(x.matrix(), x.matrix(), spec);
           size = x.rows();
@@ -700,7 +703,9 @@ grpc::ServerUnaryReactor* OtService::GromovWasserstein(
       ArrayData w;
       if (w.Decode(side.measure.weights(), name + ".weights", 1, &v)) {
         if (w.rows() != size) {
-          v.Add(name + ".weights", absl::StrCat("has ", w.rows(), " entries, the space has ", size));
+          v.Add(
+              name + ".weights",
+              absl::StrCat("has ", w.rows(), " entries, the space has ", size));
         } else if ((w.vector().array() < 0).any() || w.vector().sum() <= 0) {
           v.Add(name + ".weights", "must be >= 0 and not all zero");
         } else {
@@ -712,15 +717,20 @@ grpc::ServerUnaryReactor* OtService::GromovWasserstein(
   otcore::GromovOptions& o = job->options;
   o.loss = request->loss() == ot::v1::GROMOV_LOSS_KL ? otcore::GwLoss::kKl
                                                      : otcore::GwLoss::kSquare;
-  if (!ot::v1::GromovLoss_IsValid(request->loss())) v.Add("loss", "unknown value");
-  if (!ot::v1::GromovMethod_IsValid(request->method())) v.Add("method", "unknown value");
+  if (!ot::v1::GromovLoss_IsValid(request->loss()))
+    v.Add("loss", "unknown value");
+  if (!ot::v1::GromovMethod_IsValid(request->method()))
+    v.Add("method", "unknown value");
   const auto& opt = request->options();
   const bool entropic =
       request->method() == ot::v1::GROMOV_METHOD_ENTROPIC ||
-      (request->method() == ot::v1::GROMOV_METHOD_UNSPECIFIED && opt.has_epsilon());
+      (request->method() == ot::v1::GROMOV_METHOD_UNSPECIFIED &&
+       opt.has_epsilon());
   if (entropic) {
-    if (!opt.has_epsilon() || !(opt.epsilon() > 0 && std::isfinite(opt.epsilon()))) {
-      v.Add("options.epsilon", "the entropic method needs an absolute epsilon > 0");
+    if (!opt.has_epsilon() ||
+        !(opt.epsilon() > 0 && std::isfinite(opt.epsilon()))) {
+      v.Add("options.epsilon",
+            "the entropic method needs an absolute epsilon > 0");
     } else {
       o.epsilon = opt.epsilon();
     }
@@ -732,7 +742,8 @@ grpc::ServerUnaryReactor* OtService::GromovWasserstein(
     o.tolerance = opt.tolerance();
   }
   if (opt.has_max_iterations()) {
-    if (opt.max_iterations() < 1) v.Add("options.max_iterations", "must be >= 1");
+    if (opt.max_iterations() < 1)
+      v.Add("options.max_iterations", "must be >= 1");
     o.max_iterations = opt.max_iterations();
   }
   if (request->has_alpha()) {
@@ -757,8 +768,9 @@ grpc::ServerUnaryReactor* OtService::GromovWasserstein(
   if (v.empty() && (job->p.size() == 0 || job->q.size() == 0)) {
     v.Add("source", "both spaces are required");
   }
-  if (v.empty() && std::abs(job->p.sum() - job->q.sum()) >
-                       otcore::kMassTolerance * std::max(job->p.sum(), job->q.sum())) {
+  if (v.empty() &&
+      std::abs(job->p.sum() - job->q.sum()) >
+          otcore::kMassTolerance * std::max(job->p.sum(), job->q.sum())) {
     v.Add("target.weights", "total mass differs from the source's");
   }
   if (v.empty() && job->p.size() > limits_.max_cost_entries / job->q.size()) {
@@ -766,23 +778,97 @@ grpc::ServerUnaryReactor* OtService::GromovWasserstein(
   }
   if (!v.empty()) return FinishNow(context, v.ToStatus());
   const bool return_plan = request->return_plan();
-  return Submit(context, scheduler_,
-                [job, response, return_plan](const otcore::SolveControl& control,
-                                             absl::Duration queue_wait) {
-                  std::optional<otcore::MatrixView> feature;
-                  if (job->has_feature) feature.emplace(job->feature);
-                  auto r = otcore::SolveGromov(job->c1, job->c2, job->p, job->q,
-                                               feature, job->options, control);
-                  if (!r.ok()) return ToGrpcStatus(r.status());
-                  response->set_value(r->value);
-                  FillDiagnostics(r->summary, queue_wait, job->p.size(), job->q.size(),
-                                  response->mutable_diagnostics());
-                  if (return_plan) {
-                    FillArray(r->plan.data(), {r->plan.rows(), r->plan.cols()},
-                              response->mutable_plan());
-                  }
-                  return grpc::Status::OK;
-                });
+  return Submit(
+      context, scheduler_,
+      [job, response, return_plan](const otcore::SolveControl& control,
+                                   absl::Duration queue_wait) {
+        std::optional<otcore::MatrixView> feature;
+        if (job->has_feature) feature.emplace(job->feature);
+        auto r = otcore::SolveGromov(job->c1, job->c2, job->p, job->q, feature,
+                                     job->options, control);
+        if (!r.ok()) return ToGrpcStatus(r.status());
+        response->set_value(r->value);
+        FillDiagnostics(r->summary, queue_wait, job->p.size(), job->q.size(),
+                        response->mutable_diagnostics());
+        if (return_plan) {
+          FillArray(r->plan.data(), {r->plan.rows(), r->plan.cols()},
+                    response->mutable_plan());
+        }
+        return grpc::Status::OK;
+      });
+}
+
+grpc::ServerUnaryReactor* OtService::Map(grpc::CallbackServerContext* context,
+                                         const ot::v1::MapRequest* request,
+                                         ot::v1::MapResponse* response) {
+  auto decoded = std::make_shared<DecodedTransport>();
+  grpc::Status status =
+      DecodeTransport(FieldsOf(*request), limits_, decoded.get());
+  const bool has_query = request->has_query_points();
+  auto query = std::make_shared<ArrayData>();
+  if (status.ok()) {
+    Violations v;
+    otcore::TransportOptions& o = decoded->options;
+    if (!decoded->problem.y) {
+      v.Add("target.points", "a map needs target points");
+    }
+    if (has_query) {
+      if (o.method == otcore::Method::kAuto)
+        o.method = otcore::Method::kSinkhorn;
+      if (o.method != otcore::Method::kSinkhorn) {
+        v.Add("method",
+              "new points are mapped with the entropic map: METHOD_SINKHORN");
+      }
+      if (decoded->problem.cost.kind != otcore::CostKind::kSqEuclidean) {
+        v.Add("cost.kind",
+              "the entropic map is defined for the squared Euclidean cost");
+      }
+      if (query->Decode(request->query_points(), "query_points", 2, &v) &&
+          decoded->problem.y && query->cols() != decoded->problem.y->cols()) {
+        v.Add("query_points", "dimension differs from the target points'");
+      }
+    } else {
+      const otcore::Method m = o.method == otcore::Method::kAuto
+                                   ? otcore::ChooseMethod(decoded->problem)
+                                   : o.method;
+      if (m != otcore::Method::kExact && m != otcore::Method::kSinkhorn &&
+          m != otcore::Method::kOneD && m != otcore::Method::kUnbalanced) {
+        v.Add("method",
+              "the barycentric projection needs a method with a plan");
+      }
+    }
+    if (!v.empty()) status = v.ToStatus();
+  }
+  if (!status.ok()) return FinishNow(context, status);
+  decoded->options.compute_plan = true;
+  return Submit(
+      context, scheduler_,
+      [decoded, query, has_query, response](const otcore::SolveControl& control,
+                                            absl::Duration queue_wait) {
+        const otcore::TransportProblem& p = decoded->problem;
+        auto r = otcore::SolveTransport(p, decoded->options, control);
+        if (!r.ok()) return ToGrpcStatus(r.status());
+        otcore::RowMatrix mapped;
+        if (has_query) {
+          const Eigen::VectorXd uniform =
+              Eigen::VectorXd::Constant(p.m(), 1.0 / p.m());
+          auto m = otcore::EntropicMap(query->matrix(), *p.y,
+                                       p.b ? *p.b : otcore::VectorView(uniform),
+                                       r->g, r->summary.epsilon);
+          if (!m.ok()) return ToGrpcStatus(m.status());
+          mapped = *std::move(m);
+        } else if (r->sparse_plan) {
+          mapped = otcore::BarycentricProjection(*r->sparse_plan, p.n(), *p.y);
+        } else {
+          mapped = otcore::BarycentricProjection(*r->dense_plan, *p.y);
+        }
+        FillArray(mapped.data(), {mapped.rows(), mapped.cols()},
+                  response->mutable_mapped_points());
+        response->set_value(r->value);
+        FillDiagnostics(r->summary, queue_wait, p.n(), p.m(),
+                        response->mutable_diagnostics());
+        return grpc::Status::OK;
+      });
 }
 
 grpc::ServerUnaryReactor* OtService::GetServerInfo(

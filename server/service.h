@@ -51,6 +51,9 @@ class OtService final
       grpc::CallbackServerContext* context,
       const ot::v1::GromovRequest* request,
       ot::v1::GromovResponse* response) override;
+  grpc::ServerUnaryReactor* Map(grpc::CallbackServerContext* context,
+                                const ot::v1::MapRequest* request,
+                                ot::v1::MapResponse* response) override;
   grpc::ServerUnaryReactor* GetServerInfo(
       grpc::CallbackServerContext* context,
       const ot::v1::GetServerInfoRequest* request,

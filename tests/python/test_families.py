@@ -207,6 +207,46 @@ class FamiliesTest(unittest.TestCase):
         self.assertField("source_costs", self.c.gromov_wasserstein, C1=np.ones((3, 2)), C2=np.ones((2, 2)))
         self.assertField("alpha", self.c.gromov_wasserstein, x, x, alpha=2.0, M=np.ones((4, 4)))
 
+    # ---- maps ----
+    def test_barycentric_projection_matches_pot_plans(self):
+        rng = np.random.default_rng(15)
+        x, y = rng.normal(size=(40, 2)), rng.normal(size=(30, 2)) + 1
+        a, b = weights(rng, 40), weights(rng, 30)
+        P = ot.emd(a, b, ot.dist(x, y))
+        np.testing.assert_allclose(self.c.transport(x, y, a, b, method="exact"),
+                                   (P @ y) / a[:, None], atol=1e-12)
+        P = ot.sinkhorn(a, b, ot.dist(x, y), 0.5, method="sinkhorn_log", stopThr=1e-12,
+                        numItermax=100000)
+        mapped = self.c.transport(x, y, a, b, method="sinkhorn", epsilon=0.5, tol=1e-10)
+        np.testing.assert_allclose(mapped, (P @ y) / P.sum(1)[:, None], atol=1e-7)
+        # The entropic map at the source points is the barycentric projection.
+        at_x = self.c.transport(x, y, a, b, method="sinkhorn", epsilon=0.5, tol=1e-10, query=x)
+        np.testing.assert_allclose(at_x, mapped, atol=1e-12)
+
+    def test_entropic_map_approaches_the_gaussian_monge_map(self):
+        rng = np.random.default_rng(16)
+        L = np.array([[1.0, 0.0], [0.6, 0.5]])
+        x = rng.normal(size=(400, 2))
+        y = rng.normal(size=(400, 2)) @ L.T + np.array([2.0, -1.0])
+        A, b = self.c.plan(x, y, method="gaussian").linear_map
+        query = rng.normal(size=(50, 2)) * 0.5
+        mapped = self.c.transport(x, y, query=query, method="sinkhorn", epsilon=0.05,
+                                  max_iter=100000)
+        err = np.abs(mapped - (query @ A.T + b)).mean()
+        self.assertLess(err, 0.1)  # sampling + entropic bias, not exactness
+        # And the map is computed from the potentials exactly as documented.
+        r = self.c.plan(x, y, method="sinkhorn", epsilon=0.05, max_iter=100000)
+        eps = r.diagnostics["epsilon"]
+        logits = np.log(1 / 400) + (r.g[None, :] - ot.dist(query, y)) / eps
+        w = np.exp(logits - logits.max(1, keepdims=True))
+        np.testing.assert_allclose(mapped, (w @ y) / w.sum(1, keepdims=True), atol=1e-9)
+
+    def test_map_errors(self):
+        x = np.zeros((4, 2))
+        self.assertField("method", self.c.transport, x, x, method="exact", query=x)
+        self.assertField("query_points", self.c.transport, x, x, query=np.zeros((2, 3)))
+        self.assertField("cost.kind", self.c.transport, x, x, cost="euclidean", query=x)
+
     # ---- unbalanced ----
     def test_unbalanced_matches_pot_after_the_entropy_reference_conversion(self):
         rng = np.random.default_rng(5)

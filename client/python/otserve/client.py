@@ -265,6 +265,17 @@ class Client:
             raise
         raise OTServeError(grpc.StatusCode.INTERNAL, "stream ended without a result")
 
+    def transport(self, x, y, a=None, b=None, *, query=None, timeout=None, **kw) -> np.ndarray:
+        """Maps points with the solved problem (distance() keywords): query=None gives
+        the barycentric projection of x (sum_j P_ij y_j / a_i, any method with a
+        plan); query [k, d] is moved by the entropic map of a Sinkhorn solve (as
+        OTT's DualPotentials.transport; squared Euclidean cost)."""
+        req = self._distance_request(x, y, a, b, request_type=service_pb2.MapRequest, **kw)
+        if query is not None:
+            req.query_points.CopyFrom(_array(query, "query", 2))
+        r = self._call(self._stub.Map, req, timeout)
+        return _from_array(r.mapped_points)
+
     def divergence(self, x, y, a=None, b=None, *, kind="sinkhorn", cost="sqeuclidean",
                    p=None, epsilon=None, relative_epsilon=False, blur=None, tol=None,
                    max_iter=None, epsilon_scaling=None, timeout=None) -> DivergenceResult:

@@ -1,0 +1,30 @@
+// Transport maps from solved problems: the barycentric projection of the source
+// points, T(x_i) = sum_j P_ij y_j / sum_j P_ij, and the entropic map that moves
+// new, unseen points with the Sinkhorn potential g (as OTT-JAX's
+// DualPotentials.transport): for the squared Euclidean cost,
+//   T(x) = sum_j w_j(x) y_j,  w(x) = softmax_j(log b_j + (g_j - ||x - y_j||^2)
+//   / eps),
+// which equals x - grad f_eps(x) / 2 and coincides with the barycentric
+// projection at the source points. Pure functions; thread-compatible.
+#ifndef OTSERVE_CORE_MAPS_H_
+#define OTSERVE_CORE_MAPS_H_
+
+#include "absl/status/statusor.h"
+#include "core/common/types.h"
+
+namespace otcore {
+
+// A source point that carries no mass has no image; its row is the plain mean
+// of y.
+RowMatrix BarycentricProjection(const SparsePlan& plan, int64_t n,
+                                const MatrixView& y);
+RowMatrix BarycentricProjection(const MatrixView& plan, const MatrixView& y);
+
+// query [k, d], y [m, d], b [m] > 0 somewhere, g [m], eps > 0.
+absl::StatusOr<RowMatrix> EntropicMap(const MatrixView& query,
+                                      const MatrixView& y, const VectorView& b,
+                                      const VectorView& g, double eps);
+
+}  // namespace otcore
+
+#endif  // OTSERVE_CORE_MAPS_H_
