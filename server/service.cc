@@ -7,6 +7,7 @@
 
 #include "absl/time/clock.h"
 #include "core/barycenter/fixed_support.h"
+#include "core/barycenter/grid.h"
 #include "core/common/control.h"
 #include "core/entropic/divergence.h"
 #include "core/gaussian/gaussian.h"
@@ -264,6 +265,9 @@ grpc::ServerUnaryReactor* OtService::Barycenter(
   if (request->kind() == ot::v1::BARYCENTER_KIND_FIXED_SUPPORT) {
     return FixedSupportBarycenter(context, request, response);
   }
+  if (request->kind() == ot::v1::BARYCENTER_KIND_GRID) {
+    return GridBarycenter(context, request, response);
+  }
   if (request->kind() != ot::v1::BARYCENTER_KIND_GAUSSIAN) {
     if (!ot::v1::BarycenterKind_IsValid(request->kind()) ||
         request->kind() == ot::v1::BARYCENTER_KIND_UNSPECIFIED) {
@@ -364,6 +368,105 @@ grpc::ServerUnaryReactor* OtService::Barycenter(
                   response->mutable_gaussian()->mutable_covariance());
         FillDiagnostics(r->summary, queue_wait, gaussians->size(), 1,
                         response->mutable_diagnostics());
+        return grpc::Status::OK;
+      });
+}
+
+grpc::ServerUnaryReactor* OtService::GridBarycenter(
+    grpc::CallbackServerContext* context,
+    const ot::v1::BarycenterRequest* request,
+    ot::v1::BarycenterResponse* response) {
+  Violations v;
+  const int k_count = request->measures_size();
+  if (k_count == 0) v.Add("measures", "at least one image is required");
+  auto images = std::make_shared<std::vector<Eigen::ArrayXd>>();
+  std::vector<int64_t> shape;
+  for (int k = 0; k < k_count; ++k) {
+    const std::string field = absl::StrCat("measures[", k, "].weights");
+    const auto& w = request->measures(k).weights();
+    if (!request->measures(k).has_weights()) {
+      v.Add(field, "the image is required");
+      continue;
+    }
+    if (k == 0) {
+      shape.assign(w.shape().begin(), w.shape().end());
+      if (shape.size() != 2 && shape.size() != 3) {
+        v.Add(field + ".shape", "images must be 2-D [h, w] or 3-D [h, w, d]");
+        break;
+      }
+      int64_t size = 1;
+      for (int64_t d : shape) {
+        if (d < 2 || d > 4096) {
+          v.Add(field + ".shape", "each axis must have 2..4096 points");
+          break;
+        }
+        size *= d;
+      }
+      if (!v.empty()) break;
+      if (size > limits_.max_points) {
+        v.Add(field + ".shape", "more pixels than the server limit max_points");
+        break;
+      }
+    } else if (std::vector<int64_t>(w.shape().begin(), w.shape().end()) !=
+               shape) {
+      v.Add(field + ".shape", "all images must have the shape of measures[0]");
+      continue;
+    }
+    ArrayData a;
+    if (!a.Decode(w, field, static_cast<int>(shape.size()), &v)) continue;
+    int64_t count = 1;
+    for (int64_t d : a.shape()) count *= d;
+    Eigen::Map<const Eigen::ArrayXd> flat(a.data(), count);
+    if ((flat < 0).any() ||
+        std::abs(flat.sum() - 1.0) > otcore::kMassTolerance) {
+      v.Add(field, "must be >= 0 and sum to 1");
+      continue;
+    }
+    images->push_back(flat);
+  }
+  Eigen::VectorXd lambdas = Eigen::VectorXd::Ones(std::max(k_count, 1));
+  if (request->has_weights()) {
+    ArrayData w;
+    if (w.Decode(request->weights(), "weights", 1, &v)) {
+      if (w.rows() != k_count) {
+        v.Add("weights", "one weight per measure is required");
+      } else if ((w.vector().array() < 0).any() || w.vector().sum() <= 0) {
+        v.Add("weights", "must be >= 0 and not all zero");
+      } else {
+        lambdas = w.vector();
+      }
+    }
+  }
+  otcore::GridBarycenterOptions options;
+  const auto& opt = request->options();
+  if (!opt.has_epsilon() ||
+      !(opt.epsilon() > 0 && std::isfinite(opt.epsilon()))) {
+    v.Add("options.epsilon",
+          "an absolute epsilon > 0 on the unit grid is required");
+  } else {
+    options.epsilon = opt.epsilon();
+  }
+  if (opt.has_tolerance()) {
+    if (!(opt.tolerance() > 0 && opt.tolerance() < 1))
+      v.Add("options.tolerance", "must be in (0, 1)");
+    options.tolerance = opt.tolerance();
+  }
+  if (opt.has_max_iterations()) {
+    if (opt.max_iterations() < 1)
+      v.Add("options.max_iterations", "must be >= 1");
+    options.max_iterations = opt.max_iterations();
+  }
+  if (!v.empty()) return FinishNow(context, v.ToStatus());
+  return Submit(
+      context, scheduler_,
+      [images, shape, lambdas, options, response](
+          const otcore::SolveControl& control, absl::Duration queue_wait) {
+        auto r =
+            otcore::GridBarycenter(*images, shape, lambdas, options, control);
+        if (!r.ok()) return ToGrpcStatus(r.status());
+        FillArray(r->image.data(), shape, response->mutable_weights());
+        FillDiagnostics(r->summary, queue_wait, r->image.size(),
+                        r->image.size(), response->mutable_diagnostics());
         return grpc::Status::OK;
       });
 }
@@ -888,6 +991,7 @@ grpc::ServerUnaryReactor* OtService::GetServerInfo(
   }
   response->add_barycenter_kinds(ot::v1::BARYCENTER_KIND_GAUSSIAN);
   response->add_barycenter_kinds(ot::v1::BARYCENTER_KIND_FIXED_SUPPORT);
+  response->add_barycenter_kinds(ot::v1::BARYCENTER_KIND_GRID);
   response->set_jobs_in_flight(scheduler_->in_flight());
   return FinishNow(context, grpc::Status::OK);
 }

@@ -154,6 +154,42 @@ class FamiliesTest(unittest.TestCase):
         self.assertField("options.epsilon", self.c.barycenter, np.full((3, 1), 1 / 3), M,
                          reg=-1.0)
 
+    # ---- grid (convolutional) barycenters ----
+    def test_convolutional_barycenter_2d_matches_pot(self):
+        g = np.linspace(0, 1, 32)
+        X, Y = np.meshgrid(g, g)
+        imgs = [np.exp(-((X - cx) ** 2 + (Y - cy) ** 2) / 0.01)
+                for cx, cy in ((.3, .3), (.7, .3), (.3, .7), (.7, .7))]
+        A = np.stack([i / i.sum() for i in imgs])
+        for reg, w in ((4e-3, None), (1e-2, np.array([0.1, 0.2, 0.3, 0.4]))):
+            ref = ot.bregman.convolutional_barycenter2d(A, reg, weights=w, method="sinkhorn_log",
+                                                        numItermax=10000, stopThr=1e-13)
+            bar, diag = self.c.convolutional_barycenter(A, reg, weights=w, tol=1e-11)
+            self.assertTrue(diag["converged"], diag)
+            self.assertEqual(bar.shape, (32, 32))
+            np.testing.assert_allclose(bar, ref, atol=1e-12)
+
+    def test_convolutional_barycenter_3d_is_centred_between_translated_blobs(self):
+        g = np.linspace(0, 1, 12)
+        X, Y, Z = np.meshgrid(g, g, g, indexing="ij")
+        blobs = [np.exp(-((X - cx) ** 2 + (Y - 0.5) ** 2 + (Z - 0.5) ** 2) / 0.01)
+                 for cx in (0.25, 0.75)]
+        A = np.stack([b / b.sum() for b in blobs])
+        bar, diag = self.c.convolutional_barycenter(A, 5e-3, tol=1e-10)
+        self.assertTrue(diag["converged"], diag)
+        self.assertEqual(bar.shape, (12, 12, 12))
+        self.assertAlmostEqual(bar.sum(), 1.0, delta=1e-8)
+        self.assertAlmostEqual(float((bar * X).sum()), 0.5, delta=1e-6)  # symmetric inputs
+        # The barycenter's mass concentrates between the blobs, not on them.
+        self.assertGreater(bar[5:7].sum(), bar[:3].sum() + bar[9:].sum())
+
+    def test_grid_barycenter_errors(self):
+        img = np.full((4, 4), 1 / 16)
+        self.assertField("measures[0].weights.shape", self.c.convolutional_barycenter,
+                         np.full((1, 16), 1 / 16), 0.01)
+        self.assertField("options.epsilon", self.c.convolutional_barycenter, [img], -1.0)
+        self.assertField("measures[0].weights", self.c.convolutional_barycenter, [img * 2], 0.01)
+
     # ---- Gromov-Wasserstein ----
     def gw_problem(self, n=30, seed=1):
         rng = np.random.default_rng(seed)
@@ -463,7 +499,7 @@ class FamiliesTest(unittest.TestCase):
     def test_unbuilt_barycenter_kinds_are_unimplemented(self):
         from otserve._proto.ot.v1 import service_pb2
         import grpc
-        req = service_pb2.BarycenterRequest(kind=service_pb2.BARYCENTER_KIND_GRID)
+        req = service_pb2.BarycenterRequest(kind=service_pb2.BARYCENTER_KIND_FREE_SUPPORT)
         with self.assertRaises(grpc.RpcError) as cm:
             self.c._stub.Barycenter(req)
         self.assertEqual(cm.exception.code(), grpc.StatusCode.UNIMPLEMENTED)

@@ -365,6 +365,28 @@ class Client:
         return GromovResult(r.value, _diagnostics(r.diagnostics),
                             _from_array(r.plan) if r.HasField("plan") else None)
 
+    def convolutional_barycenter(self, A, reg, weights=None, *, tol=None, max_iter=None,
+                                 timeout=None):
+        """Convolutional barycenter of images A [K, h, w] or [K, h, w, d] (each of mass
+        1) on the unit grid with regularisation reg (POT's
+        convolutional_barycenter2d, method "sinkhorn_log"). Returns (image,
+        diagnostics)."""
+        A = np.asarray(A, dtype=np.float64)
+        req = service_pb2.BarycenterRequest(kind=service_pb2.BARYCENTER_KIND_GRID)
+        for img in A:
+            req.measures.add().weights.CopyFrom(
+                types_pb2.Array(shape=img.shape, dtype=types_pb2.DTYPE_FLOAT64,
+                                data=np.ascontiguousarray(img, "<f8").tobytes()))
+        req.options.epsilon = reg
+        if weights is not None:
+            req.weights.CopyFrom(_array(weights, "weights", 1))
+        if tol is not None:
+            req.options.tolerance = tol
+        if max_iter is not None:
+            req.options.max_iterations = max_iter
+        r = self._call(self._stub.Barycenter, req, timeout)
+        return _from_array(r.weights), _diagnostics(r.diagnostics)
+
     def gaussian_barycenter(self, measures, weights=None, *, tol=None, max_iter=None,
                             timeout=None):
         """Bures-Wasserstein barycenter. measures: list of (mean, cov) tuples or
