@@ -7,6 +7,7 @@
 
 #include "absl/time/clock.h"
 #include "core/barycenter/fixed_support.h"
+#include "core/barycenter/free_support.h"
 #include "core/barycenter/grid.h"
 #include "core/common/control.h"
 #include "core/entropic/divergence.h"
@@ -268,6 +269,9 @@ grpc::ServerUnaryReactor* OtService::Barycenter(
   if (request->kind() == ot::v1::BARYCENTER_KIND_GRID) {
     return GridBarycenter(context, request, response);
   }
+  if (request->kind() == ot::v1::BARYCENTER_KIND_FREE_SUPPORT) {
+    return FreeSupportBarycenter(context, request, response);
+  }
   if (request->kind() != ot::v1::BARYCENTER_KIND_GAUSSIAN) {
     if (!ot::v1::BarycenterKind_IsValid(request->kind()) ||
         request->kind() == ot::v1::BARYCENTER_KIND_UNSPECIFIED) {
@@ -368,6 +372,119 @@ grpc::ServerUnaryReactor* OtService::Barycenter(
                   response->mutable_gaussian()->mutable_covariance());
         FillDiagnostics(r->summary, queue_wait, gaussians->size(), 1,
                         response->mutable_diagnostics());
+        return grpc::Status::OK;
+      });
+}
+
+grpc::ServerUnaryReactor* OtService::FreeSupportBarycenter(
+    grpc::CallbackServerContext* context,
+    const ot::v1::BarycenterRequest* request,
+    ot::v1::BarycenterResponse* response) {
+  struct Job {
+    std::vector<std::pair<otcore::RowMatrix, Eigen::VectorXd>> measures;
+    otcore::RowMatrix x_init;
+    Eigen::VectorXd b, lambdas;
+    otcore::FreeSupportOptions options;
+  };
+  auto job = std::make_shared<Job>();
+  Violations v;
+  ArrayData x;
+  if (!request->has_support()) {
+    v.Add("support", "the initial support [k, d] is required");
+  } else if (x.Decode(request->support(), "support", 2, &v)) {
+    job->x_init = x.matrix();
+    job->b = Eigen::VectorXd::Constant(x.rows(), 1.0 / x.rows());
+  }
+  if (request->has_support_weights() && job->x_init.size() > 0) {
+    ArrayData w;
+    if (w.Decode(request->support_weights(), "support_weights", 1, &v)) {
+      if (w.rows() != job->x_init.rows()) {
+        v.Add("support_weights", "one weight per support point is required");
+      } else if ((w.vector().array() < 0).any() ||
+                 std::abs(w.vector().sum() - 1.0) > otcore::kMassTolerance) {
+        v.Add("support_weights", "must be >= 0 and sum to 1");
+      } else {
+        job->b = w.vector();
+      }
+    }
+  }
+  const int k_count = request->measures_size();
+  if (k_count == 0) v.Add("measures", "at least one measure is required");
+  int64_t total_entries = 0;
+  for (int k = 0; k < k_count; ++k) {
+    const std::string field = absl::StrCat("measures[", k, "]");
+    const ot::v1::Measure& m = request->measures(k);
+    ArrayData points, weights;
+    if (!m.has_points()) {
+      v.Add(field + ".points", "points are required");
+      continue;
+    }
+    if (!points.Decode(m.points(), field + ".points", 2, &v)) continue;
+    if (job->x_init.size() > 0 && points.cols() != job->x_init.cols()) {
+      v.Add(field + ".points", "dimension differs from the support's");
+      continue;
+    }
+    Eigen::VectorXd w =
+        Eigen::VectorXd::Constant(points.rows(), 1.0 / points.rows());
+    if (m.has_weights() &&
+        weights.Decode(m.weights(), field + ".weights", 1, &v)) {
+      if (weights.rows() != points.rows() ||
+          (weights.vector().array() < 0).any() ||
+          std::abs(weights.vector().sum() - 1.0) > otcore::kMassTolerance) {
+        v.Add(field + ".weights", "one weight per point, >= 0, summing to 1");
+        continue;
+      }
+      w = weights.vector();
+    }
+    total_entries += points.rows() * std::max<int64_t>(job->x_init.rows(), 1);
+    job->measures.emplace_back(points.matrix(), std::move(w));
+  }
+  if (total_entries > limits_.max_cost_entries) {
+    v.Add("measures",
+          "sum of k * n_k exceeds the server limit max_cost_entries");
+  }
+  job->lambdas = Eigen::VectorXd::Ones(std::max(k_count, 1));
+  if (request->has_weights()) {
+    ArrayData w;
+    if (w.Decode(request->weights(), "weights", 1, &v)) {
+      if (w.rows() != k_count || (w.vector().array() < 0).any() ||
+          w.vector().sum() <= 0) {
+        v.Add("weights", "one weight per measure, >= 0, not all zero");
+      } else {
+        job->lambdas = w.vector();
+      }
+    }
+  }
+  const auto& opt = request->options();
+  if (opt.has_epsilon()) {
+    if (!(opt.epsilon() > 0 && std::isfinite(opt.epsilon()))) {
+      v.Add("options.epsilon", "must be finite and > 0");
+    }
+    job->options.epsilon = opt.epsilon();
+  }
+  if (opt.has_tolerance()) {
+    if (!(opt.tolerance() > 0)) v.Add("options.tolerance", "must be > 0");
+    job->options.tolerance = opt.tolerance();
+  }
+  if (opt.has_max_iterations()) {
+    if (opt.max_iterations() < 1)
+      v.Add("options.max_iterations", "must be >= 1");
+    job->options.max_iterations = opt.max_iterations();
+  }
+  if (!v.empty()) return FinishNow(context, v.ToStatus());
+  return Submit(
+      context, scheduler_,
+      [job, response](const otcore::SolveControl& control,
+                      absl::Duration queue_wait) {
+        auto r = otcore::FreeSupportBarycenter(job->measures, job->lambdas,
+                                               job->x_init, job->b,
+                                               job->options, control);
+        if (!r.ok()) return ToGrpcStatus(r.status());
+        FillArray(r->points.data(), {r->points.rows(), r->points.cols()},
+                  response->mutable_points());
+        FillArray(job->b.data(), {job->b.size()}, response->mutable_weights());
+        FillDiagnostics(r->summary, queue_wait, r->points.rows(),
+                        r->points.rows(), response->mutable_diagnostics());
         return grpc::Status::OK;
       });
 }
@@ -992,6 +1109,7 @@ grpc::ServerUnaryReactor* OtService::GetServerInfo(
   response->add_barycenter_kinds(ot::v1::BARYCENTER_KIND_GAUSSIAN);
   response->add_barycenter_kinds(ot::v1::BARYCENTER_KIND_FIXED_SUPPORT);
   response->add_barycenter_kinds(ot::v1::BARYCENTER_KIND_GRID);
+  response->add_barycenter_kinds(ot::v1::BARYCENTER_KIND_FREE_SUPPORT);
   response->set_jobs_in_flight(scheduler_->in_flight());
   return FinishNow(context, grpc::Status::OK);
 }

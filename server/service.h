@@ -60,6 +60,10 @@ class OtService final
       ot::v1::GetServerInfoResponse* response) override;
 
  private:
+  grpc::ServerUnaryReactor* FreeSupportBarycenter(
+      grpc::CallbackServerContext* context,
+      const ot::v1::BarycenterRequest* request,
+      ot::v1::BarycenterResponse* response);
   grpc::ServerUnaryReactor* GridBarycenter(
       grpc::CallbackServerContext* context,
       const ot::v1::BarycenterRequest* request,

@@ -12,12 +12,14 @@
 namespace otcore {
 namespace {
 
-using RowArray = Eigen::Array<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+using RowArray =
+    Eigen::Array<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 
 // log K * exp(img): along each axis, out_i = LSE_j(logk_ij + in_j).
 class LogConvolution {
  public:
-  LogConvolution(const std::vector<int64_t>& shape, double eps) : shape_(shape) {
+  LogConvolution(const std::vector<int64_t>& shape, double eps)
+      : shape_(shape) {
     for (int64_t d : shape) {
       RowArray k(d, d);
       for (int64_t i = 0; i < d; ++i) {
@@ -63,23 +65,25 @@ class LogConvolution {
 }  // namespace
 
 absl::StatusOr<GridBarycenterResult> GridBarycenter(
-    const std::vector<Eigen::ArrayXd>& images, const std::vector<int64_t>& shape,
-    const VectorView& lambdas, const GridBarycenterOptions& options,
-    const SolveControl& control) {
+    const std::vector<Eigen::ArrayXd>& images,
+    const std::vector<int64_t>& shape, const VectorView& lambdas,
+    const GridBarycenterOptions& options, const SolveControl& control) {
   const absl::Time start = absl::Now();
   if (shape.size() != 2 && shape.size() != 3) {
     return absl::InvalidArgumentError("grids must be 2-D or 3-D");
   }
   int64_t size = 1;
   for (int64_t d : shape) {
-    if (d < 2) return absl::InvalidArgumentError("each grid axis needs >= 2 points");
+    if (d < 2)
+      return absl::InvalidArgumentError("each grid axis needs >= 2 points");
     size *= d;
   }
   if (!(std::isfinite(options.epsilon) && options.epsilon > 0)) {
     return absl::InvalidArgumentError("epsilon must be finite and > 0");
   }
   if (!(options.tolerance > 0) || options.max_iterations < 1) {
-    return absl::InvalidArgumentError("tolerance must be > 0, max_iterations >= 1");
+    return absl::InvalidArgumentError(
+        "tolerance must be > 0, max_iterations >= 1");
   }
   const size_t k_count = images.size();
   if (k_count == 0 || lambdas.size() != static_cast<Eigen::Index>(k_count)) {
@@ -89,15 +93,18 @@ absl::StatusOr<GridBarycenterResult> GridBarycenter(
   std::vector<Eigen::ArrayXd> log_a(k_count);
   for (size_t k = 0; k < k_count; ++k) {
     if (images[k].size() != size) {
-      return absl::InvalidArgumentError(absl::StrCat("image ", k, " has the wrong size"));
+      return absl::InvalidArgumentError(
+          absl::StrCat("image ", k, " has the wrong size"));
     }
-    RETURN_IF_ERROR(ValidateWeights(images[k].matrix(), absl::StrCat("image ", k)));
+    RETURN_IF_ERROR(
+        ValidateWeights(images[k].matrix(), absl::StrCat("image ", k)));
     // A floor keeps empty pixels finite in the log domain (as POT's stabThr).
     log_a[k] = (images[k] / images[k].sum() + 1e-300).log();
   }
   const Eigen::ArrayXd w = lambdas.array() / lambdas.sum();
   const LogConvolution conv(shape, options.epsilon);
-  std::vector<Eigen::ArrayXd> g(k_count, Eigen::ArrayXd::Zero(size)), log_ku(k_count);
+  std::vector<Eigen::ArrayXd> g(k_count, Eigen::ArrayXd::Zero(size)),
+      log_ku(k_count);
   Eigen::ArrayXd log_bar(size);
   GridBarycenterResult result;
   Summary& s = result.summary;
@@ -135,7 +142,8 @@ absl::StatusOr<GridBarycenterResult> GridBarycenter(
   result.image = log_bar.exp();
   s.converged = s.termination == Termination::kConverged;
   if (s.termination == Termination::kIterationLimit) {
-    s.message = absl::StrCat("max_iterations reached at marginal error ", s.marginal_error);
+    s.message = absl::StrCat("max_iterations reached at marginal error ",
+                             s.marginal_error);
   }
   s.seconds = absl::ToDoubleSeconds(absl::Now() - start);
   return result;

@@ -1,8 +1,8 @@
 // Convolutional Wasserstein barycenters of images on regular 2-D and 3-D grids
 // (Solomon et al. 2015): iterative Bregman projections where the Gibbs kernel
 // exp(-||p - q||^2 / eps) on the grid [0, 1]^d (linspace per axis, as POT) is
-// applied separably, one axis at a time, in the log domain. The full kernel matrix
-// is never formed. Thread-compatible.
+// applied separably, one axis at a time, in the log domain. The full kernel
+// matrix is never formed. Thread-compatible.
 #ifndef OTSERVE_CORE_BARYCENTER_GRID_H_
 #define OTSERVE_CORE_BARYCENTER_GRID_H_
 
@@ -28,12 +28,13 @@ struct GridBarycenterResult {
   Summary summary;
 };
 
-// images: K flattened row-major arrays of shape `shape` (2 or 3 dimensions, each
+// images: K flattened row-major arrays of shape `shape` (2 or 3 dimensions,
+// each
 // >= 2), non-negative with mass 1; lambdas [K] >= 0.
 absl::StatusOr<GridBarycenterResult> GridBarycenter(
-    const std::vector<Eigen::ArrayXd>& images, const std::vector<int64_t>& shape,
-    const VectorView& lambdas, const GridBarycenterOptions& options,
-    const SolveControl& control);
+    const std::vector<Eigen::ArrayXd>& images,
+    const std::vector<int64_t>& shape, const VectorView& lambdas,
+    const GridBarycenterOptions& options, const SolveControl& control);
 
 }  // namespace otcore
 

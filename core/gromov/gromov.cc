@@ -35,8 +35,8 @@ Decomposition Decompose(const MatrixView& c1, const MatrixView& c2,
     d.h1 = c1;
     d.h2 = (c2.array() + 1e-15).log().matrix();
   }
-  const Eigen::VectorXd u = f1 * p;   // [n]
-  const Eigen::VectorXd v = f2 * q;   // [m]
+  const Eigen::VectorXd u = f1 * p;  // [n]
+  const Eigen::VectorXd v = f2 * q;  // [m]
   d.const_c = u.replicate(1, q.size()) + v.transpose().replicate(p.size(), 1);
   return d;
 }
@@ -50,12 +50,14 @@ RowMatrix TensorProduct(const Decomposition& d, const RowMatrix& t) {
 
 absl::Status GromovOptions::Validate() const {
   if (!(epsilon >= 0 && std::isfinite(epsilon))) {
-    return absl::InvalidArgumentError("epsilon must be >= 0 (0: conditional gradient)");
+    return absl::InvalidArgumentError(
+        "epsilon must be >= 0 (0: conditional gradient)");
   }
   if (!(alpha >= 0 && alpha <= 1)) {
     return absl::InvalidArgumentError("alpha must be in [0, 1]");
   }
-  if (!(tolerance > 0)) return absl::InvalidArgumentError("tolerance must be > 0");
+  if (!(tolerance > 0))
+    return absl::InvalidArgumentError("tolerance must be > 0");
   if (max_iterations < 1 || inner_max_iterations < 1) {
     return absl::InvalidArgumentError("iteration limits must be >= 1");
   }
@@ -89,15 +91,18 @@ absl::StatusOr<GromovResult> SolveGromov(
   const bool fused = options.alpha < 1.0;
   if (fused && (!feature_cost || feature_cost->rows() != n ||
                 feature_cost->cols() != m || !feature_cost->allFinite())) {
-    return absl::InvalidArgumentError("fused GW needs a finite feature cost [n, m]");
+    return absl::InvalidArgumentError(
+        "fused GW needs a finite feature cost [n, m]");
   }
   const double alpha = options.alpha;
   const Eigen::VectorXd q_scaled = q * (p.sum() / q.sum());
   const Decomposition d = Decompose(c1, c2, p, q_scaled, options.loss);
   RowMatrix t = p * q_scaled.transpose();
   auto objective = [&](const RowMatrix& plan) {
-    double value = alpha * (TensorProduct(d, plan).array() * plan.array()).sum();
-    if (fused) value += (1 - alpha) * (feature_cost->array() * plan.array()).sum();
+    double value =
+        alpha * (TensorProduct(d, plan).array() * plan.array()).sum();
+    if (fused)
+      value += (1 - alpha) * (feature_cost->array() * plan.array()).sum();
     return value;
   };
 
@@ -118,7 +123,8 @@ absl::StatusOr<GromovResult> SolveGromov(
       so.tolerance = 1e-9;
       so.max_iterations = options.inner_max_iterations;
       so.compute_plan = true;
-      ASSIGN_OR_RETURN(SinkhornResult inner, SolveSinkhorn(p, q_scaled, grad, so, control));
+      ASSIGN_OR_RETURN(SinkhornResult inner,
+                       SolveSinkhorn(p, q_scaled, grad, so, control));
       const double change = (*inner.plan - t).norm();
       t = std::move(*inner.plan);
       s.marginal_error = inner.summary.marginal_error;
@@ -131,14 +137,16 @@ absl::StatusOr<GromovResult> SolveGromov(
         break;
       }
     } else {
-      // Frank-Wolfe: direction from the exact LP on the gradient, then the exact
-      // line search on the quadratic objective along it.
-      ASSIGN_OR_RETURN(ExactResult lp, SolveExact(p, q_scaled, grad, {}, control));
+      // Frank-Wolfe: direction from the exact LP on the gradient, then the
+      // exact line search on the quadratic objective along it.
+      ASSIGN_OR_RETURN(ExactResult lp,
+                       SolveExact(p, q_scaled, grad, {}, control));
       RowMatrix delta = -t;
       for (size_t k = 0; k < lp.plan.values.size(); ++k) {
         delta(lp.plan.rows[k], lp.plan.cols[k]) += lp.plan.values[k];
       }
-      // f(T + x D) = f(T) + b x + a x^2 (D has zero marginals, costs symmetric).
+      // f(T + x D) = f(T) + b x + a x^2 (D has zero marginals, costs
+      // symmetric).
       const RowMatrix hdh = d.h1 * delta * d.h2.transpose();
       const double a = -alpha * (hdh.array() * delta.array()).sum();
       double b = (grad.array() * delta.array()).sum();
@@ -152,7 +160,8 @@ absl::StatusOr<GromovResult> SolveGromov(
       const double next = objective(t);
       const double change = std::abs(next - value);
       value = next;
-      if (change <= options.tolerance * std::max(1.0, std::abs(value)) || step == 0.0) {
+      if (change <= options.tolerance * std::max(1.0, std::abs(value)) ||
+          step == 0.0) {
         s.termination = Termination::kConverged;
         break;
       }
@@ -163,7 +172,8 @@ absl::StatusOr<GromovResult> SolveGromov(
     }
   }
   result.value = objective(t);
-  Eigen::VectorXd rows = t.rowwise().sum(), cols = t.colwise().sum().transpose();
+  Eigen::VectorXd rows = t.rowwise().sum(),
+                  cols = t.colwise().sum().transpose();
   s.marginal_error =
       std::max((rows - p).lpNorm<1>(), (cols - q_scaled).lpNorm<1>()) / p.sum();
   result.plan = std::move(t);

@@ -1,10 +1,10 @@
-// Gromov-Wasserstein between metric-measure spaces of possibly different dimension,
-// given by intra-space cost matrices: entropic GW (Peyre et al. 2016, projected
-// mirror descent with Sinkhorn inner solves), GW by conditional gradient with
-// exact inner solves and exact line search (as POT's gromov_wasserstein), and
-// fused GW with a feature cost. Losses use the decomposition
-// L(a, b) = f1(a) + f2(b) - h1(a) h2(b), so an iteration costs O(n^2 m + n m^2).
-// Thread-compatible.
+// Gromov-Wasserstein between metric-measure spaces of possibly different
+// dimension, given by intra-space cost matrices: entropic GW (Peyre et al.
+// 2016, projected mirror descent with Sinkhorn inner solves), GW by conditional
+// gradient with exact inner solves and exact line search (as POT's
+// gromov_wasserstein), and fused GW with a feature cost. Losses use the
+// decomposition L(a, b) = f1(a) + f2(b) - h1(a) h2(b), so an iteration costs
+// O(n^2 m + n m^2). Thread-compatible.
 #ifndef OTSERVE_CORE_GROMOV_GROMOV_H_
 #define OTSERVE_CORE_GROMOV_GROMOV_H_
 
@@ -25,7 +25,8 @@ struct GromovOptions {
   GwLoss loss = GwLoss::kSquare;
   // > 0: entropic GW with this absolute epsilon. 0: conditional gradient.
   double epsilon = 0.0;
-  // Fused GW: value = (1 - alpha) <M, T> + alpha GW(T); alpha in [0, 1]. 1 = GW.
+  // Fused GW: value = (1 - alpha) <M, T> + alpha GW(T); alpha in [0, 1]. 1 =
+  // GW.
   double alpha = 1.0;
   // Outer stop: entropic ||T - T_prev||_F <= tolerance; CG relative change of
   // the objective <= tolerance.

@@ -496,13 +496,25 @@ class FamiliesTest(unittest.TestCase):
             got = np.frombuffer(__import__("base64").b64decode(cov["data"]), "<f8").reshape(2, 2)
             np.testing.assert_allclose(got, ref, rtol=1e-12)
 
-    def test_unbuilt_barycenter_kinds_are_unimplemented(self):
-        from otserve._proto.ot.v1 import service_pb2
-        import grpc
-        req = service_pb2.BarycenterRequest(kind=service_pb2.BARYCENTER_KIND_FREE_SUPPORT)
-        with self.assertRaises(grpc.RpcError) as cm:
-            self.c._stub.Barycenter(req)
-        self.assertEqual(cm.exception.code(), grpc.StatusCode.UNIMPLEMENTED)
+    def test_free_support_barycenter_matches_pot(self):
+        rng = np.random.default_rng(17)
+        n = 40
+        meas = [rng.normal(size=(n, 2)) + c for c in ((0, 0), (4, 0), (0, 4))]
+        ws = [weights(rng, n) for _ in meas]
+        X0 = rng.normal(size=(n, 2))
+        for lam in (None, np.array([0.5, 0.3, 0.2])):
+            ref = ot.lp.free_support_barycenter(meas, ws, X0, weights=lam, numItermax=50)
+            X, diag = self.c.free_support_barycenter(meas, ws, X0, weights=lam, max_iter=50)
+            np.testing.assert_allclose(X, ref, atol=1e-9)
+        # Entropic inner solves stay close to the exact ones at small epsilon.
+        # Entropic inner solves keep the weighted mean: the mean of the means.
+        Xe, diag = self.c.free_support_barycenter(meas, ws, X0, epsilon=1.0, max_iter=20)
+        mean_of_means = np.mean([w @ m for m, w in zip(meas, ws)], 0)
+        np.testing.assert_allclose(Xe.mean(0), mean_of_means, atol=1e-6)
+        self.assertField("support", self.c.free_support_barycenter, meas, ws,
+                         np.full((3, 2), np.nan))
+        self.assertField("measures[0].points", self.c.free_support_barycenter, meas, ws,
+                         np.zeros((3, 3)))
 
 
 if __name__ == "__main__":

@@ -192,7 +192,7 @@ TEST_F(ServiceTest, ServerInfo) {
   EXPECT_EQ(info.max_queue(), 4);
   EXPECT_GE(info.max_message_bytes(), int64_t{256} << 20);
   EXPECT_EQ(info.methods_size(), 8);
-  EXPECT_EQ(info.barycenter_kinds_size(), 3);
+  EXPECT_EQ(info.barycenter_kinds_size(), 4);
 }
 
 TEST_F(ServiceTest, EveryBadInputNamesItsField) {

@@ -387,6 +387,33 @@ class Client:
         r = self._call(self._stub.Barycenter, req, timeout)
         return _from_array(r.weights), _diagnostics(r.diagnostics)
 
+    def free_support_barycenter(self, measures_locations, measures_weights=None, X_init=None,
+                                b=None, weights=None, *, epsilon=None, tol=None,
+                                max_iter=None, timeout=None):
+        """Free-support barycenter (POT's ot.lp.free_support_barycenter argument
+        order): point clouds, their weights (default uniform), the initial support
+        X_init [k, d] with weights b, barycentric weights. epsilon: Sinkhorn inner
+        solves instead of exact ones. Returns (X [k, d], diagnostics)."""
+        req = service_pb2.BarycenterRequest(kind=service_pb2.BARYCENTER_KIND_FREE_SUPPORT)
+        for k, pts in enumerate(measures_locations):
+            m = req.measures.add()
+            m.points.CopyFrom(_array(pts, "measures_locations", 2))
+            if measures_weights is not None:
+                m.weights.CopyFrom(_array(measures_weights[k], "measures_weights", 1))
+        req.support.CopyFrom(_array(X_init, "X_init", 2))
+        if b is not None:
+            req.support_weights.CopyFrom(_array(b, "b", 1))
+        if weights is not None:
+            req.weights.CopyFrom(_array(weights, "weights", 1))
+        if epsilon is not None:
+            req.options.epsilon = epsilon
+        if tol is not None:
+            req.options.tolerance = tol
+        if max_iter is not None:
+            req.options.max_iterations = max_iter
+        r = self._call(self._stub.Barycenter, req, timeout)
+        return _from_array(r.points), _diagnostics(r.diagnostics)
+
     def gaussian_barycenter(self, measures, weights=None, *, tol=None, max_iter=None,
                             timeout=None):
         """Bures-Wasserstein barycenter. measures: list of (mean, cov) tuples or
