@@ -649,6 +649,11 @@ grpc::ServerUnaryReactor* OtService::FixedSupportBarycenter(
     }
   }
   otcore::FixedSupportBarycenterOptions options;
+  options.debiased = request->debiased();
+  if (options.debiased && cost->rows() != cost->cols()) {
+    v.Add("debiased",
+          "needs a square cost (barycenter support = input support)");
+  }
   const auto& opt = request->options();
   double eps = opt.has_epsilon() ? opt.epsilon() : 0.05;
   if (!(std::isfinite(eps) && eps > 0))

@@ -40,8 +40,13 @@ absl::StatusOr<FixedSupportBarycenterResult> FixedSupportBarycenter(
     return absl::InvalidArgumentError(
         "cost rows must match the histogram length");
   }
-  if (!cost.allFinite())
+  if (!cost.allFinite()) {
     return absl::InvalidArgumentError("cost is not finite");
+  }
+  if (options.debiased && m != n) {
+    return absl::InvalidArgumentError(
+        "the debiased barycenter needs a square cost");
+  }
   RETURN_IF_ERROR(ValidateWeights(lambdas, "barycenter weights"));
   std::vector<Eigen::ArrayXd> log_a(k_count);
   for (Eigen::Index k = 0; k < k_count; ++k) {
@@ -64,7 +69,9 @@ absl::StatusOr<FixedSupportBarycenterResult> FixedSupportBarycenter(
   // mean.
   std::vector<Eigen::ArrayXd> g(k_count, Eigen::ArrayXd::Zero(m));
   std::vector<Eigen::ArrayXd> log_col(k_count, Eigen::ArrayXd(m));
+  std::vector<Eigen::ArrayXd> log_ku(k_count, Eigen::ArrayXd(m));
   Eigen::ArrayXd f(n), soft(m), log_bar(m);
+  Eigen::ArrayXd c = Eigen::ArrayXd::Zero(m);  // debiasing correction (log)
   FixedSupportBarycenterResult result;
   Summary& s = result.summary;
   s.termination = Termination::kIterationLimit;
@@ -76,8 +83,20 @@ absl::StatusOr<FixedSupportBarycenterResult> FixedSupportBarycenter(
       RowSoftMin(cost, g[k], zeros_m, eps, &f);
       f += eps * log_a[k];  // row marginals now equal a_k
       ColSoftMin(cost, f, zeros_n, eps, &soft);
-      log_col[k] = (g[k] - soft) / eps;  // log of P_k's second marginal
-      log_bar += w(k) * log_col[k];
+      log_ku[k] = -soft / eps;              // log K^T e^{f / eps}
+      log_col[k] = g[k] / eps + log_ku[k];  // log of P_k's second marginal
+      // The geometric mean of K^T u_k (equal to that of the marginals without
+      // debiasing, where sum_k w_k g_k = 0).
+      log_bar += w(k) * log_ku[k];
+    }
+    if (options.debiased) {
+      // c <- (c + log_bar - log K e^c) / 2, ten times (as POT), then bar *=
+      // e^c.
+      log_bar += c;
+      for (int r = 0; r < 10; ++r) {
+        RowSoftMin(cost, eps * c, zeros_m, eps, &soft);
+        c = 0.5 * (c + log_bar + soft / eps);
+      }
     }
     // The error of this sweep: how far each second marginal is from the mean.
     const Eigen::ArrayXd bar = log_bar.exp();
@@ -86,7 +105,7 @@ absl::StatusOr<FixedSupportBarycenterResult> FixedSupportBarycenter(
       err = std::max(err, (log_col[k].exp() - bar).abs().sum());
     }
     for (Eigen::Index k = 0; k < k_count; ++k)
-      g[k] += eps * (log_bar - log_col[k]);
+      g[k] = eps * (log_bar - log_ku[k]);
     s.iterations = it;
     s.marginal_error = err;
     if (std::isnan(err)) {

@@ -295,13 +295,14 @@ class Client:
 
     def barycenter(self, A, M=None, *, support=None, cost="sqeuclidean", p=None,
                    reg=None, relative_epsilon=False, weights=None, tol=None, max_iter=None,
-                   timeout=None):
+                   debiased=False, timeout=None):
         """Fixed-support entropic barycenter (POT's ot.bregman.barycenter with
         method="sinkhorn_log"): A [n, K] histograms as columns; M [n, m] explicit cost
         or support [n, d] points with `cost`; reg = epsilon (absolute unless
         relative_epsilon; default 0.05 x mean cost). Returns (weights [m], diagnostics)."""
         A = np.asarray(A, dtype=np.float64)
-        req = service_pb2.BarycenterRequest(kind=service_pb2.BARYCENTER_KIND_FIXED_SUPPORT)
+        req = service_pb2.BarycenterRequest(kind=service_pb2.BARYCENTER_KIND_FIXED_SUPPORT,
+                                            debiased=debiased)
         for k in range(A.shape[1]):
             req.measures.add().weights.CopyFrom(_array(A[:, k], "A", 1))
         if M is not None:
