@@ -183,10 +183,12 @@ grpc::ServerUnaryReactor* OtService::Divergence(
     ot::v1::DivergenceResponse* response) {
   auto decoded = std::make_shared<DecodedTransport>();
   const ot::v1::SolverOptions& opt = request->options();
-  grpc::Status status =
-      DecodeTransport({request->source(), request->target(), request->cost(),
-                       ot::v1::METHOD_SINKHORN, opt},
-                      limits_, decoded.get());
+  grpc::Status status = DecodeTransport(
+      {request->source(), request->target(), request->cost(),
+       (opt.has_marginal_relaxation() ? ot::v1::METHOD_UNBALANCED_SINKHORN
+                                      : ot::v1::METHOD_SINKHORN),
+       opt},
+      limits_, decoded.get());
   Violations v;
   if (status.ok()) {
     const int64_t n = decoded->problem.n(), m = decoded->problem.m();
@@ -203,9 +205,11 @@ grpc::ServerUnaryReactor* OtService::Divergence(
         !(request->blur() > 0 && std::isfinite(request->blur()))) {
       v.Add("blur", "must be finite and > 0");
     }
-    if (opt.has_marginal_relaxation()) {
+    if (opt.has_marginal_relaxation() &&
+        request->kind() != ot::v1::DIVERGENCE_KIND_SINKHORN &&
+        request->kind() != ot::v1::DIVERGENCE_KIND_UNSPECIFIED) {
       v.Add("options.marginal_relaxation",
-            "the unbalanced divergence is not implemented yet");
+            "the unbalanced divergence is DIVERGENCE_KIND_SINKHORN only");
     }
     if (!v.empty()) status = v.ToStatus();
   }
@@ -236,6 +240,9 @@ grpc::ServerUnaryReactor* OtService::Divergence(
   if (o.tolerance) options.sinkhorn.tolerance = *o.tolerance;
   if (o.max_iterations) options.sinkhorn.max_iterations = *o.max_iterations;
   options.sinkhorn.epsilon_scaling = o.epsilon_scaling;
+  if (o.marginal_relaxation) {
+    options.sinkhorn.marginal_relaxation = *o.marginal_relaxation;
+  }
   return Submit(
       context, scheduler_,
       [decoded, response, options](const otcore::SolveControl& control,

@@ -27,14 +27,21 @@ absl::StatusOr<SelfResult> SelfTransport(const VectorView& a,
                                          const SolveControl& control) {
   const Eigen::ArrayXd wa = a.array(), log_a = wa.log();
   const double mass = wa.sum();
+  const bool balanced = std::isinf(o.marginal_relaxation);
+  const double lambda = o.marginal_relaxation;
+  // Unbalanced: the update is damped by lambda / (lambda + eps).
+  const double damp = balanced ? 1.0 : lambda / (lambda + o.epsilon);
   Eigen::ArrayXd f = Eigen::ArrayXd::Zero(a.size()), t(a.size());
   SelfResult r;
   for (r.iterations = 1; r.iterations <= o.max_iterations; ++r.iterations) {
     RETURN_IF_ERROR(control.Check());
     RowSoftMin(c, f, log_a, o.epsilon, &t);
-    // Marginal error of the plan built on (f, f): row_i = a_i exp((f_i -
-    // t_i)/eps).
-    r.error = (wa * ((f - t) / o.epsilon).exp() - wa).abs().sum() / mass;
+    t *= damp;
+    // Balanced: the marginal error of the plan built on (f, f), row_i =
+    // a_i exp((f_i - t_i)/eps). Unbalanced: the sup-norm change / eps.
+    r.error = balanced
+                  ? (wa * ((f - t) / o.epsilon).exp() - wa).abs().sum() / mass
+                  : (f - t).abs().maxCoeff() / o.epsilon;
     if (r.error <= o.tolerance) {
       r.converged = true;
       break;
@@ -44,16 +51,20 @@ absl::StatusOr<SelfResult> SelfTransport(const VectorView& a,
   r.iterations = std::min(r.iterations, o.max_iterations);
   // Primal: P_ij = a_i a_j exp((f_i + f_j - C_ij) / eps).
   double total = 0.0, fr = 0.0;
+  Eigen::ArrayXd rows = Eigen::ArrayXd::Zero(a.size());
   const Eigen::ArrayXd fa = f / o.epsilon + log_a;
   for (Eigen::Index i = 0; i < a.size(); ++i) {
     if (wa(i) == 0.0) continue;
     const Eigen::ArrayXd p =
         (fa(i) + fa - c.row(i).transpose().array() / o.epsilon).exp();
     r.transport += (p * c.row(i).transpose().array()).sum();
-    fr += 2.0 * f(i) * p.sum();
-    total += p.sum();
+    rows(i) = p.sum();
+    fr += 2.0 * f(i) * rows(i);
+    total += rows(i);
   }
+  // As SolveSinkhorn's regularized_cost, for the symmetric plan.
   r.regularized = fr - o.epsilon * (total - mass * mass);
+  if (!balanced) r.regularized += 2.0 * lambda * GeneralizedKl(rows, wa);
   return r;
 }
 
@@ -89,7 +100,9 @@ absl::StatusOr<DivergenceResult> SolveDivergence(
   const absl::Time start = absl::Now();
   RETURN_IF_ERROR(ValidateWeights(a, "source weights"));
   RETURN_IF_ERROR(ValidateWeights(b, "target weights"));
-  RETURN_IF_ERROR(ValidateBalanced(a, b));
+  if (std::isinf(options.sinkhorn.marginal_relaxation)) {
+    RETURN_IF_ERROR(ValidateBalanced(a, b));
+  }
   if (x.cols() != y.cols()) {
     return absl::InvalidArgumentError("source and target dimensions differ");
   }
@@ -119,9 +132,10 @@ absl::StatusOr<DivergenceResult> SolveDivergence(
   const RowMatrix cxy = PairwiseCost(x, y, cost);
   if (options.epsilon_relative_to_mean_cost) so.epsilon *= cxy.mean();
   RETURN_IF_ERROR(so.Validate());
-  if (!std::isinf(so.marginal_relaxation)) {
-    return absl::UnimplementedError(
-        "the unbalanced Sinkhorn divergence is not implemented yet");
+  const bool balanced = std::isinf(so.marginal_relaxation);
+  if (!balanced && options.kind != DivergenceKind::kSinkhorn) {
+    return absl::InvalidArgumentError(
+        "the unbalanced divergence is defined with the entropic terms only");
   }
   const RowMatrix cxx = PairwiseCost(x, x, cost);
   const RowMatrix cyy = PairwiseCost(y, y, cost);
@@ -134,6 +148,11 @@ absl::StatusOr<DivergenceResult> SolveDivergence(
   result.self_target = entropic ? bb.regularized : bb.transport;
   result.value =
       result.cross - 0.5 * result.self_source - 0.5 * result.self_target;
+  if (!balanced) {
+    // Sejourne et al. 2019: + eps/2 (m(a) - m(b))^2 makes S(a, b) >= 0.
+    const double dm = a.sum() - b.sum();
+    result.value += 0.5 * so.epsilon * dm * dm;
+  }
   s.method = Method::kSinkhorn;
   s.iterations = ab.summary.iterations + aa.iterations + bb.iterations;
   s.marginal_error = std::max({ab.summary.marginal_error, aa.error, bb.error});

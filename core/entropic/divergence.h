@@ -1,8 +1,11 @@
 // Divergences between point clouds: the debiased Sinkhorn divergence
 //   S_eps(a, b) = OT_eps(a, b) - 1/2 OT_eps(a, a) - 1/2 OT_eps(b, b),
-// OT_eps = <P, C> + eps KL(P | a b^T) (OTT-JAX / GeomLoss), its variant without
-// the entropic terms (POT's empirical_sinkhorn_divergence, OT_eps = <P, C>),
-// and kernel MMDs as GeomLoss defines them. Thread-compatible.
+// OT_eps = <P, C> + eps KL(P | a b^T) (OTT-JAX / GeomLoss); unbalanced (with
+// sinkhorn.marginal_relaxation = lambda): OT_eps adds lambda KL penalties on
+// both marginals and S gains + eps/2 (m(a) - m(b))^2 (Sejourne et al. 2019);
+// its variant without the entropic terms (POT's empirical_sinkhorn_divergence,
+// OT_eps = <P, C>), and kernel MMDs as GeomLoss defines them.
+// Thread-compatible.
 #ifndef OTSERVE_CORE_ENTROPIC_DIVERGENCE_H_
 #define OTSERVE_CORE_ENTROPIC_DIVERGENCE_H_
 

@@ -372,6 +372,32 @@ class FamiliesTest(unittest.TestCase):
             self.assertAlmostEqual(s_xy.value, s_yx.value, delta=1e-7, msg=kind)
             self.assertGreater(s_xy.value, 0.0, msg=kind)
 
+    def test_unbalanced_sinkhorn_divergence(self):
+        rng = np.random.default_rng(18)
+        x, y = rng.normal(size=(30, 2)), rng.normal(size=(25, 2)) + 0.5
+        a, b = weights(rng, 30), 1.5 * weights(rng, 25)
+        kw = dict(epsilon=0.5, reg_m=2.0, tol=1e-11, max_iter=100000)
+        s_aa = self.c.divergence(x, x, a, a, **kw)
+        self.assertTrue(s_aa.diagnostics["converged"], s_aa.diagnostics)
+        self.assertAlmostEqual(s_aa.value, 0.0, delta=1e-9)
+        s_ab = self.c.divergence(x, y, a, b, **kw)
+        s_ba = self.c.divergence(y, x, b, a, **kw)
+        self.assertAlmostEqual(s_ab.value, s_ba.value, delta=1e-8)
+        self.assertGreater(s_ab.value, 0.0)
+        # Same support, different masses: still > 0.
+        self.assertGreater(self.c.divergence(x, x, a, 2 * a, **kw).value, 0.0)
+        # The cross term is the unbalanced OT_eps of the Distance RPC.
+        r = self.c.distance(x, y, a, b, method="unbalanced", epsilon=0.5, reg_m=2.0,
+                            tol=1e-11, max_iter=100000)
+        self.assertAlmostEqual(s_ab.cross_term, r.regularized_value, delta=1e-8)
+        # lambda -> infinity with equal masses: the balanced divergence.
+        bal = self.c.divergence(x, y, a, b / 1.5, epsilon=0.5, tol=1e-11, max_iter=100000)
+        big = self.c.divergence(x, y, a, b / 1.5, epsilon=0.5, reg_m=1e7, tol=1e-11,
+                                max_iter=100000)
+        self.assertAlmostEqual(big.value, bal.value, delta=1e-4)
+        self.assertField("options.marginal_relaxation", self.c.divergence, x, y,
+                         kind="energy", reg_m=1.0)
+
     def test_mmd_matches_the_kernel_formula(self):
         rng = np.random.default_rng(9)
         x, y = rng.normal(size=(30, 2)), rng.normal(size=(20, 2)) + 1

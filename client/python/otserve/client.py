@@ -278,7 +278,8 @@ class Client:
 
     def divergence(self, x, y, a=None, b=None, *, kind="sinkhorn", cost="sqeuclidean",
                    p=None, epsilon=None, relative_epsilon=False, blur=None, tol=None,
-                   max_iter=None, epsilon_scaling=None, timeout=None) -> DivergenceResult:
+                   max_iter=None, epsilon_scaling=None, reg_m=None,
+                   timeout=None) -> DivergenceResult:
         """Debiased Sinkhorn divergence (kind="sinkhorn", entropic terms included as
         OTT/GeomLoss; "sinkhorn_no_entropy" as POT's empirical_sinkhorn_divergence)
         or a kernel MMD ("energy", "gaussian", "laplacian" with blur)."""
@@ -286,7 +287,7 @@ class Client:
             raise ValueError(f"kind must be one of {sorted(_DIVERGENCES)}")
         req = service_pb2.DivergenceRequest(kind=_DIVERGENCES[kind])
         self._fill(req, x, y, a, b, None, cost, p, None, epsilon, relative_epsilon,
-                   tol, max_iter, epsilon_scaling)
+                   tol, max_iter, epsilon_scaling, reg_m)
         if blur is not None:
             req.blur = blur
         r = self._call(self._stub.Divergence, req, timeout)
