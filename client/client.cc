@@ -229,6 +229,16 @@ absl::StatusOr<ot::v1::GromovResponse> Client::GromovWasserstein(
   return response;
 }
 
+absl::StatusOr<ot::v1::MapResponse> Client::Map(
+    const ot::v1::MapRequest& request, absl::Duration timeout) {
+  ot::v1::MapResponse response;
+  grpc::Status status = CallWithRetry(timeout, [&](grpc::ClientContext* c) {
+    return stub_->Map(c, request, &response);
+  });
+  if (!status.ok()) return FromGrpcStatus(status);
+  return response;
+}
+
 absl::StatusOr<PlanResult> Client::Plan(const Request& request) {
   ot::v1::PlanRequest proto;
   ToProto(request, &proto);

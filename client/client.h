@@ -93,6 +93,9 @@ class Client {
   absl::StatusOr<ot::v1::BarycenterResponse> Barycenter(
       const ot::v1::BarycenterRequest& request,
       absl::Duration timeout = absl::InfiniteDuration());
+  absl::StatusOr<ot::v1::MapResponse> Map(
+      const ot::v1::MapRequest& request,
+      absl::Duration timeout = absl::InfiniteDuration());
   absl::StatusOr<ot::v1::GromovResponse> GromovWasserstein(
       const ot::v1::GromovRequest& request,
       absl::Duration timeout = absl::InfiniteDuration());

@@ -5,6 +5,7 @@
 #include <charconv>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <map>
 #include <string>
 
@@ -24,7 +25,10 @@ Commands:
   distance   optimal transport cost between two measures
   plan       cost, transport plan and dual potentials (gaussian: the Monge map)
   divergence Sinkhorn divergence or kernel MMD between two point clouds
-  barycenter Gaussian (Bures) barycenter of --inputs point clouds
+  barycenter barycenter of --inputs: --kind gaussian (point clouds, Bures),
+             fixed (histograms on --support or --cost M), grid (2-D images),
+             free (point clouds, initial --support); --out writes the result
+  map        barycentric projection of --source, or the entropic map of --query
   gromov     Gromov-Wasserstein between --source and --target (any dimensions)
   batch      distances from --source to each of --targets, in one call
   info       server version, limits and capabilities
@@ -52,8 +56,11 @@ Flags (files are .npy, or CSV / whitespace text; a 1-D array is a column):
   --kind K                divergence: sinkhorn (default) | sinkhorn-no-entropy |
                           energy | gaussian | laplacian
   --blur B                divergence: MMD kernel bandwidth
-  --inputs F1,F2,...      barycenter: point clouds (a Gaussian is fitted to each)
+  --inputs F1,F2,...      barycenter: the input measures (see the command)
   --weights FILE          barycenter: weights of the inputs (default uniform)
+  --support FILE          barycenter fixed: support points; free: initial support
+  --debiased              barycenter fixed: the debiased barycenter
+  --query FILE            map: points to move with the entropic map
   --targets F1,F2,...     batch: target point clouds
   --loss L                gromov: square (default) | kl (needs --epsilon)
   --alpha A               gromov: fused GW weight of the structure term, in [0, 1]
@@ -118,39 +125,126 @@ void PrintResult(double value, double regularized,
   }
 }
 
-// `otctl barycenter --kind gaussian --inputs F1,F2,... [--weights W]`.
+// Writes `array` to --out as .npy, or prints its first entries.
+template <typename Flag>
+int EmitArray(const ot::v1::Array& array, Flag flag) {
+  // [d0, d1, ...] is shown and written as [d0, d1 * ...].
+  const int64_t rows = array.shape_size() > 0 ? array.shape(0) : 0;
+  int64_t cols = 1;
+  for (int k = 1; k < array.shape_size(); ++k) cols *= array.shape(k);
+  if (array.dtype() != ot::v1::DTYPE_FLOAT64 ||
+      static_cast<int64_t>(array.data().size()) != rows * cols * 8) {
+    return Fail(absl::InternalError("malformed array in the response"));
+  }
+  otclient::RowMatrix m(rows, cols);
+  std::memcpy(m.data(), array.data().data(), array.data().size());
+  if (const std::string* out = flag("out")) {
+    if (auto s = otclient::WriteNpy(*out, m); !s.ok()) return Fail(s);
+    return 0;
+  }
+  for (Eigen::Index i = 0; i < m.rows() && i < 20; ++i) {
+    for (Eigen::Index j = 0; j < m.cols() && j < 20; ++j) {
+      std::printf(j ? " %.9g" : "%.9g", m(i, j));
+    }
+    std::printf("\n");
+  }
+  return 0;
+}
+
+// `otctl barycenter --kind gaussian|fixed|grid|free --inputs F1,F2,...`.
 template <typename Flag>
 int Barycenter(otclient::Client* client, Flag flag, bool json) {
   const std::string kind = flag("kind") ? *flag("kind") : "gaussian";
-  if (kind != "gaussian") {
-    return Usage("barycenter --kind: only gaussian is served so far");
+  static const std::map<std::string, ot::v1::BarycenterKind> kKinds = {
+      {"gaussian", ot::v1::BARYCENTER_KIND_GAUSSIAN},
+      {"fixed", ot::v1::BARYCENTER_KIND_FIXED_SUPPORT},
+      {"grid", ot::v1::BARYCENTER_KIND_GRID},
+      {"free", ot::v1::BARYCENTER_KIND_FREE_SUPPORT}};
+  if (!kKinds.count(kind)) {
+    return Usage("barycenter --kind must be gaussian, fixed, grid or free");
   }
   const std::string* inputs = flag("inputs");
   if (!inputs) return Usage("barycenter needs --inputs F1,F2,...");
   ot::v1::BarycenterRequest req;
-  req.set_kind(ot::v1::BARYCENTER_KIND_GAUSSIAN);
-  std::vector<otclient::RowMatrix> clouds;
+  req.set_kind(kKinds.at(kind));
+  std::vector<otclient::RowMatrix> keep;
   for (absl::string_view path : absl::StrSplit(*inputs, ',')) {
     auto x = otclient::ReadArray(std::string(path));
     if (!x.ok()) return Fail(x.status());
-    clouds.push_back(*std::move(x));
-    otclient::SetArray(clouds.back().data(),
-                       {clouds.back().rows(), clouds.back().cols()},
-                       req.add_measures()->mutable_points());
+    keep.push_back(*std::move(x));
+    const otclient::RowMatrix& m = keep.back();
+    ot::v1::Measure* measure = req.add_measures();
+    if (kind == "fixed") {  // a histogram (column)
+      otclient::SetArray(m.data(), {m.size()}, measure->mutable_weights());
+    } else if (kind == "grid") {  // an image [h, w]
+      otclient::SetArray(m.data(), {m.rows(), m.cols()},
+                         measure->mutable_weights());
+    } else {  // a point cloud
+      otclient::SetArray(m.data(), {m.rows(), m.cols()},
+                         measure->mutable_points());
+    }
   }
-  otclient::RowMatrix w;
-  if (const std::string* path = flag("weights")) {
+  auto attach = [&](const char* name, ot::v1::Array* out,
+                    bool vector) -> absl::Status {
+    const std::string* path = flag(name);
+    if (!path) return absl::OkStatus();
     auto a = otclient::ReadArray(*path);
-    if (!a.ok()) return Fail(a.status());
-    w = *std::move(a);
-    otclient::SetArray(w.data(), {w.rows()}, req.mutable_weights());
+    if (!a.ok()) return a.status();
+    keep.push_back(*std::move(a));
+    const otclient::RowMatrix& m = keep.back();
+    if (vector) {
+      otclient::SetArray(m.data(), {m.size()}, out);
+    } else {
+      otclient::SetArray(m.data(), {m.rows(), m.cols()}, out);
+    }
+    return absl::OkStatus();
+  };
+  for (absl::Status s : {attach("weights", req.mutable_weights(), true),
+                         attach("support", req.mutable_support(), false)}) {
+    if (!s.ok()) return Fail(s);
   }
+  if (!flag("weights")) req.clear_weights();
+  if (!flag("support")) req.clear_support();
+  if (const std::string* cost = flag("cost")) {
+    if (*cost == "euclidean") {
+      req.mutable_cost()->set_kind(ot::v1::COST_KIND_EUCLIDEAN);
+    } else if (*cost != "sqeuclidean") {
+      req.mutable_cost()->set_kind(ot::v1::COST_KIND_EXPLICIT);
+      if (auto s = attach("cost", req.mutable_cost()->mutable_matrix(), false);
+          !s.ok()) {
+        return Fail(s);
+      }
+    }
+  }
+  double value;
+  for (const std::string name : {"epsilon", "tolerance", "max-iterations"}) {
+    const std::string* v = flag(name);
+    if (!v) continue;
+    if (!absl::SimpleAtod(*v, &value)) return Usage("bad --" + name);
+    if (name == "epsilon") req.mutable_options()->set_epsilon(value);
+    if (name == "tolerance") req.mutable_options()->set_tolerance(value);
+    if (name == "max-iterations") {
+      req.mutable_options()->set_max_iterations(static_cast<int64_t>(value));
+    }
+  }
+  if (flag("relative-epsilon")) {
+    req.mutable_options()->set_epsilon_scale(
+        ot::v1::EPSILON_SCALE_RELATIVE_TO_MEAN_COST);
+  }
+  req.set_debiased(flag("debiased") != nullptr);
   auto r = client->Barycenter(req);
   if (!r.ok()) return Fail(r.status());
   if (json) {
     std::printf("%s\n", Json(*r).c_str());
     return 0;
   }
+  const auto& d = r->diagnostics();
+  std::fprintf(
+      stderr, "converged=%s iterations=%lld error=%.3g solve_seconds=%.6f\n",
+      d.converged() ? "true" : "false", static_cast<long long>(d.iterations()),
+      d.marginal_error(), d.solve_seconds());
+  if (kind == "fixed" || kind == "grid") return EmitArray(r->weights(), flag);
+  if (kind == "free") return EmitArray(r->points(), flag);
   auto mean = otclient::GetArray(r->gaussian().mean());
   auto cov = otclient::GetArray(r->gaussian().covariance());
   if (!mean.ok() || !cov.ok()) return Fail(absl::InternalError("bad response"));
@@ -269,7 +363,8 @@ int main(int argc, char** argv) {
     if (eq != std::string::npos) {
       flags[arg.substr(0, eq)] = arg.substr(eq + 1);
     } else if (arg == "json" || arg == "relative-epsilon" ||
-               arg == "progress" || arg == "no-epsilon-scaling") {
+               arg == "progress" || arg == "debiased" ||
+               arg == "no-epsilon-scaling") {
       flags[arg] = "1";
     } else if (i + 1 < argc) {
       flags[arg] = argv[++i];
@@ -308,7 +403,10 @@ int main(int argc, char** argv) {
                                  "alpha",
                                  "feature-cost",
                                  "source-costs",
-                                 "target-costs"};
+                                 "target-costs",
+                                 "support",
+                                 "debiased",
+                                 "query"};
   for (const auto& [k, v] : flags) {
     if (std::find(std::begin(kKnown), std::end(kKnown), k) ==
         std::end(kKnown)) {
@@ -334,7 +432,7 @@ int main(int argc, char** argv) {
   if (command == "barycenter") return Barycenter(client.get(), flag, json);
   if (command == "gromov") return Gromov(client.get(), flag, json);
   if (command != "distance" && command != "plan" && command != "divergence" &&
-      command != "batch") {
+      command != "batch" && command != "map") {
     return Usage("unknown command " + command);
   }
 
@@ -458,6 +556,31 @@ int main(int argc, char** argv) {
       PrintResult(r->value(), 0.0, r->diagnostics());
     }
     return 0;
+  }
+  if (command == "map") {
+    ot::v1::DistanceRequest base;
+    otclient::Client::ToProto(req, &base);
+    ot::v1::MapRequest mr;
+    *mr.mutable_source() = base.source();
+    *mr.mutable_target() = base.target();
+    *mr.mutable_cost() = base.cost();
+    mr.set_method(base.method());
+    *mr.mutable_options() = base.options();
+    otclient::RowMatrix query;
+    if (const std::string* path = flag("query")) {
+      auto q = otclient::ReadArray(*path);
+      if (!q.ok()) return Fail(q.status());
+      query = *std::move(q);
+      otclient::SetArray(query.data(), {query.rows(), query.cols()},
+                         mr.mutable_query_points());
+    }
+    auto r = client->Map(mr, req.timeout);
+    if (!r.ok()) return Fail(r.status());
+    if (json) {
+      std::printf("%s\n", Json(*r).c_str());
+      return 0;
+    }
+    return EmitArray(r->mapped_points(), flag);
   }
   if (command == "batch") {
     const std::string* targets = flag("targets");

@@ -534,6 +534,37 @@ class FamiliesTest(unittest.TestCase):
             r = self.c.gromov_wasserstein(x, np.load(f"{d}/y3.npy"), epsilon=0.5)
             self.assertEqual(float(out[0]), r.value)
             np.testing.assert_array_equal(np.load(f"{d}/T.npy"), r.plan)
+            # Fixed-support, grid and free-support barycenters and maps, via .npy files.
+            n = 20
+            t = np.linspace(0, 1, n)
+            M = ot.dist(t[:, None], t[:, None])
+            H = np.stack([ot.datasets.make_1D_gauss(n, m=n * c, s=n / 10) for c in (0.3, 0.7)], 1)
+            H /= H.sum(0)
+            np.save(f"{d}/h0.npy", H[:, 0])
+            np.save(f"{d}/h1.npy", H[:, 1])
+            np.save(f"{d}/M.npy", M)
+            run("barycenter", "--kind", "fixed", "--inputs", f"{d}/h0.npy,{d}/h1.npy",
+                "--cost", f"{d}/M.npy", "--epsilon", "0.01", "--out", f"{d}/fb.npy")
+            ref, _ = self.c.barycenter(H, M, reg=0.01)
+            np.testing.assert_array_equal(np.load(f"{d}/fb.npy")[:, 0], ref)
+            img = np.outer(H[:, 0], H[:, 1])
+            np.save(f"{d}/im.npy", img)
+            run("barycenter", "--kind", "grid", "--inputs", f"{d}/im.npy,{d}/im.npy",
+                "--epsilon", "0.01", "--out", f"{d}/gb.npy")
+            ref, _ = self.c.convolutional_barycenter(np.stack([img, img]), 0.01)
+            np.testing.assert_array_equal(np.load(f"{d}/gb.npy"), ref)
+            np.save(f"{d}/x0.npy", x[:5])
+            run("barycenter", "--kind", "free", "--inputs", f"{d}/y.npy,{d}/z.npy",
+                "--support", f"{d}/x0.npy", "--out", f"{d}/free.npy")
+            ref, _ = self.c.free_support_barycenter([y, z], None, x[:5])
+            np.testing.assert_array_equal(np.load(f"{d}/free.npy"), ref)
+            run("map", *src, "--method", "exact", "--out", f"{d}/m.npy")
+            np.testing.assert_array_equal(np.load(f"{d}/m.npy"),
+                                          self.c.transport(x, y, method="exact"))
+            run("map", *src, "--query", f"{d}/z.npy", "--method", "sinkhorn", "--epsilon", "0.5",
+                "--out", f"{d}/q.npy")
+            np.testing.assert_array_equal(
+                np.load(f"{d}/q.npy"), self.c.transport(x, y, query=z, method="sinkhorn", epsilon=0.5))
             out = run("barycenter", "--inputs", f"{d}/x.npy,{d}/y.npy,{d}/z.npy", "--json")
             import json
             cov = json.loads(out[0])["gaussian"]["covariance"]
