@@ -89,6 +89,44 @@ void FillCommon(const otcore::TransportResult& result,
                   decoded.problem.m(), response->mutable_diagnostics());
 }
 
+// options.tolerance (in (0, 1), or > 0 when !below_one) and
+// options.max_iterations (>= 1) into the solver's fields, when set.
+template <typename Options>
+void DecodeStopping(const ot::v1::SolverOptions& opt, bool below_one,
+                    Violations* v, Options* out) {
+  if (opt.has_tolerance()) {
+    if (!(opt.tolerance() > 0 && (!below_one || opt.tolerance() < 1))) {
+      v->Add("options.tolerance",
+             below_one ? "must be in (0, 1)" : "must be > 0");
+    }
+    out->tolerance = opt.tolerance();
+  }
+  if (opt.has_max_iterations()) {
+    if (opt.max_iterations() < 1 || opt.max_iterations() > 1'000'000'000) {
+      v->Add("options.max_iterations", "must be in [1, 1e9]");
+    }
+    out->max_iterations = opt.max_iterations();
+  }
+}
+
+// The barycentric weights lambda_k (default all ones), one per measure.
+Eigen::VectorXd DecodeLambdas(const ot::v1::BarycenterRequest& request,
+                              Violations* v) {
+  const int k_count = request.measures_size();
+  Eigen::VectorXd lambdas = Eigen::VectorXd::Ones(std::max(k_count, 1));
+  if (!request.has_weights()) return lambdas;
+  ArrayData w;
+  if (!w.Decode(request.weights(), "weights", 1, v)) return lambdas;
+  if (w.rows() != k_count) {
+    v->Add("weights", "one weight per measure is required");
+  } else if ((w.vector().array() < 0).any() || w.vector().sum() <= 0) {
+    v->Add("weights", "must be >= 0 and not all zero");
+  } else {
+    lambdas = w.vector();
+  }
+  return lambdas;
+}
+
 }  // namespace
 
 grpc::ServerUnaryReactor* OtService::Distance(
@@ -335,34 +373,9 @@ grpc::ServerUnaryReactor* OtService::Barycenter(
             "dimension differs from measures[0]");
     }
   }
-  Eigen::VectorXd lambdas =
-      Eigen::VectorXd::Constant(request->measures_size(), 1.0);
-  if (request->has_weights()) {
-    ArrayData w;
-    if (w.Decode(request->weights(), "weights", 1, &v)) {
-      if (w.rows() != request->measures_size()) {
-        v.Add("weights", "one weight per measure is required");
-      } else {
-        lambdas = w.vector();
-        if ((lambdas.array() < 0).any() || lambdas.sum() <= 0) {
-          v.Add("weights", "must be >= 0 and not all zero");
-        }
-      }
-    }
-  }
+  const Eigen::VectorXd lambdas = DecodeLambdas(*request, &v);
   otcore::GaussianBarycenterOptions options;
-  const auto& opt = request->options();
-  if (opt.has_tolerance()) {
-    if (!(opt.tolerance() > 0 && opt.tolerance() < 1))
-      v.Add("options.tolerance", "must be in (0, 1)");
-    options.tolerance = opt.tolerance();
-  }
-  if (opt.has_max_iterations()) {
-    if (opt.max_iterations() < 1 || opt.max_iterations() > 1'000'000) {
-      v.Add("options.max_iterations", "must be in [1, 1e6]");
-    }
-    options.max_iterations = opt.max_iterations();
-  }
+  DecodeStopping(request->options(), true, &v, &options);
   if (!v.empty()) return FinishNow(context, v.ToStatus());
   return Submit(
       context, scheduler_,
@@ -450,18 +463,7 @@ grpc::ServerUnaryReactor* OtService::FreeSupportBarycenter(
     v.Add("measures",
           "sum of k * n_k exceeds the server limit max_cost_entries");
   }
-  job->lambdas = Eigen::VectorXd::Ones(std::max(k_count, 1));
-  if (request->has_weights()) {
-    ArrayData w;
-    if (w.Decode(request->weights(), "weights", 1, &v)) {
-      if (w.rows() != k_count || (w.vector().array() < 0).any() ||
-          w.vector().sum() <= 0) {
-        v.Add("weights", "one weight per measure, >= 0, not all zero");
-      } else {
-        job->lambdas = w.vector();
-      }
-    }
-  }
+  job->lambdas = DecodeLambdas(*request, &v);
   const auto& opt = request->options();
   if (opt.has_epsilon()) {
     if (!(opt.epsilon() > 0 && std::isfinite(opt.epsilon()))) {
@@ -469,15 +471,7 @@ grpc::ServerUnaryReactor* OtService::FreeSupportBarycenter(
     }
     job->options.epsilon = opt.epsilon();
   }
-  if (opt.has_tolerance()) {
-    if (!(opt.tolerance() > 0)) v.Add("options.tolerance", "must be > 0");
-    job->options.tolerance = opt.tolerance();
-  }
-  if (opt.has_max_iterations()) {
-    if (opt.max_iterations() < 1)
-      v.Add("options.max_iterations", "must be >= 1");
-    job->options.max_iterations = opt.max_iterations();
-  }
+  DecodeStopping(opt, false, &v, &job->options);
   if (!v.empty()) return FinishNow(context, v.ToStatus());
   return Submit(
       context, scheduler_,
@@ -548,19 +542,7 @@ grpc::ServerUnaryReactor* OtService::GridBarycenter(
     }
     images->push_back(flat);
   }
-  Eigen::VectorXd lambdas = Eigen::VectorXd::Ones(std::max(k_count, 1));
-  if (request->has_weights()) {
-    ArrayData w;
-    if (w.Decode(request->weights(), "weights", 1, &v)) {
-      if (w.rows() != k_count) {
-        v.Add("weights", "one weight per measure is required");
-      } else if ((w.vector().array() < 0).any() || w.vector().sum() <= 0) {
-        v.Add("weights", "must be >= 0 and not all zero");
-      } else {
-        lambdas = w.vector();
-      }
-    }
-  }
+  const Eigen::VectorXd lambdas = DecodeLambdas(*request, &v);
   otcore::GridBarycenterOptions options;
   const auto& opt = request->options();
   if (!opt.has_epsilon() ||
@@ -570,16 +552,7 @@ grpc::ServerUnaryReactor* OtService::GridBarycenter(
   } else {
     options.epsilon = opt.epsilon();
   }
-  if (opt.has_tolerance()) {
-    if (!(opt.tolerance() > 0 && opt.tolerance() < 1))
-      v.Add("options.tolerance", "must be in (0, 1)");
-    options.tolerance = opt.tolerance();
-  }
-  if (opt.has_max_iterations()) {
-    if (opt.max_iterations() < 1)
-      v.Add("options.max_iterations", "must be >= 1");
-    options.max_iterations = opt.max_iterations();
-  }
+  DecodeStopping(opt, true, &v, &options);
   if (!v.empty()) return FinishNow(context, v.ToStatus());
   return Submit(
       context, scheduler_,
@@ -642,19 +615,7 @@ grpc::ServerUnaryReactor* OtService::FixedSupportBarycenter(
       }
     }
   }
-  Eigen::VectorXd lambdas = Eigen::VectorXd::Ones(k_count);
-  if (request->has_weights()) {
-    ArrayData w;
-    if (w.Decode(request->weights(), "weights", 1, &v)) {
-      if (w.rows() != k_count) {
-        v.Add("weights", "one weight per measure is required");
-      } else if ((w.vector().array() < 0).any() || w.vector().sum() <= 0) {
-        v.Add("weights", "must be >= 0 and not all zero");
-      } else {
-        lambdas = w.vector();
-      }
-    }
-  }
+  const Eigen::VectorXd lambdas = DecodeLambdas(*request, &v);
   otcore::FixedSupportBarycenterOptions options;
   options.debiased = request->debiased();
   if (options.debiased && cost->rows() != cost->cols()) {
@@ -670,16 +631,7 @@ grpc::ServerUnaryReactor* OtService::FixedSupportBarycenter(
     eps *= cost->mean();
   }
   options.epsilon = eps;
-  if (opt.has_tolerance()) {
-    if (!(opt.tolerance() > 0 && opt.tolerance() < 1))
-      v.Add("options.tolerance", "must be in (0, 1)");
-    options.tolerance = opt.tolerance();
-  }
-  if (opt.has_max_iterations()) {
-    if (opt.max_iterations() < 1)
-      v.Add("options.max_iterations", "must be >= 1");
-    options.max_iterations = opt.max_iterations();
-  }
+  DecodeStopping(opt, true, &v, &options);
   if (!v.empty()) return FinishNow(context, v.ToStatus());
   return Submit(
       context, scheduler_,
@@ -969,15 +921,7 @@ grpc::ServerUnaryReactor* OtService::GromovWasserstein(
   } else if (o.loss == otcore::GwLoss::kKl) {
     v.Add("loss", "the KL loss is served with GROMOV_METHOD_ENTROPIC only");
   }
-  if (opt.has_tolerance()) {
-    if (!(opt.tolerance() > 0)) v.Add("options.tolerance", "must be > 0");
-    o.tolerance = opt.tolerance();
-  }
-  if (opt.has_max_iterations()) {
-    if (opt.max_iterations() < 1)
-      v.Add("options.max_iterations", "must be >= 1");
-    o.max_iterations = opt.max_iterations();
-  }
+  DecodeStopping(opt, false, &v, &o);
   if (request->has_alpha()) {
     if (!(request->alpha() >= 0 && request->alpha() <= 1)) {
       v.Add("alpha", "must be in [0, 1]");
