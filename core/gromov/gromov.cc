@@ -113,7 +113,10 @@ absl::StatusOr<GromovResult> SolveGromov(
   double value = objective(t);
   std::optional<Eigen::VectorXd> warm_f;  // inner potentials, carried over
   // Inner accuracy follows the outer progress: loose while T still moves a lot,
-  // 1e-9 (relative L1 marginal error) as the outer iteration settles.
+  // down to kInnerFloor (relative L1 marginal error) as the outer iteration
+  // settles, so that warm-started inner solves do not leave a noise floor in T
+  // above the outer tolerance.
+  constexpr double kInnerFloor = 1e-12;
   double inner_tolerance = 1e-4;
   for (int64_t it = 1; it <= options.max_iterations; ++it) {
     RETURN_IF_ERROR(control.Check());
@@ -132,8 +135,8 @@ absl::StatusOr<GromovResult> SolveGromov(
                        SolveSinkhorn(p, q_scaled, grad, so, control));
       warm_f = std::move(inner.f);
       const double change = (*inner.plan - t).norm();
-      const bool inner_tight = so.tolerance <= 1e-9;
-      inner_tolerance = std::clamp(0.01 * change, 1e-9, 1e-4);
+      const bool inner_tight = so.tolerance <= kInnerFloor;
+      inner_tolerance = std::clamp(0.01 * change, kInnerFloor, 1e-4);
       t = std::move(*inner.plan);
       s.marginal_error = inner.summary.marginal_error;
       if (!std::isfinite(change)) {

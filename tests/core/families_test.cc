@@ -190,7 +190,9 @@ TEST(GromovTest, IsometricSpacesHaveZeroGwAndSymmetry) {
   auto ba = SolveGromov(c3, c1, testing::Uniform(7), testing::Uniform(9),
                         std::nullopt, o, control);
   ASSERT_TRUE(ab.ok() && ba.ok());
-  EXPECT_TRUE(ab->summary.converged);
+  EXPECT_TRUE(ab->summary.converged)
+      << ab->summary.iterations << " " << ab->summary.message << " "
+      << ab->summary.marginal_error;
   EXPECT_LT(ab->summary.marginal_error, 1e-8);
   EXPECT_NEAR(ab->value, ba->value, 1e-7);
   o.loss = GwLoss::kKl;
