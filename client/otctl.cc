@@ -508,26 +508,22 @@ int main(int argc, char** argv) {
     req.num_directions = static_cast<int64_t>(num_dir);
   if (flag("seed")) req.seed = static_cast<uint64_t>(seed);
   if (const std::string* m = flag("method")) {
-    if (*m == "auto")
-      req.method = ot::v1::METHOD_AUTO;
-    else if (*m == "exact")
-      req.method = ot::v1::METHOD_EXACT;
-    else if (*m == "sinkhorn")
-      req.method = ot::v1::METHOD_SINKHORN;
-    else if (*m == "1d")
-      req.method = ot::v1::METHOD_ONE_D;
-    else if (*m == "unbalanced")
-      req.method = ot::v1::METHOD_UNBALANCED_SINKHORN;
-    else if (*m == "sliced")
-      req.method = ot::v1::METHOD_SLICED;
-    else if (*m == "max-sliced")
-      req.method = ot::v1::METHOD_MAX_SLICED;
-    else if (*m == "gaussian")
-      req.method = ot::v1::METHOD_GAUSSIAN;
-    else
+    static const std::map<std::string, ot::v1::Method> kMethods = {
+        {"auto", ot::v1::METHOD_AUTO},
+        {"exact", ot::v1::METHOD_EXACT},
+        {"sinkhorn", ot::v1::METHOD_SINKHORN},
+        {"1d", ot::v1::METHOD_ONE_D},
+        {"unbalanced", ot::v1::METHOD_UNBALANCED_SINKHORN},
+        {"sliced", ot::v1::METHOD_SLICED},
+        {"max-sliced", ot::v1::METHOD_MAX_SLICED},
+        {"gaussian", ot::v1::METHOD_GAUSSIAN}};
+    auto it = kMethods.find(*m);
+    if (it == kMethods.end()) {
       return Usage(
           "--method must be auto, exact, sinkhorn, 1d, unbalanced, sliced, "
           "max-sliced or gaussian");
+    }
+    req.method = it->second;
   }
 
   if (command == "divergence") {

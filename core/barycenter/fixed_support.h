@@ -17,9 +17,9 @@ struct FixedSupportBarycenterOptions {
   // barycenter as its second marginal at the fixed point). In (0, 1).
   double tolerance = 1e-8;
   int64_t max_iterations = 10'000;
-  // Debiased barycenter (Janati et al. 2020; POT's barycenter_debiased): divides
-  // out the entropic blur with a self-transport correction c. Needs a square cost
-  // (barycenter support = input support).
+  // Debiased barycenter (Janati et al. 2020; POT's barycenter_debiased):
+  // divides out the entropic blur with a self-transport correction c. Needs a
+  // square cost (barycenter support = input support).
   bool debiased = false;
 
   absl::Status Validate() const;

@@ -70,14 +70,16 @@ absl::StatusOr<SinkhornResult> SolveSinkhorn(const VectorView& a,
   const double eps = options.epsilon;
   double eps_stage = eps;
   if (options.initial_f && options.initial_f->size() != n) {
-    return absl::InvalidArgumentError("initial_f must have one entry per source point");
+    return absl::InvalidArgumentError(
+        "initial_f must have one entry per source point");
   }
   if (options.epsilon_scaling && !options.initial_f) {
     eps_stage = std::max(eps, cost.maxCoeff() - cost.minCoeff());
   }
 
-  Eigen::ArrayXd f = options.initial_f ? Eigen::ArrayXd(options.initial_f->array())
-                                       : Eigen::ArrayXd::Zero(n);
+  Eigen::ArrayXd f = options.initial_f
+                         ? Eigen::ArrayXd(options.initial_f->array())
+                         : Eigen::ArrayXd::Zero(n);
   Eigen::ArrayXd g = Eigen::ArrayXd::Zero(m);
   Eigen::ArrayXd f_next(n);
   ColSoftMin(cost, f, log_a, eps_stage, &g);

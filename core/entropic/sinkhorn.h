@@ -38,8 +38,9 @@ struct SinkhornOptions {
   // stop when the sup-norm change of f / eps is <= tolerance, and the masses of
   // a and b may differ.
   double marginal_relaxation = std::numeric_limits<double>::infinity();
-  // Warm start: the potential f [n] of a nearby problem (e.g. the previous outer
-  // step of Gromov-Wasserstein). Given, the solve starts at the target epsilon.
+  // Warm start: the potential f [n] of a nearby problem (e.g. the previous
+  // outer step of Gromov-Wasserstein). Given, the solve starts at the target
+  // epsilon.
   std::optional<Eigen::VectorXd> initial_f;
 
   absl::Status Validate() const;

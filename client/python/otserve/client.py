@@ -94,6 +94,16 @@ def _array(x, field, ndim) -> types_pb2.Array:
 _CODES = {c.value[0]: c for c in grpc.StatusCode}  # int code -> grpc.StatusCode
 
 
+def _set_options(options, epsilon=None, tol=None, max_iter=None):
+    """Fills the set fields of a SolverOptions message."""
+    if epsilon is not None:
+        options.epsilon = epsilon
+    if tol is not None:
+        options.tolerance = tol
+    if max_iter is not None:
+        options.max_iterations = max_iter
+
+
 def _distance_result(r) -> DistanceResult:
     return DistanceResult(r.value, r.regularized_value, _diagnostics(r.diagnostics),
                           r.distance)
@@ -316,14 +326,9 @@ class Client:
             req.support.CopyFrom(_array(support, "support", 2))
         if weights is not None:
             req.weights.CopyFrom(_array(weights, "weights", 1))
-        if reg is not None:
-            req.options.epsilon = reg
+        _set_options(req.options, reg, tol, max_iter)
         if relative_epsilon:
             req.options.epsilon_scale = types_pb2.EPSILON_SCALE_RELATIVE_TO_MEAN_COST
-        if tol is not None:
-            req.options.tolerance = tol
-        if max_iter is not None:
-            req.options.max_iterations = max_iter
         r = self._call(self._stub.Barycenter, req, timeout)
         return _from_array(r.weights), _diagnostics(r.diagnostics)
 
@@ -353,16 +358,11 @@ class Client:
         if method is not None:
             req.method = {"entropic": service_pb2.GROMOV_METHOD_ENTROPIC,
                           "cg": service_pb2.GROMOV_METHOD_CONDITIONAL_GRADIENT}[method]
-        if epsilon is not None:
-            req.options.epsilon = epsilon
+        _set_options(req.options, epsilon, tol, max_iter)
         if alpha is not None:
             req.alpha = alpha
         if M is not None:
             req.feature_cost.CopyFrom(_array(M, "M", 2))
-        if tol is not None:
-            req.options.tolerance = tol
-        if max_iter is not None:
-            req.options.max_iterations = max_iter
         r = self._call(self._stub.GromovWasserstein, req, timeout)
         return GromovResult(r.value, _diagnostics(r.diagnostics),
                             _from_array(r.plan) if r.HasField("plan") else None)
@@ -379,13 +379,9 @@ class Client:
             req.measures.add().weights.CopyFrom(
                 types_pb2.Array(shape=img.shape, dtype=types_pb2.DTYPE_FLOAT64,
                                 data=np.ascontiguousarray(img, "<f8").tobytes()))
-        req.options.epsilon = reg
+        _set_options(req.options, reg, tol, max_iter)
         if weights is not None:
             req.weights.CopyFrom(_array(weights, "weights", 1))
-        if tol is not None:
-            req.options.tolerance = tol
-        if max_iter is not None:
-            req.options.max_iterations = max_iter
         r = self._call(self._stub.Barycenter, req, timeout)
         return _from_array(r.weights), _diagnostics(r.diagnostics)
 
@@ -407,12 +403,7 @@ class Client:
             req.support_weights.CopyFrom(_array(b, "b", 1))
         if weights is not None:
             req.weights.CopyFrom(_array(weights, "weights", 1))
-        if epsilon is not None:
-            req.options.epsilon = epsilon
-        if tol is not None:
-            req.options.tolerance = tol
-        if max_iter is not None:
-            req.options.max_iterations = max_iter
+        _set_options(req.options, epsilon, tol, max_iter)
         r = self._call(self._stub.Barycenter, req, timeout)
         return _from_array(r.points), _diagnostics(r.diagnostics)
 
@@ -430,10 +421,7 @@ class Client:
                 msg.points.CopyFrom(_array(m, "points", 2))
         if weights is not None:
             req.weights.CopyFrom(_array(weights, "weights", 1))
-        if tol is not None:
-            req.options.tolerance = tol
-        if max_iter is not None:
-            req.options.max_iterations = max_iter
+        _set_options(req.options, None, tol, max_iter)
         r = self._call(self._stub.Barycenter, req, timeout)
         return (_from_array(r.gaussian.mean), _from_array(r.gaussian.covariance),
                 _diagnostics(r.diagnostics))
