@@ -154,10 +154,16 @@ grpc::ServerUnaryReactor* OtService::Plan(grpc::CallbackServerContext* context,
   auto decoded = std::make_shared<DecodedTransport>();
   grpc::Status status =
       DecodeTransport(FieldsOf(*request), limits_, decoded.get());
-  if (status.ok() && !ot::v1::PlanFormat_IsValid(request->format())) {
+  if (status.ok()) {
     Violations v;
-    v.Add("format", "unknown value");
-    status = v.ToStatus();
+    if (!ot::v1::PlanFormat_IsValid(request->format())) {
+      v.Add("format", "unknown value");
+    }
+    const otcore::Method m = decoded->options.method;
+    if (m == otcore::Method::kSliced || m == otcore::Method::kMaxSliced) {
+      v.Add("method", "sliced methods have no transport plan; use Distance");
+    }
+    if (!v.empty()) status = v.ToStatus();
   }
   if (!status.ok()) return FinishNow(context, status);
   decoded->options.compute_plan = true;
@@ -181,6 +187,10 @@ grpc::ServerUnaryReactor* OtService::Plan(grpc::CallbackServerContext* context,
           FillArray(map.b.data(), {d},
                     response->mutable_linear_map()->mutable_offset());
           return grpc::Status::OK;
+        }
+        if (!result->sparse_plan && !result->dense_plan) {
+          return grpc::Status(grpc::StatusCode::INTERNAL,
+                              "the solver returned no plan");
         }
         const bool dense =
             format == ot::v1::PLAN_FORMAT_DENSE ||

@@ -487,6 +487,8 @@ class FamiliesTest(unittest.TestCase):
                          source_gaussian=(np.zeros(2), np.eye(2)),
                          target_gaussian=(np.zeros(2), -np.eye(2)))
         self.assertField("cost.kind", c.distance, x, x, method="gaussian", cost="euclidean")
+        self.assertField("method", c.plan, x, x, method="sliced")
+        self.assertField("method", c.plan, x, x, method="max_sliced")
         self.assertField("blur", c.divergence, x, x, kind="gaussian", blur=-1.0)
         self.assertField("target.points", c.divergence, x, np.zeros((3, 3)))
         self.assertField("source.weights", c.divergence, x, x, a=-np.ones(5))
