@@ -6,7 +6,7 @@ POT's seconds, otserve's in-server solve seconds and client wall seconds (best o
 
 Usage: side_by_side.py [--server HOST:PORT] [--repeat 3] [WORKLOAD:SIZE ...]
 Needs the built Python package on PYTHONPATH (build/python); without --server it
-starts build/otserve on a free loopback port."""
+starts build/otserve (--threads, default: all cores) on a free loopback port."""
 import argparse, json, os, subprocess, sys, time
 
 import numpy as np
@@ -102,6 +102,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--server")
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--threads", type=int, default=os.cpu_count(),
+                    help="worker threads of the server this script starts")
     ap.add_argument("workloads", nargs="*", default=DEFAULT)
     args = ap.parse_args()
     import otserve
@@ -109,7 +111,7 @@ def main():
     if not args.server:
         from server_fixture import Server
         os.environ.setdefault("OTSERVE_BIN", os.path.join(ROOT, "build", "otserve"))
-        server = Server("--threads=1")
+        server = Server(f"--threads={args.threads}")
         args.server = server.address
     client = otserve.Client(args.server, timeout=3600)
     try:

@@ -47,6 +47,20 @@ void Scheduler::ParallelFor(int64_t count,
   shared->mu.Await(absl::Condition(&all_done));
 }
 
+void Scheduler::ParallelRanges(
+    int64_t n, int64_t min_chunk,
+    const std::function<void(int64_t, int64_t)>& body) {
+  if (n <= 0) return;
+  const int64_t chunks = std::max<int64_t>(
+      1, std::min<int64_t>(threads_, n / std::max<int64_t>(min_chunk, 1)));
+  if (chunks == 1) {
+    body(0, n);
+    return;
+  }
+  ParallelFor(chunks,
+              [&](int64_t k) { body(k * n / chunks, (k + 1) * n / chunks); });
+}
+
 bool Scheduler::WaitIdle(absl::Time deadline) {
   absl::MutexLock lock(&mu_);
   auto idle = [this]() { return in_flight_.load() == 0; };

@@ -36,6 +36,11 @@ class Scheduler {
   // helpers that start late find nothing left and exit.
   void ParallelFor(int64_t count, const std::function<void(int64_t)>& body);
 
+  // Splits [0, n) into at most threads() ranges of at least min_chunk items and
+  // runs body(begin, end) on them with ParallelFor.
+  void ParallelRanges(int64_t n, int64_t min_chunk,
+                      const std::function<void(int64_t, int64_t)>& body);
+
   // Blocks until no job is in flight or the deadline passes; true if idle.
   bool WaitIdle(absl::Time deadline);
 

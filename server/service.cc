@@ -40,11 +40,22 @@ class JobReactor final : public grpc::ServerUnaryReactor {
 
 // Runs `solve(control, queue_wait)` on the scheduler; it returns the final
 // status.
+// Lets a job's solver split row ranges across the shared pool (helpers queue
+// behind other jobs, so concurrent jobs do not oversubscribe the cores).
+void UsePool(Scheduler* scheduler, otcore::SolveControl* control) {
+  control->set_parallel_for(
+      [scheduler](int64_t n,
+                  const std::function<void(int64_t, int64_t)>& body) {
+        scheduler->ParallelRanges(n, /*min_chunk=*/64, body);
+      });
+}
+
 template <typename Solve>
 grpc::ServerUnaryReactor* Submit(grpc::CallbackServerContext* context,
                                  Scheduler* scheduler, Solve solve) {
   auto* reactor = new JobReactor(context);
   auto control = reactor->control();
+  UsePool(scheduler, control.get());
   const bool admitted =
       scheduler->TrySubmit([reactor, control, solve = std::move(solve)](
                                absl::Duration queue_wait) mutable {
@@ -806,6 +817,7 @@ grpc::ServerWriteReactor<ot::v1::DistanceEvent>* OtService::DistanceStream(
     return reactor;
   }
   auto control = reactor->control();
+  UsePool(scheduler_, control.get());
   control->set_progress_callback(
       [reactor](const otcore::Progress& p) { reactor->Progress(p); });
   const bool admitted = scheduler_->TrySubmit(

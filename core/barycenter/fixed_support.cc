@@ -80,9 +80,9 @@ absl::StatusOr<FixedSupportBarycenterResult> FixedSupportBarycenter(
     RETURN_IF_ERROR(control.Check());
     log_bar.setZero();
     for (Eigen::Index k = 0; k < k_count; ++k) {
-      RowSoftMin(cost, g[k], zeros_m, eps, &f);
+      RowSoftMin(cost, g[k], zeros_m, eps, &f, &control);
       f += eps * log_a[k];  // row marginals now equal a_k
-      ColSoftMin(cost, f, zeros_n, eps, &soft);
+      ColSoftMin(cost, f, zeros_n, eps, &soft, &control);
       log_ku[k] = -soft / eps;              // log K^T e^{f / eps}
       log_col[k] = g[k] / eps + log_ku[k];  // log of P_k's second marginal
       // The geometric mean of K^T u_k (equal to that of the marginals without
@@ -94,7 +94,7 @@ absl::StatusOr<FixedSupportBarycenterResult> FixedSupportBarycenter(
       // e^c.
       log_bar += c;
       for (int r = 0; r < 10; ++r) {
-        RowSoftMin(cost, eps * c, zeros_m, eps, &soft);
+        RowSoftMin(cost, eps * c, zeros_m, eps, &soft, &control);
         c = 0.5 * (c + log_bar + soft / eps);
       }
     }

@@ -43,6 +43,23 @@ class SolveControl {
   // CANCELLED after Cancel(), DEADLINE_EXCEEDED past the deadline, else OK.
   absl::Status Check() const;
 
+  // How the solver may run independent ranges in parallel: `run(n, body)` must
+  // call body(begin, end) on disjoint ranges covering [0, n) and return when
+  // all are done. Unset: one call body(0, n) on the calling thread. The server
+  // sets one backed by its worker pool, so jobs and the work inside them share
+  // it.
+  using ParallelFor = std::function<void(
+      int64_t n, const std::function<void(int64_t, int64_t)>& body)>;
+  void set_parallel_for(ParallelFor run) { parallel_for_ = std::move(run); }
+  void ParallelRange(int64_t n,
+                     const std::function<void(int64_t, int64_t)>& body) const {
+    if (parallel_for_) {
+      parallel_for_(n, body);
+    } else if (n > 0) {
+      body(0, n);
+    }
+  }
+
   // Forwards to the progress callback, if any.
   void Report(const Progress& progress) const {
     if (progress_) progress_(progress);
@@ -52,6 +69,7 @@ class SolveControl {
   std::atomic<bool> cancelled_{false};
   absl::Time deadline_ = absl::InfiniteFuture();
   std::function<void(const Progress&)> progress_;
+  ParallelFor parallel_for_;
 };
 
 }  // namespace otcore

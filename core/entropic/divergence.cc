@@ -35,7 +35,7 @@ absl::StatusOr<SelfResult> SelfTransport(const VectorView& a,
   SelfResult r;
   for (r.iterations = 1; r.iterations <= o.max_iterations; ++r.iterations) {
     RETURN_IF_ERROR(control.Check());
-    RowSoftMin(c, f, log_a, o.epsilon, &t);
+    RowSoftMin(c, f, log_a, o.epsilon, &t, &control);
     t *= damp;
     // Balanced: the marginal error of the plan built on (f, f), row_i =
     // a_i exp((f_i - t_i)/eps). Unbalanced: the sup-norm change / eps.

@@ -82,7 +82,7 @@ absl::StatusOr<SinkhornResult> SolveSinkhorn(const VectorView& a,
                          : Eigen::ArrayXd::Zero(n);
   Eigen::ArrayXd g = Eigen::ArrayXd::Zero(m);
   Eigen::ArrayXd f_next(n);
-  ColSoftMin(cost, f, log_a, eps_stage, &g);
+  ColSoftMin(cost, f, log_a, eps_stage, &g, &control);
   g *= damping(eps_stage);
 
   SinkhornResult result;
@@ -102,7 +102,7 @@ absl::StatusOr<SinkhornResult> SolveSinkhorn(const VectorView& a,
     // Unbalanced: the error is the sup-norm change of f / eps.
     for (;;) {
       RETURN_IF_ERROR(control.Check());
-      RowSoftMin(cost, g, log_b, eps_stage, &f_next);
+      RowSoftMin(cost, g, log_b, eps_stage, &f_next, &control);
       if (balanced) {
         err = (wa * ((f - f_next) / eps_stage).exp() - wa).abs().sum() / mass;
       } else {
@@ -124,7 +124,7 @@ absl::StatusOr<SinkhornResult> SolveSinkhorn(const VectorView& a,
       if (it >= options.max_iterations) break;
       if (!last_stage && stage_it >= 100) break;
       f = f_next;
-      ColSoftMin(cost, f, log_a, eps_stage, &g);
+      ColSoftMin(cost, f, log_a, eps_stage, &g, &control);
       g *= damp;
       if (it % 10 == 0) {
         control.Report(
@@ -138,7 +138,7 @@ absl::StatusOr<SinkhornResult> SolveSinkhorn(const VectorView& a,
     // Next stage: keep f, refit g at the smaller epsilon.
     eps_stage = std::max(eps, eps_stage * 0.5);
     f = f_next;
-    ColSoftMin(cost, f, log_a, eps_stage, &g);
+    ColSoftMin(cost, f, log_a, eps_stage, &g, &control);
     g *= damping(eps_stage);
   }
   if (eps_stage > eps && s.termination != Termination::kNumericalError) {

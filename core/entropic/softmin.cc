@@ -1,8 +1,12 @@
 // Log-domain soft-min kernels.
 #include "core/entropic/softmin.h"
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
+#include <mutex>
+#include <utility>
+#include <vector>
 
 namespace otcore {
 namespace {
@@ -10,35 +14,71 @@ constexpr double kNegInf = -std::numeric_limits<double>::infinity();
 }  // namespace
 
 void RowSoftMin(const MatrixView& c, const Eigen::ArrayXd& h,
-                const Eigen::ArrayXd& log_w, double eps, Eigen::ArrayXd* out) {
+                const Eigen::ArrayXd& log_w, double eps, Eigen::ArrayXd* out,
+                const SolveControl* control) {
   const Eigen::ArrayXd shifted = log_w + h / eps;
   const double inv_eps = 1.0 / eps;
-  Eigen::ArrayXd z(c.cols());
   out->resize(c.rows());
-  for (Eigen::Index i = 0; i < c.rows(); ++i) {
-    z = shifted - c.row(i).transpose().array() * inv_eps;
-    const double mx = z.maxCoeff();
-    (*out)(i) = mx == kNegInf ? std::numeric_limits<double>::infinity()
-                              : -eps * (mx + std::log((z - mx).exp().sum()));
+  // Rows are independent: each range writes its own entries of `out`.
+  auto rows = [&](int64_t begin, int64_t end) {
+    Eigen::ArrayXd z(c.cols());
+    for (Eigen::Index i = begin; i < end; ++i) {
+      z = shifted - c.row(i).transpose().array() * inv_eps;
+      const double mx = z.maxCoeff();
+      (*out)(i) = mx == kNegInf ? std::numeric_limits<double>::infinity()
+                                : -eps * (mx + std::log((z - mx).exp().sum()));
+    }
+  };
+  if (control) {
+    control->ParallelRange(c.rows(), rows);
+  } else {
+    rows(0, c.rows());
   }
 }
 
 void ColSoftMin(const MatrixView& c, const Eigen::ArrayXd& h,
-                const Eigen::ArrayXd& log_w, double eps, Eigen::ArrayXd* out) {
+                const Eigen::ArrayXd& log_w, double eps, Eigen::ArrayXd* out,
+                const SolveControl* control) {
   const Eigen::ArrayXd shifted = log_w + h / eps;
   const double inv_eps = 1.0 / eps;
   const Eigen::Index m = c.cols();
-  // Two streaming passes: column maxima, then shifted sums (one exp per entry).
+  // Two streaming passes over row ranges: per-range column maxima, merged; then
+  // per-range shifted sums (one exp per entry), merged. Ranges touch only their
+  // own partial arrays until they merge under the mutex.
   Eigen::ArrayXd mx = Eigen::ArrayXd::Constant(m, kNegInf);
-  for (Eigen::Index i = 0; i < c.rows(); ++i) {
-    if (shifted(i) == kNegInf) continue;
-    mx = mx.max(shifted(i) - c.row(i).transpose().array() * inv_eps);
-  }
   Eigen::ArrayXd sum = Eigen::ArrayXd::Zero(m);
-  for (Eigen::Index i = 0; i < c.rows(); ++i) {
-    if (shifted(i) == kNegInf) continue;
-    sum += ((shifted(i) - c.row(i).transpose().array() * inv_eps) - mx).exp();
+  std::mutex mu;
+  auto max_pass = [&](int64_t begin, int64_t end) {
+    Eigen::ArrayXd local = Eigen::ArrayXd::Constant(m, kNegInf);
+    for (Eigen::Index i = begin; i < end; ++i) {
+      if (shifted(i) == kNegInf) continue;
+      local = local.max(shifted(i) - c.row(i).transpose().array() * inv_eps);
+    }
+    std::lock_guard<std::mutex> lock(mu);
+    mx = mx.max(local);
+  };
+  // Partial sums are merged in range order, so results do not depend on timing.
+  std::vector<std::pair<int64_t, Eigen::ArrayXd>> partial_sums;
+  auto sum_pass = [&](int64_t begin, int64_t end) {
+    Eigen::ArrayXd local = Eigen::ArrayXd::Zero(m);
+    for (Eigen::Index i = begin; i < end; ++i) {
+      if (shifted(i) == kNegInf) continue;
+      local +=
+          ((shifted(i) - c.row(i).transpose().array() * inv_eps) - mx).exp();
+    }
+    std::lock_guard<std::mutex> lock(mu);
+    partial_sums.emplace_back(begin, std::move(local));
+  };
+  if (control) {
+    control->ParallelRange(c.rows(), max_pass);
+    control->ParallelRange(c.rows(), sum_pass);
+  } else {
+    max_pass(0, c.rows());
+    sum_pass(0, c.rows());
   }
+  std::sort(partial_sums.begin(), partial_sums.end(),
+            [](const auto& x, const auto& y) { return x.first < y.first; });
+  for (const auto& [begin, local] : partial_sums) sum += local;
   *out = -eps * (mx + sum.log());
 }
 
