@@ -32,17 +32,20 @@ class LogConvolution {
     }
   }
 
-  Eigen::ArrayXd Apply(const Eigen::ArrayXd& img) const {
+  // Grid lines along an axis are independent, so they are split across the
+  // control's parallel-for; each line writes only its own outputs.
+  Eigen::ArrayXd Apply(const Eigen::ArrayXd& img,
+                       const SolveControl& control) const {
     Eigen::ArrayXd cur = img, next(img.size());
     int64_t outer = 1, inner = img.size();
-    Eigen::ArrayXd line, z;
     for (size_t axis = 0; axis < shape_.size(); ++axis) {
       const int64_t d = shape_[axis];
       inner /= d;
-      line.resize(d);
-      for (int64_t o = 0; o < outer; ++o) {
-        for (int64_t in = 0; in < inner; ++in) {
-          const int64_t base = o * d * inner + in;
+      const int64_t lines = outer * inner;
+      control.ParallelRange(lines, [&](int64_t begin, int64_t end) {
+        Eigen::ArrayXd line(d), z(d);
+        for (int64_t k = begin; k < end; ++k) {
+          const int64_t base = (k / inner) * d * inner + k % inner;
           for (int64_t j = 0; j < d; ++j) line(j) = cur(base + j * inner);
           for (int64_t i = 0; i < d; ++i) {
             z = kernels_[axis].row(i).transpose() + line;
@@ -50,7 +53,7 @@ class LogConvolution {
             next(base + i * inner) = mx + std::log((z - mx).exp().sum());
           }
         }
-      }
+      });
       outer *= d;
       std::swap(cur, next);
     }
@@ -114,7 +117,7 @@ absl::StatusOr<GridBarycenterResult> GridBarycenter(
     RETURN_IF_ERROR(control.Check());
     log_bar.setZero();
     for (size_t k = 0; k < k_count; ++k) {
-      log_ku[k] = conv.Apply(log_a[k] - conv.Apply(g[k]));
+      log_ku[k] = conv.Apply(log_a[k] - conv.Apply(g[k], control), control);
       log_bar += w(k) * log_ku[k];
     }
     const Eigen::ArrayXd bar = log_bar.exp();

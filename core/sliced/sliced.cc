@@ -2,6 +2,7 @@
 #include "core/sliced/sliced.h"
 
 #include <cmath>
+#include <mutex>
 #include <random>
 
 #include "absl/strings/str_cat.h"
@@ -57,13 +58,25 @@ absl::StatusOr<SlicedResult> SolveSliced(
   }
   const Eigen::Index num = result.directions.rows();
   result.per_direction.resize(num);
-  Eigen::VectorXd px(x.rows()), py(y.rows());
-  for (Eigen::Index l = 0; l < num; ++l) {
-    px.noalias() = x * result.directions.row(l).transpose();
-    py.noalias() = y * result.directions.row(l).transpose();
-    ASSIGN_OR_RETURN(OneDResult r, SolveOneD(px, a, py, b, options.p, control));
-    result.per_direction(l) = r.cost;
-  }
+  // Directions are independent: each range of them projects and sorts on its
+  // own, writing its own entries; the first error (e.g. a cancel) is kept.
+  absl::Status status;
+  std::mutex mu;
+  control.ParallelRange(num, [&](int64_t begin, int64_t end) {
+    Eigen::VectorXd px(x.rows()), py(y.rows());
+    for (int64_t l = begin; l < end; ++l) {
+      px.noalias() = x * result.directions.row(l).transpose();
+      py.noalias() = y * result.directions.row(l).transpose();
+      auto r = SolveOneD(px, a, py, b, options.p, control);
+      if (!r.ok()) {
+        std::lock_guard<std::mutex> lock(mu);
+        if (status.ok()) status = r.status();
+        return;
+      }
+      result.per_direction(l) = r->cost;
+    }
+  });
+  RETURN_IF_ERROR(status);
   result.value = options.max_sliced ? result.per_direction.maxCoeff()
                                     : result.per_direction.mean();
   result.distance = std::pow(std::max(result.value, 0.0), 1.0 / options.p);
