@@ -38,18 +38,18 @@ class JobReactor final : public grpc::ServerUnaryReactor {
   std::shared_ptr<otcore::SolveControl> control_;
 };
 
-// Runs `solve(control, queue_wait)` on the scheduler; it returns the final
-// status.
-// Lets a job's solver split row ranges across the shared pool (helpers queue
+// Lets a job's solver split ranges across the shared pool (helper tasks queue
 // behind other jobs, so concurrent jobs do not oversubscribe the cores).
 void UsePool(Scheduler* scheduler, otcore::SolveControl* control) {
   control->set_parallel_for(
-      [scheduler](int64_t n,
+      [scheduler](int64_t n, int64_t min_chunk,
                   const std::function<void(int64_t, int64_t)>& body) {
-        scheduler->ParallelRanges(n, /*min_chunk=*/64, body);
+        scheduler->ParallelRanges(n, min_chunk, body);
       });
 }
 
+// Runs `solve(control, queue_wait)` on the scheduler; it returns the final
+// status.
 template <typename Solve>
 grpc::ServerUnaryReactor* Submit(grpc::CallbackServerContext* context,
                                  Scheduler* scheduler, Solve solve) {

@@ -42,18 +42,19 @@ class LogConvolution {
       const int64_t d = shape_[axis];
       inner /= d;
       const int64_t lines = outer * inner;
-      control.ParallelRange(lines, [&](int64_t begin, int64_t end) {
-        Eigen::ArrayXd line(d), z(d);
-        for (int64_t k = begin; k < end; ++k) {
-          const int64_t base = (k / inner) * d * inner + k % inner;
-          for (int64_t j = 0; j < d; ++j) line(j) = cur(base + j * inner);
-          for (int64_t i = 0; i < d; ++i) {
-            z = kernels_[axis].row(i).transpose() + line;
-            const double mx = z.maxCoeff();
-            next(base + i * inner) = mx + std::log((z - mx).exp().sum());
-          }
-        }
-      });
+      control.ParallelRange(
+          lines, /*min_chunk=*/4, [&](int64_t begin, int64_t end) {
+            Eigen::ArrayXd line(d), z(d);
+            for (int64_t k = begin; k < end; ++k) {
+              const int64_t base = (k / inner) * d * inner + k % inner;
+              for (int64_t j = 0; j < d; ++j) line(j) = cur(base + j * inner);
+              for (int64_t i = 0; i < d; ++i) {
+                z = kernels_[axis].row(i).transpose() + line;
+                const double mx = z.maxCoeff();
+                next(base + i * inner) = mx + std::log((z - mx).exp().sum());
+              }
+            }
+          });
       outer *= d;
       std::swap(cur, next);
     }

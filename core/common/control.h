@@ -43,18 +43,20 @@ class SolveControl {
   // CANCELLED after Cancel(), DEADLINE_EXCEEDED past the deadline, else OK.
   absl::Status Check() const;
 
-  // How the solver may run independent ranges in parallel: `run(n, body)` must
-  // call body(begin, end) on disjoint ranges covering [0, n) and return when
-  // all are done. Unset: one call body(0, n) on the calling thread. The server
-  // sets one backed by its worker pool, so jobs and the work inside them share
-  // it.
-  using ParallelFor = std::function<void(
-      int64_t n, const std::function<void(int64_t, int64_t)>& body)>;
+  // How the solver may run independent ranges in parallel: `run(n, min_chunk,
+  // body)` must call body(begin, end) on disjoint ranges covering [0, n), each
+  // of at least min_chunk items (but the last), and return when all are done.
+  // Unset: one call body(0, n) on the calling thread. The server sets one
+  // backed by its worker pool, so jobs and the work inside them share it.
+  using ParallelFor =
+      std::function<void(int64_t n, int64_t min_chunk,
+                         const std::function<void(int64_t, int64_t)>& body)>;
   void set_parallel_for(ParallelFor run) { parallel_for_ = std::move(run); }
-  void ParallelRange(int64_t n,
+  // min_chunk: the fewest items worth a task (heavier items: smaller chunks).
+  void ParallelRange(int64_t n, int64_t min_chunk,
                      const std::function<void(int64_t, int64_t)>& body) const {
     if (parallel_for_) {
-      parallel_for_(n, body);
+      parallel_for_(n, min_chunk, body);
     } else if (n > 0) {
       body(0, n);
     }

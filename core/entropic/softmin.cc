@@ -11,6 +11,8 @@
 namespace otcore {
 namespace {
 constexpr double kNegInf = -std::numeric_limits<double>::infinity();
+// Rows per parallel task: each row is a full pass over the other measure.
+constexpr int64_t kRowsPerTask = 16;
 }  // namespace
 
 void RowSoftMin(const MatrixView& c, const Eigen::ArrayXd& h,
@@ -30,7 +32,7 @@ void RowSoftMin(const MatrixView& c, const Eigen::ArrayXd& h,
     }
   };
   if (control) {
-    control->ParallelRange(c.rows(), rows);
+    control->ParallelRange(c.rows(), kRowsPerTask, rows);
   } else {
     rows(0, c.rows());
   }
@@ -70,8 +72,8 @@ void ColSoftMin(const MatrixView& c, const Eigen::ArrayXd& h,
     partial_sums.emplace_back(begin, std::move(local));
   };
   if (control) {
-    control->ParallelRange(c.rows(), max_pass);
-    control->ParallelRange(c.rows(), sum_pass);
+    control->ParallelRange(c.rows(), kRowsPerTask, max_pass);
+    control->ParallelRange(c.rows(), kRowsPerTask, sum_pass);
   } else {
     max_pass(0, c.rows());
     sum_pass(0, c.rows());

@@ -62,7 +62,7 @@ absl::StatusOr<SlicedResult> SolveSliced(
   // own, writing its own entries; the first error (e.g. a cancel) is kept.
   absl::Status status;
   std::mutex mu;
-  control.ParallelRange(num, [&](int64_t begin, int64_t end) {
+  control.ParallelRange(num, /*min_chunk=*/1, [&](int64_t begin, int64_t end) {
     Eigen::VectorXd px(x.rows()), py(y.rows());
     for (int64_t l = begin; l < end; ++l) {
       px.noalias() = x * result.directions.row(l).transpose();

@@ -170,13 +170,13 @@ TEST(SinkhornTest, RangeSplitGivesTheSerialResult) {
   SinkhornOptions o;
   o.epsilon = 0.05;
   SolveControl serial, split;
-  split.set_parallel_for(
-      [](int64_t n, const std::function<void(int64_t, int64_t)>& body) {
-        const int64_t a = n / 5, b = n / 2;
-        body(b, n);
-        body(a, b);
-        body(0, a);
-      });
+  split.set_parallel_for([](int64_t n, int64_t,
+                            const std::function<void(int64_t, int64_t)>& body) {
+    const int64_t a = n / 5, b = n / 2;
+    body(b, n);
+    body(a, b);
+    body(0, a);
+  });
   auto r1 = SolveSinkhorn(p.a, p.b, p.c, o, serial);
   auto r2 = SolveSinkhorn(p.a, p.b, p.c, o, split);
   auto r3 = SolveSinkhorn(p.a, p.b, p.c, o, split);
