@@ -56,11 +56,6 @@ absl::StatusOr<TransportResult> SolveGaussian(const TransportProblem& problem,
 
 }  // namespace
 
-// Solves without the derived `distance`; SolveTransport adds it.
-static absl::StatusOr<TransportResult> SolveTransportValue(
-    const TransportProblem& problem, const TransportOptions& options,
-    const SolveControl& control);
-
 int64_t TransportProblem::n() const {
   if (a) return a->size();
   if (x) return x->rows();
@@ -79,18 +74,7 @@ Method ChooseMethod(const TransportProblem& problem) {
   return Method::kSinkhorn;
 }
 
-absl::StatusOr<TransportResult> SolveTransport(const TransportProblem& problem,
-                                               const TransportOptions& options,
-                                               const SolveControl& control) {
-  ASSIGN_OR_RETURN(TransportResult result,
-                   SolveTransportValue(problem, options, control));
-  if (problem.cost.kind != CostKind::kExplicit && result.distance == 0.0) {
-    result.distance =
-        std::pow(std::max(result.value, 0.0), 1.0 / problem.cost.Exponent());
-  }
-  return result;
-}
-
+// Solves without the derived `distance`; SolveTransport adds it.
 static absl::StatusOr<TransportResult> SolveTransportValue(
     const TransportProblem& problem, const TransportOptions& options,
     const SolveControl& control) {
@@ -216,6 +200,18 @@ static absl::StatusOr<TransportResult> SolveTransportValue(
   }
   return absl::UnimplementedError(
       absl::StrCat("method ", MethodName(method), " is not implemented"));
+}
+
+absl::StatusOr<TransportResult> SolveTransport(const TransportProblem& problem,
+                                               const TransportOptions& options,
+                                               const SolveControl& control) {
+  ASSIGN_OR_RETURN(TransportResult result,
+                   SolveTransportValue(problem, options, control));
+  if (problem.cost.kind != CostKind::kExplicit && result.distance == 0.0) {
+    result.distance =
+        std::pow(std::max(result.value, 0.0), 1.0 / problem.cost.Exponent());
+  }
+  return result;
 }
 
 RowMatrix Densify(const SparsePlan& plan, int64_t n, int64_t m) {
