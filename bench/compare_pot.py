@@ -1,12 +1,16 @@
 #!/usr/bin/python3
-"""otserve vs POT on the reference workloads of shared/bench/pot_baseline.py, same
-inputs, same machine, one run. Prints one JSON line per workload with both values,
-POT's seconds, otserve's in-server solve seconds and client wall seconds (best of
---repeat), and the ratio pot_seconds / otserve_solve_seconds (> 1: otserve faster).
+"""otserve vs POT on the reference workloads of shared/bench/pot_baseline.py: the same
+inputs (same generators and seeds) go to POT in-process (pot_baseline.py, one
+process per run) and to a fresh otserve through the Python client, alternating, in
+one run. Prints a table (or, with --json, one JSON object per line) with seconds
+(best of --repeat; otserve: in-server solve seconds, and client wall seconds), peak
+memory (POT process max RSS; server RSS growth = peak RSS - RSS before the first
+call), both values, whether they agree (rel. difference <= --agree) and the ratio
+pot_seconds / otserve_seconds (> 1: otserve faster).
 
-Usage: side_by_side.py [--server HOST:PORT] [--repeat 3] [WORKLOAD:SIZE ...]
-Needs the built Python package on PYTHONPATH (build/python); without --server it
-starts build/otserve (--threads, default: all cores) on a free loopback port."""
+Usage: compare_pot.py [--json] [--repeat 3] [--threads N] [--agree 1e-5]
+                      [WORKLOAD:SIZE ...]
+Needs the built Python package on PYTHONPATH (build/python) and build/otserve."""
 import argparse, json, os, subprocess, sys, time
 
 import numpy as np
@@ -98,49 +102,82 @@ class _Value:
         self.converged = self.diagnostics["converged"]
 
 
+def pot_run(workload, n):
+    """Runs POT's baseline in its own process; returns (result dict, max RSS MB)."""
+    proc = subprocess.Popen([sys.executable, POT_SCRIPT, workload, str(n)],
+                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    out = proc.stdout.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise RuntimeError(f"pot_baseline.py {workload} {n} failed")
+    return json.loads(out), usage.ru_maxrss / 1024.0
+
+
+def rss_mb(pid, field):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024.0
+    return float("nan")
+
+
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--server")
+    ap.add_argument("--json", action="store_true")
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--threads", type=int, default=os.cpu_count(),
-                    help="worker threads of the server this script starts")
+                    help="worker threads of the server")
+    ap.add_argument("--agree", type=float, default=1e-5,
+                    help="relative difference of the values counted as agreement")
     ap.add_argument("workloads", nargs="*", default=DEFAULT)
     args = ap.parse_args()
     import otserve
-    server = None
-    if not args.server:
-        from server_fixture import Server
-        os.environ.setdefault("OTSERVE_BIN", os.path.join(ROOT, "build", "otserve"))
-        server = Server(f"--threads={args.threads}")
-        args.server = server.address
-    client = otserve.Client(args.server, timeout=3600)
-    try:
-        for spec in args.workloads:
-            workload, n = spec.split(":")
-            n = int(n)
-            pot = json.loads(subprocess.run([sys.executable, POT_SCRIPT, workload, str(n)],
-                                            capture_output=True, text=True,
-                                            check=True).stdout)
+    from server_fixture import Server
+    os.environ.setdefault("OTSERVE_BIN", os.path.join(ROOT, "build", "otserve"))
+    rows = []
+    for spec in args.workloads:
+        workload, n = spec.split(":")
+        n = int(n)
+        server = Server(f"--threads={args.threads}")  # fresh, so RSS growth is this job's
+        client = otserve.Client(server.address, timeout=3600)
+        try:
+            client.server_info()
+            rss_before = rss_mb(server.proc.pid, "VmRSS")
             call = ours(client, workload, n)
-            best_solve = best_wall = float("inf")
-            for _ in range(args.repeat):
+            best_pot = best_solve = best_wall = float("inf")
+            pot_mem = 0.0
+            for _ in range(args.repeat):  # alternate POT and otserve
+                pot, mem = pot_run(workload, n)
+                best_pot = min(best_pot, pot["seconds"])
+                pot_mem = max(pot_mem, mem)
                 t = time.perf_counter()
                 r = call()
                 best_wall = min(best_wall, time.perf_counter() - t)
                 best_solve = min(best_solve, r.diagnostics["solve_seconds"])
-            print(json.dumps({
-                "workload": workload, "size": n,
-                "pot_value": pot["value"], "otserve_value": r.value if workload != "sliced" else r.distance,
-                "rel_diff": abs(r.value - pot["value"]) / max(abs(pot["value"]), 1e-300),
-                "pot_seconds": pot["seconds"], "otserve_solve_seconds": round(best_solve, 4),
-                "otserve_wall_seconds": round(best_wall, 4),
-                "ratio_pot_over_otserve": round(pot["seconds"] / best_solve, 2),
-                "iterations": r.diagnostics["iterations"], "converged": r.converged}),
-                flush=True)
-    finally:
-        client.close()
-        if server:
+            growth = rss_mb(server.proc.pid, "VmHWM") - rss_before
+        finally:
+            client.close()
             server.stop()
+        value = r.value if workload != "sliced" else r.distance
+        rel = abs(value - pot["value"]) / max(abs(pot["value"]), 1e-300)
+        rows.append({
+            "workload": workload, "size": n, "pot_seconds": best_pot,
+            "otserve_seconds": round(best_solve, 4), "otserve_wall_seconds": round(best_wall, 4),
+            "ratio": round(best_pot / best_solve, 2), "pot_value": pot["value"],
+            "otserve_value": value, "rel_diff": rel, "agree": rel <= args.agree,
+            "pot_peak_mb": round(pot_mem, 1), "otserve_rss_growth_mb": round(growth, 1),
+            "iterations": r.diagnostics["iterations"], "converged": r.converged})
+        if args.json:
+            print(json.dumps(rows[-1]), flush=True)
+    if not args.json:
+        print("| workload | size | POT s | otserve s | ratio | POT peak MB | server growth MB"
+              " | rel. diff | agree |")
+        print("|---|---|---|---|---|---|---|---|---|")
+        for r in rows:
+            print(f"| {r['workload']} | {r['size']} | {r['pot_seconds']:.4g} | "
+                  f"{r['otserve_seconds']:.4g} | {r['ratio']} | {r['pot_peak_mb']} | "
+                  f"{r['otserve_rss_growth_mb']} | {r['rel_diff']:.1e} | {r['agree']} |")
 
 
 if __name__ == "__main__":
