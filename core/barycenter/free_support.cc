@@ -59,9 +59,11 @@ absl::StatusOr<FreeSupportResult> FreeSupportBarycenter(
         so.tolerance = 1e-9;
         so.max_iterations = 100'000;
         so.compute_plan = true;
-        ASSIGN_OR_RETURN(SinkhornResult r,
-                         SolveSinkhorn(b, w, cost, so, control));
-        ty = *r.plan * y;
+        absl::StatusOr<SinkhornResult> r =
+            SolveSinkhorn(b, w, cost, so, control);
+        if (!r.ok()) return r.status();
+        const RowMatrix& plan = r->plan.value();  // compute_plan was set
+        ty = plan * y;
       } else {
         ASSIGN_OR_RETURN(ExactResult r, SolveExact(b, w, cost, {}, control));
         ty = RowMatrix::Zero(b.size(), y.cols());
