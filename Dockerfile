@@ -5,6 +5,7 @@ WORKDIR /src
 COPY . .
 RUN ./scripts/install-deps.sh \
  && cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DOTSERVE_BUILD_TESTS=OFF \
+      -DOTSERVE_ARCH=x86-64-v3 \
  && cmake --build build --target otserve otctl
 
 FROM debian:bookworm-slim

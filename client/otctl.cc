@@ -365,7 +365,8 @@ int main(int argc, char** argv) {
     } else if (arg == "json" || arg == "relative-epsilon" ||
                arg == "progress" || arg == "debiased" ||
                arg == "no-epsilon-scaling") {
-      flags[arg] = "1";
+      flags[arg] =
+          std::string(1, '1');  // (GCC 12 -Wrestrict false positive on = "1")
     } else if (i + 1 < argc) {
       flags[arg] = argv[++i];
     } else {

@@ -157,7 +157,9 @@ TEST(DivergenceTest, SelfIsZeroSymmetricPositive) {
     EXPECT_TRUE(xy->summary.converged);
     EXPECT_NEAR(xx->value, 0.0, 1e-9) << int(kind);
     EXPECT_NEAR(xy->value, yx->value, 1e-8) << int(kind);
-    if (kind != DivergenceKind::kSinkhornNoEntropy) EXPECT_GT(xy->value, 0.0);
+    if (kind != DivergenceKind::kSinkhornNoEntropy) {
+      EXPECT_GT(xy->value, 0.0);
+    }
   }
 }
 
