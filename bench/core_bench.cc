@@ -1,9 +1,9 @@
 // Micro-benchmarks of the core kernels on seeded point clouds (single-threaded:
 // no parallel-for is installed in SolveControl). Speed goals live here and in
 // compare_pot.py, never in tests.
-#include <random>
-
 #include <benchmark/benchmark.h>
+
+#include <random>
 
 #include "core/common/cost.h"
 #include "core/entropic/sinkhorn.h"
@@ -58,7 +58,10 @@ void BM_NetworkSimplex(benchmark::State& state) {
     benchmark::DoNotOptimize(otcore::SolveExact(a, a, c, {}, control));
   }
 }
-BENCHMARK(BM_NetworkSimplex)->Arg(500)->Arg(1000)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_NetworkSimplex)
+    ->Arg(500)
+    ->Arg(1000)
+    ->Unit(benchmark::kMillisecond);
 
 void BM_OneD(benchmark::State& state) {
   const int n = state.range(0);
@@ -66,7 +69,8 @@ void BM_OneD(benchmark::State& state) {
   const Eigen::VectorXd a = Eigen::VectorXd::Constant(n, 1.0 / n);
   otcore::SolveControl control;
   for (auto _ : state) {
-    benchmark::DoNotOptimize(otcore::SolveOneD(x.col(0), a, y.col(0), a, 2.0, control));
+    benchmark::DoNotOptimize(
+        otcore::SolveOneD(x.col(0), a, y.col(0), a, 2.0, control));
   }
   state.SetItemsProcessed(state.iterations() * int64_t{n});
 }

@@ -16,7 +16,8 @@ void BM_SeedExampleRoundTrip(benchmark::State& state) {
     state.SkipWithError("server did not start");
     return;
   }
-  auto client = otclient::Client::Create(absl::StrCat("127.0.0.1:", (*server)->port()));
+  auto client =
+      otclient::Client::Create(absl::StrCat("127.0.0.1:", (*server)->port()));
   otclient::Request r;
   r.source.weights = Eigen::Vector2d(0.5, 0.5);
   r.target.weights = Eigen::Vector2d(0.2, 0.8);
@@ -28,7 +29,9 @@ void BM_SeedExampleRoundTrip(benchmark::State& state) {
     if (!d.ok() || d->value != 0.3) state.SkipWithError("wrong answer");
   }
 }
-BENCHMARK(BM_SeedExampleRoundTrip)->Unit(benchmark::kMicrosecond)->UseRealTime();
+BENCHMARK(BM_SeedExampleRoundTrip)
+    ->Unit(benchmark::kMicrosecond)
+    ->UseRealTime();
 
 }  // namespace
 
