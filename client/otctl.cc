@@ -125,6 +125,22 @@ void PrintResult(double value, double regularized,
   }
 }
 
+// Reads the array file at `path`, if given, into the Array that `get()` returns
+// (so absent flags create no sub-message): flattened to [size] when `vector`,
+// else [rows, cols]. SetArray copies the bytes.
+template <typename Get>
+absl::Status ReadInto(const std::string* path, bool vector, Get get) {
+  if (!path) return absl::OkStatus();
+  auto a = otclient::ReadArray(*path);
+  if (!a.ok()) return a.status();
+  if (vector) {
+    otclient::SetArray(a->data(), {a->size()}, get());
+  } else {
+    otclient::SetArray(a->data(), {a->rows(), a->cols()}, get());
+  }
+  return absl::OkStatus();
+}
+
 // Writes `array` to --out as .npy, or prints its first entries.
 template <typename Flag>
 int EmitArray(const ot::v1::Array& array, Flag flag) {
@@ -167,52 +183,34 @@ int Barycenter(otclient::Client* client, Flag flag, bool json) {
   if (!inputs) return Usage("barycenter needs --inputs F1,F2,...");
   ot::v1::BarycenterRequest req;
   req.set_kind(kKinds.at(kind));
-  std::vector<otclient::RowMatrix> keep;
-  for (absl::string_view path : absl::StrSplit(*inputs, ',')) {
-    auto x = otclient::ReadArray(std::string(path));
-    if (!x.ok()) return Fail(x.status());
-    keep.push_back(*std::move(x));
-    const otclient::RowMatrix& m = keep.back();
+  for (absl::string_view part : absl::StrSplit(*inputs, ',')) {
+    const std::string path(part);
     ot::v1::Measure* measure = req.add_measures();
-    if (kind == "fixed") {  // a histogram (column)
-      otclient::SetArray(m.data(), {m.size()}, measure->mutable_weights());
-    } else if (kind == "grid") {  // an image [h, w]
-      otclient::SetArray(m.data(), {m.rows(), m.cols()},
-                         measure->mutable_weights());
-    } else {  // a point cloud
-      otclient::SetArray(m.data(), {m.rows(), m.cols()},
-                         measure->mutable_points());
-    }
+    // fixed: a histogram; grid: an image [h, w]; else a point cloud.
+    absl::Status status =
+        kind == "fixed"
+            ? ReadInto(&path, true, [&] { return measure->mutable_weights(); })
+        : kind == "grid"
+            ? ReadInto(&path, false, [&] { return measure->mutable_weights(); })
+            : ReadInto(&path, false, [&] { return measure->mutable_points(); });
+    if (!status.ok()) return Fail(status);
   }
-  auto attach = [&](const char* name, ot::v1::Array* out,
-                    bool vector) -> absl::Status {
-    const std::string* path = flag(name);
-    if (!path) return absl::OkStatus();
-    auto a = otclient::ReadArray(*path);
-    if (!a.ok()) return a.status();
-    keep.push_back(*std::move(a));
-    const otclient::RowMatrix& m = keep.back();
-    if (vector) {
-      otclient::SetArray(m.data(), {m.size()}, out);
-    } else {
-      otclient::SetArray(m.data(), {m.rows(), m.cols()}, out);
-    }
-    return absl::OkStatus();
-  };
-  for (absl::Status s : {attach("weights", req.mutable_weights(), true),
-                         attach("support", req.mutable_support(), false)}) {
-    if (!s.ok()) return Fail(s);
+  for (absl::Status status :
+       {ReadInto(flag("weights"), true, [&] { return req.mutable_weights(); }),
+        ReadInto(flag("support"), false,
+                 [&] { return req.mutable_support(); })}) {
+    if (!status.ok()) return Fail(status);
   }
-  if (!flag("weights")) req.clear_weights();
-  if (!flag("support")) req.clear_support();
   if (const std::string* cost = flag("cost")) {
     if (*cost == "euclidean") {
       req.mutable_cost()->set_kind(ot::v1::COST_KIND_EUCLIDEAN);
     } else if (*cost != "sqeuclidean") {
       req.mutable_cost()->set_kind(ot::v1::COST_KIND_EXPLICIT);
-      if (auto s = attach("cost", req.mutable_cost()->mutable_matrix(), false);
-          !s.ok()) {
-        return Fail(s);
+      if (auto status =
+              ReadInto(cost, false,
+                       [&] { return req.mutable_cost()->mutable_matrix(); });
+          !status.ok()) {
+        return Fail(status);
       }
     }
   }
@@ -265,45 +263,22 @@ int Barycenter(otclient::Client* client, Flag flag, bool json) {
 template <typename Flag>
 int Gromov(otclient::Client* client, Flag flag, bool json) {
   ot::v1::GromovRequest req;
-  std::vector<otclient::RowMatrix> keep;
-  // Reads flag `name` into `out` (a vector when `vector`); absent flags leave
-  // it.
-  auto put = [&](const char* name, auto mutable_out,
-                 bool vector) -> absl::Status {
-    const std::string* path = flag(name);
-    if (!path) return absl::OkStatus();
-    auto a = otclient::ReadArray(*path);
-    if (!a.ok()) return a.status();
-    keep.push_back(*std::move(a));
-    const otclient::RowMatrix& m = keep.back();
-    if (vector) {
-      otclient::SetArray(m.data(), {m.rows()}, mutable_out());
-    } else {
-      otclient::SetArray(m.data(), {m.rows(), m.cols()}, mutable_out());
-    }
-    return absl::OkStatus();
-  };
-  for (absl::Status s :
-       {put(
-            "source", [&] { return req.mutable_source()->mutable_points(); },
-            false),
-        put(
-            "target", [&] { return req.mutable_target()->mutable_points(); },
-            false),
-        put(
-            "source-weights",
-            [&] { return req.mutable_source()->mutable_weights(); }, true),
-        put(
-            "target-weights",
-            [&] { return req.mutable_target()->mutable_weights(); }, true),
-        put(
-            "source-costs", [&] { return req.mutable_source_costs(); }, false),
-        put(
-            "target-costs", [&] { return req.mutable_target_costs(); }, false),
-        put(
-            "feature-cost", [&] { return req.mutable_feature_cost(); },
-            false)}) {
-    if (!s.ok()) return Fail(s);
+  for (absl::Status status :
+       {ReadInto(flag("source"), false,
+                 [&] { return req.mutable_source()->mutable_points(); }),
+        ReadInto(flag("target"), false,
+                 [&] { return req.mutable_target()->mutable_points(); }),
+        ReadInto(flag("source-weights"), true,
+                 [&] { return req.mutable_source()->mutable_weights(); }),
+        ReadInto(flag("target-weights"), true,
+                 [&] { return req.mutable_target()->mutable_weights(); }),
+        ReadInto(flag("source-costs"), false,
+                 [&] { return req.mutable_source_costs(); }),
+        ReadInto(flag("target-costs"), false,
+                 [&] { return req.mutable_target_costs(); }),
+        ReadInto(flag("feature-cost"), false,
+                 [&] { return req.mutable_feature_cost(); })}) {
+    if (!status.ok()) return Fail(status);
   }
   double value = 0;
   for (const std::string name :

@@ -597,8 +597,10 @@ grpc::ServerUnaryReactor* OtService::FixedSupportBarycenter(
   otcore::CostSpec spec;
   DecodeCostSpec(request->cost(), &v, &spec);
   ArrayData matrix, support;
-  // The cost matrix, given or formed from the support, owned by the job.
+  // The job owns the explicit cost, or the support points whose cost the worker
+  // forms (no O(n^2) work on the gRPC thread).
   auto cost = std::make_shared<otcore::RowMatrix>();
+  auto points = std::make_shared<otcore::RowMatrix>();
   if (spec.kind == otcore::CostKind::kExplicit) {
     if (!request->cost().has_matrix()) {
       v.Add("cost.matrix", "required when cost.kind is COST_KIND_EXPLICIT");
@@ -611,13 +613,14 @@ grpc::ServerUnaryReactor* OtService::FixedSupportBarycenter(
     if (support.rows() > limits_.max_cost_entries / support.rows()) {
       v.Add("support", "n^2 exceeds the server limit max_cost_entries");
     } else {
-      *cost = otcore::PairwiseCost(support.matrix(), support.matrix(), spec);
+      *points = support.matrix();
     }
   }
   const int k_count = request->measures_size();
   if (k_count == 0) v.Add("measures", "at least one histogram is required");
   if (!v.empty()) return FinishNow(context, v.ToStatus());
-  const int64_t n = cost->rows();
+  const bool explicit_cost = spec.kind == otcore::CostKind::kExplicit;
+  const int64_t n = explicit_cost ? cost->rows() : points->rows();
   auto hist = std::make_shared<otcore::RowMatrix>(n, k_count);
   for (int k = 0; k < k_count; ++k) {
     const std::string field = absl::StrCat("measures[", k, "].weights");
@@ -639,7 +642,7 @@ grpc::ServerUnaryReactor* OtService::FixedSupportBarycenter(
   const Eigen::VectorXd lambdas = DecodeLambdas(*request, &v);
   otcore::FixedSupportBarycenterOptions options;
   options.debiased = request->debiased();
-  if (options.debiased && cost->rows() != cost->cols()) {
+  if (options.debiased && explicit_cost && cost->rows() != cost->cols()) {
     v.Add("debiased",
           "needs a square cost (barycenter support = input support)");
   }
@@ -647,26 +650,29 @@ grpc::ServerUnaryReactor* OtService::FixedSupportBarycenter(
   double eps = opt.has_epsilon() ? opt.epsilon() : 0.05;
   if (!(std::isfinite(eps) && eps > 0))
     v.Add("options.epsilon", "must be finite and > 0");
-  if (!opt.has_epsilon() ||
-      opt.epsilon_scale() == ot::v1::EPSILON_SCALE_RELATIVE_TO_MEAN_COST) {
-    eps *= cost->mean();
-  }
+  const bool relative =
+      !opt.has_epsilon() ||
+      opt.epsilon_scale() == ot::v1::EPSILON_SCALE_RELATIVE_TO_MEAN_COST;
   options.epsilon = eps;
   DecodeStopping(opt, true, &v, &options);
   if (!v.empty()) return FinishNow(context, v.ToStatus());
-  return Submit(
-      context, scheduler_,
-      [cost, hist, lambdas, options, response](
-          const otcore::SolveControl& control, absl::Duration queue_wait) {
-        auto r = otcore::FixedSupportBarycenter(*hist, lambdas, *cost, options,
-                                                control);
-        if (!r.ok()) return ToGrpcStatus(r.status());
-        FillArray(r->weights.data(), {r->weights.size()},
-                  response->mutable_weights());
-        FillDiagnostics(r->summary, queue_wait, hist->rows(), r->weights.size(),
-                        response->mutable_diagnostics());
-        return grpc::Status::OK;
-      });
+  return Submit(context, scheduler_,
+                [cost, points, spec, relative, hist, lambdas, options,
+                 response](const otcore::SolveControl& control,
+                           absl::Duration queue_wait) mutable {
+                  if (points->size() > 0)
+                    *cost = otcore::PairwiseCost(*points, *points, spec);
+                  if (relative) options.epsilon *= cost->mean();
+                  auto r = otcore::FixedSupportBarycenter(*hist, lambdas, *cost,
+                                                          options, control);
+                  if (!r.ok()) return ToGrpcStatus(r.status());
+                  FillArray(r->weights.data(), {r->weights.size()},
+                            response->mutable_weights());
+                  FillDiagnostics(r->summary, queue_wait, hist->rows(),
+                                  r->weights.size(),
+                                  response->mutable_diagnostics());
+                  return grpc::Status::OK;
+                });
 }
 
 grpc::ServerUnaryReactor* OtService::DistanceBatch(
@@ -852,6 +858,8 @@ grpc::ServerUnaryReactor* OtService::GromovWasserstein(
   // Everything the job needs, owned (intra-space costs are formed here).
   struct Job {
     otcore::RowMatrix c1, c2, feature;
+    otcore::RowMatrix x1, x2;  // points whose intra costs the worker forms
+    otcore::CostSpec spec;
     Eigen::VectorXd p, q;
     otcore::GromovOptions options;
     bool has_feature = false;
@@ -860,6 +868,7 @@ grpc::ServerUnaryReactor* OtService::GromovWasserstein(
   Violations v;
   otcore::CostSpec spec;
   DecodeCostSpec(request->cost(), &v, &spec);
+  job->spec = spec;
   if (spec.kind == otcore::CostKind::kExplicit) {
     v.Add("cost.kind",
           "give explicit intra-space costs in source_costs / target_costs");
@@ -870,13 +879,14 @@ grpc::ServerUnaryReactor* OtService::GromovWasserstein(
     const ot::v1::Array& costs;
     const char* name;
     otcore::RowMatrix* c;
+    otcore::RowMatrix* x;
     Eigen::VectorXd* w;
   };
   for (const Side& side :
        {Side{request->source(), request->has_source_costs(),
-             request->source_costs(), "source", &job->c1, &job->p},
+             request->source_costs(), "source", &job->c1, &job->x1, &job->p},
         Side{request->target(), request->has_target_costs(),
-             request->target_costs(), "target", &job->c2, &job->q}}) {
+             request->target_costs(), "target", &job->c2, &job->x2, &job->q}}) {
     const std::string name = side.name;
     int64_t size = -1;
     if (side.has_costs) {
@@ -896,7 +906,7 @@ grpc::ServerUnaryReactor* OtService::GromovWasserstein(
           v.Add(name + ".points",
                 "n^2 exceeds the server limit max_cost_entries");
         } else if (spec.kind != otcore::CostKind::kExplicit) {
-          *side.c = otcore::PairwiseCost(x.matrix(), x.matrix(), spec);
+          *side.x = x.matrix();
           size = x.rows();
         }
       }
@@ -980,6 +990,14 @@ grpc::ServerUnaryReactor* OtService::GromovWasserstein(
       context, scheduler_,
       [job, response, return_plan](const otcore::SolveControl& control,
                                    absl::Duration queue_wait) {
+        // Intra-space costs of point clouds are formed here, off the gRPC
+        // thread.
+        if (job->c1.size() == 0) {
+          job->c1 = otcore::PairwiseCost(job->x1, job->x1, job->spec);
+        }
+        if (job->c2.size() == 0) {
+          job->c2 = otcore::PairwiseCost(job->x2, job->x2, job->spec);
+        }
         std::optional<otcore::MatrixView> feature;
         if (job->has_feature) feature.emplace(job->feature);
         auto r = otcore::SolveGromov(job->c1, job->c2, job->p, job->q, feature,

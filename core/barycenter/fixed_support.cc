@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "core/common/cost.h"
+#include "core/common/iteration.h"
 #include "core/common/status_macros.h"
 #include "core/entropic/softmin.h"
 
@@ -103,32 +104,12 @@ absl::StatusOr<FixedSupportBarycenterResult> FixedSupportBarycenter(
     double err = 0.0;
     for (Eigen::Index k = 0; k < k_count; ++k) {
       err = std::max(err, (log_col[k].exp() - bar).abs().sum());
-    }
-    for (Eigen::Index k = 0; k < k_count; ++k)
       g[k] = eps * (log_bar - log_ku[k]);
-    s.iterations = it;
-    s.marginal_error = err;
-    if (std::isnan(err)) {
-      s.termination = Termination::kNumericalError;
-      s.message = "non-finite values in the Bregman iteration";
-      break;
     }
-    if (err <= options.tolerance) {
-      s.termination = Termination::kConverged;
-      break;
-    }
-    if (it % 10 == 0) {
-      control.Report(
-          {it, err, eps, absl::ToDoubleSeconds(absl::Now() - start)});
-    }
+    if (EndSweep(it, err, options.tolerance, eps, start, control, &s)) break;
   }
   result.weights = log_bar.exp().matrix();
-  s.converged = s.termination == Termination::kConverged;
-  if (s.termination == Termination::kIterationLimit) {
-    s.message = absl::StrCat("max_iterations reached at marginal error ",
-                             s.marginal_error);
-  }
-  s.seconds = absl::ToDoubleSeconds(absl::Now() - start);
+  FinishSummary(start, &s);
   return result;
 }
 

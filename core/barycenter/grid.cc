@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "core/common/cost.h"
+#include "core/common/iteration.h"
 #include "core/common/status_macros.h"
 
 namespace otcore {
@@ -127,29 +128,12 @@ absl::StatusOr<GridBarycenterResult> GridBarycenter(
       err = std::max(err, ((g[k] + log_ku[k]).exp() - bar).abs().sum());
       g[k] = log_bar - log_ku[k];
     }
-    s.iterations = it;
-    s.marginal_error = err;
-    if (std::isnan(err)) {
-      s.termination = Termination::kNumericalError;
-      s.message = "non-finite values in the Bregman iteration";
+    if (EndSweep(it, err, options.tolerance, options.epsilon, start, control,
+                 &s))
       break;
-    }
-    if (err <= options.tolerance) {
-      s.termination = Termination::kConverged;
-      break;
-    }
-    if (it % 10 == 0) {
-      control.Report({it, err, options.epsilon,
-                      absl::ToDoubleSeconds(absl::Now() - start)});
-    }
   }
   result.image = log_bar.exp();
-  s.converged = s.termination == Termination::kConverged;
-  if (s.termination == Termination::kIterationLimit) {
-    s.message = absl::StrCat("max_iterations reached at marginal error ",
-                             s.marginal_error);
-  }
-  s.seconds = absl::ToDoubleSeconds(absl::Now() - start);
+  FinishSummary(start, &s);
   return result;
 }
 

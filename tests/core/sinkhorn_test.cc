@@ -162,26 +162,38 @@ TEST(SinkhornTest, RejectsBadOptionsAndHonoursCancel) {
 namespace otcore {
 namespace {
 
-// A parallel-for that runs three uneven ranges in reverse order: the result
-// equals the serial one to rounding, and the same split always gives the same
-// bits (partial sums merge in range order, not in completion order).
+// Three uneven ranges run in reverse and in forward order: the result equals
+// the serial one to rounding, and both orders give the same bits (partial sums
+// merge in range order, not in completion order).
+SolveControl::ParallelFor ThreeRanges(bool reverse) {
+  return [reverse](int64_t n, int64_t,
+                   const std::function<void(int64_t, int64_t)>& body) {
+    const int64_t a = n / 5, b = n / 2;
+    if (reverse) {
+      body(b, n);
+      body(a, b);
+      body(0, a);
+    } else {
+      body(0, a);
+      body(a, b);
+      body(b, n);
+    }
+  };
+}
+
 TEST(SinkhornTest, RangeSplitGivesTheSerialResult) {
   Problem p = MakeProblem(101, 37, 8);
   SinkhornOptions o;
   o.epsilon = 0.05;
-  SolveControl serial, split;
-  split.set_parallel_for([](int64_t n, int64_t,
-                            const std::function<void(int64_t, int64_t)>& body) {
-    const int64_t a = n / 5, b = n / 2;
-    body(b, n);
-    body(a, b);
-    body(0, a);
-  });
+  SolveControl serial, backward, forward;
+  backward.set_parallel_for(ThreeRanges(true));
+  forward.set_parallel_for(ThreeRanges(false));
   auto r1 = SolveSinkhorn(p.a, p.b, p.c, o, serial);
-  auto r2 = SolveSinkhorn(p.a, p.b, p.c, o, split);
-  auto r3 = SolveSinkhorn(p.a, p.b, p.c, o, split);
+  auto r2 = SolveSinkhorn(p.a, p.b, p.c, o, backward);
+  auto r3 = SolveSinkhorn(p.a, p.b, p.c, o, forward);
   ASSERT_TRUE(r1.ok() && r2.ok() && r3.ok());
   EXPECT_EQ(r2->cost, r3->cost);
+  EXPECT_TRUE((r2->f.array() == r3->f.array()).all());
   EXPECT_EQ(r1->summary.iterations, r2->summary.iterations);
   EXPECT_NEAR(r1->cost, r2->cost, 1e-12 * r1->cost);
   EXPECT_TRUE(r2->summary.converged);

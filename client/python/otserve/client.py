@@ -186,22 +186,14 @@ class Client:
                 raise ValueError(f"method must be one of {sorted(_METHODS)}")
             req.method = _METHODS[method]
         o = req.options
-        if epsilon is not None:
-            o.epsilon = epsilon
+        _set_options(o, epsilon, tol, max_iter)
         o.epsilon_scale = (types_pb2.EPSILON_SCALE_RELATIVE_TO_MEAN_COST if relative_epsilon
                            else types_pb2.EPSILON_SCALE_ABSOLUTE)
-        if tol is not None:
-            o.tolerance = tol
-        if max_iter is not None:
-            o.max_iterations = max_iter
-        if epsilon_scaling is not None:
-            o.epsilon_scaling = epsilon_scaling
-        if reg_m is not None:
-            o.marginal_relaxation = reg_m
-        if n_projections is not None:
-            o.num_directions = n_projections
-        if seed is not None:
-            o.seed = seed
+        for field, value in (("epsilon_scaling", epsilon_scaling),
+                             ("marginal_relaxation", reg_m),
+                             ("num_directions", n_projections), ("seed", seed)):
+            if value is not None:
+                setattr(o, field, value)
         if directions is not None:
             o.directions.CopyFrom(_array(directions, "directions", 2))
         for g, measure in ((source_gaussian, req.source), (target_gaussian, req.target)):
