@@ -14,6 +14,11 @@ namespace otcore {
 namespace {
 
 constexpr double kDefaultRelativeEpsilon = 0.05;
+// Entropic point-cloud problems are solved matrix-free up to this dimension
+// (tiles from coordinate differences cost about as much as reading a stored
+// matrix), and at any dimension beyond this many cost entries (256 MB).
+constexpr int64_t kMatrixFreeMaxDim = 16;
+constexpr int64_t kMatrixFreeMinEntries = int64_t{1} << 25;
 
 bool IsOneDimensional(const TransportProblem& p) {
   return p.cost.kind != CostKind::kExplicit && p.x && p.y && p.x->cols() == 1 &&
@@ -140,14 +145,24 @@ static absl::StatusOr<TransportResult> SolveTransportValue(
     return result;
   }
 
-  // Dense methods: view the explicit matrix or form it once.
+  // Entropic methods on point clouds run matrix-free when the cost is cheap to
+  // evaluate (low dimension) or a dense matrix would be large.
+  const bool explicit_cost = problem.cost.kind == CostKind::kExplicit;
+  const bool entropic =
+      method == Method::kSinkhorn || method == Method::kUnbalanced;
+  const bool matrix_free = entropic && !explicit_cost &&
+                           (problem.x->cols() <= kMatrixFreeMaxDim ||
+                            problem.n() * problem.m() > kMatrixFreeMinEntries);
+  // Other methods: view the explicit matrix or form it once.
   RowMatrix formed;
-  if (problem.cost.kind != CostKind::kExplicit) {
+  if (!explicit_cost && !matrix_free) {
     formed = PairwiseCost(*problem.x, *problem.y, problem.cost);
   }
-  const MatrixView cost = problem.cost.kind == CostKind::kExplicit
-                              ? *problem.cost_matrix
-                              : MatrixView(formed);
+  const MatrixView cost =
+      explicit_cost ? *problem.cost_matrix : MatrixView(formed);
+  const CostSource source =
+      matrix_free ? CostSource::Clouds(*problem.x, *problem.y, problem.cost)
+                  : CostSource::Dense(cost);
 
   if (method == Method::kExact) {
     ExactOptions eo;
@@ -174,7 +189,7 @@ static absl::StatusOr<TransportResult> SolveTransportValue(
     double eps = options.epsilon.value_or(kDefaultRelativeEpsilon);
     if (!options.epsilon ||
         options.epsilon_scale == EpsilonScale::kRelativeToMeanCost) {
-      eps *= cost.mean();
+      eps *= source.Mean();
     }
     so.epsilon = eps;
     if (options.tolerance) so.tolerance = *options.tolerance;
@@ -187,7 +202,8 @@ static absl::StatusOr<TransportResult> SolveTransportValue(
                        "; it must be > 0 (an all-zero cost "
                        "needs an absolute epsilon)"));
     }
-    ASSIGN_OR_RETURN(SinkhornResult r, SolveSinkhorn(a, b, cost, so, control));
+    ASSIGN_OR_RETURN(SinkhornResult r,
+                     SolveSinkhorn(a, b, source, so, control));
     result.value = r.cost;
     result.regularized_value = r.regularized_cost;
     if (options.compute_plan) {

@@ -22,7 +22,7 @@ struct SelfResult {
 // OT_eps(a, a) with a symmetric cost: the fixed point f = T(f) reached by the
 // averaged update f <- (f + T(f)) / 2, which converges fast and keeps symmetry.
 absl::StatusOr<SelfResult> SelfTransport(const VectorView& a,
-                                         const MatrixView& c,
+                                         const CostSource& c,
                                          const SinkhornOptions& o,
                                          const SolveControl& control) {
   const Eigen::ArrayXd wa = a.array(), log_a = wa.log();
@@ -49,19 +49,24 @@ absl::StatusOr<SelfResult> SelfTransport(const VectorView& a,
     f = 0.5 * (f + t);
   }
   r.iterations = std::min(r.iterations, o.max_iterations);
-  // Primal: P_ij = a_i a_j exp((f_i + f_j - C_ij) / eps).
-  double total = 0.0, fr = 0.0;
+  // Primal: P_ij = a_i a_j exp((f_i + f_j - C_ij) / eps), one tiled pass with
+  // per-row partials (summed in order: independent of the thread split).
   Eigen::ArrayXd rows = Eigen::ArrayXd::Zero(a.size());
+  Eigen::ArrayXd row_cost = Eigen::ArrayXd::Zero(a.size());
   const Eigen::ArrayXd fa = f / o.epsilon + log_a;
-  for (Eigen::Index i = 0; i < a.size(); ++i) {
-    if (wa(i) == 0.0) continue;
-    const Eigen::ArrayXd p =
-        (fa(i) + fa - c.row(i).transpose().array() / o.epsilon).exp();
-    r.transport += (p * c.row(i).transpose().array()).sum();
-    rows(i) = p.sum();
-    fr += 2.0 * f(i) * rows(i);
-    total += rows(i);
-  }
+  ForEachRowBlock(c, &control, [&](Eigen::Index i0, const RowMatrix& tile) {
+    for (Eigen::Index r = 0; r < tile.rows(); ++r) {
+      const Eigen::Index i = i0 + r;
+      if (wa(i) == 0.0) continue;
+      const Eigen::ArrayXd p =
+          (fa(i) + fa - tile.row(r).transpose().array() / o.epsilon).exp();
+      row_cost(i) = (p * tile.row(r).transpose().array()).sum();
+      rows(i) = p.sum();
+    }
+  });
+  r.transport = row_cost.sum();
+  const double fr = 2.0 * (wa > 0).select(f * rows, 0.0).sum();
+  const double total = rows.sum();
   // As SolveSinkhorn's regularized_cost, for the symmetric plan.
   r.regularized = fr - o.epsilon * (total - mass * mass);
   if (!balanced) r.regularized += 2.0 * lambda * GeneralizedKl(rows, wa);
@@ -129,19 +134,33 @@ absl::StatusOr<DivergenceResult> SolveDivergence(
   }
 
   SinkhornOptions so = options.sinkhorn;
-  const RowMatrix cxy = PairwiseCost(x, y, cost);
-  if (options.epsilon_relative_to_mean_cost) so.epsilon *= cxy.mean();
+  // Low-dimensional clouds are reduced matrix-free; otherwise the three cost
+  // matrices are formed once.
+  const bool matrix_free = x.cols() <= 16;
+  RowMatrix cxy, cxx, cyy;
+  if (!matrix_free) {
+    cxy = PairwiseCost(x, y, cost);
+    cxx = PairwiseCost(x, x, cost);
+    cyy = PairwiseCost(y, y, cost);
+  }
+  auto source = [&](const MatrixView& p, const MatrixView& q,
+                    const RowMatrix& formed) {
+    return matrix_free ? CostSource::Clouds(p, q, cost)
+                       : CostSource::Dense(formed);
+  };
+  const CostSource sxy = source(x, y, cxy);
+  if (options.epsilon_relative_to_mean_cost) so.epsilon *= sxy.Mean();
   RETURN_IF_ERROR(so.Validate());
   const bool balanced = std::isinf(so.marginal_relaxation);
   if (!balanced && options.kind != DivergenceKind::kSinkhorn) {
     return absl::InvalidArgumentError(
         "the unbalanced divergence is defined with the entropic terms only");
   }
-  const RowMatrix cxx = PairwiseCost(x, x, cost);
-  const RowMatrix cyy = PairwiseCost(y, y, cost);
-  ASSIGN_OR_RETURN(SinkhornResult ab, SolveSinkhorn(a, b, cxy, so, control));
-  ASSIGN_OR_RETURN(SelfResult aa, SelfTransport(a, cxx, so, control));
-  ASSIGN_OR_RETURN(SelfResult bb, SelfTransport(b, cyy, so, control));
+  ASSIGN_OR_RETURN(SinkhornResult ab, SolveSinkhorn(a, b, sxy, so, control));
+  ASSIGN_OR_RETURN(SelfResult aa,
+                   SelfTransport(a, source(x, x, cxx), so, control));
+  ASSIGN_OR_RETURN(SelfResult bb,
+                   SelfTransport(b, source(y, y, cyy), so, control));
   const bool entropic = options.kind == DivergenceKind::kSinkhorn;
   result.cross = entropic ? ab.regularized_cost : ab.cost;
   result.self_source = entropic ? aa.regularized : aa.transport;

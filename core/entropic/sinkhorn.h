@@ -13,6 +13,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "core/common/control.h"
+#include "core/common/cost_source.h"
 #include "core/common/types.h"
 
 namespace otcore {
@@ -65,6 +66,14 @@ struct SinkhornResult {
 absl::StatusOr<SinkhornResult> SolveSinkhorn(const VectorView& a,
                                              const VectorView& b,
                                              const MatrixView& cost,
+                                             const SinkhornOptions& options,
+                                             const SolveControl& control);
+
+// The same over any cost source: point clouds are solved matrix-free (memory
+// O((n + m) d) unless compute_plan).
+absl::StatusOr<SinkhornResult> SolveSinkhorn(const VectorView& a,
+                                             const VectorView& b,
+                                             const CostSource& cost,
                                              const SinkhornOptions& options,
                                              const SolveControl& control);
 

@@ -5,7 +5,10 @@
 #ifndef OTSERVE_CORE_ENTROPIC_SOFTMIN_H_
 #define OTSERVE_CORE_ENTROPIC_SOFTMIN_H_
 
+#include <functional>
+
 #include "core/common/control.h"
+#include "core/common/cost_source.h"
 #include "core/common/types.h"
 
 namespace otcore {
@@ -19,6 +22,26 @@ void RowSoftMin(const MatrixView& c, const Eigen::ArrayXd& h,
 void ColSoftMin(const MatrixView& c, const Eigen::ArrayXd& h,
                 const Eigen::ArrayXd& log_w, double eps, Eigen::ArrayXd* out,
                 const SolveControl* control = nullptr);
+
+// The same reductions over any cost source. Point clouds are reduced
+// matrix-free: cost tiles of a few rows x kTileCols columns are formed and
+// folded into a running (max, sum) log-sum-exp per row (KeOps's online
+// reduction), rows split across the control's parallel-for; the column
+// reduction of clouds is the row reduction of the swapped clouds.
+void RowSoftMin(const CostSource& c, const Eigen::ArrayXd& h,
+                const Eigen::ArrayXd& log_w, double eps, Eigen::ArrayXd* out,
+                const SolveControl* control = nullptr);
+void ColSoftMin(const CostSource& c, const Eigen::ArrayXd& h,
+                const Eigen::ArrayXd& log_w, double eps, Eigen::ArrayXd* out,
+                const SolveControl* control = nullptr);
+
+// Visits the rows of `c` in blocks (in parallel through `control`, if given):
+// body(i0, tile) gets rows [i0, i0 + tile.rows()) with all columns. Blocks are
+// small (a few rows), so no n x m matrix is formed. `body` must only write
+// state owned by its rows, or merge under its own lock.
+void ForEachRowBlock(
+    const CostSource& c, const SolveControl* control,
+    const std::function<void(Eigen::Index, const RowMatrix&)>& body);
 
 // Generalised KL(p | q) = sum p log(p / q) - p + q (0 log 0 = 0).
 double GeneralizedKl(const Eigen::ArrayXd& p, const Eigen::ArrayXd& q);

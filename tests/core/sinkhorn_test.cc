@@ -156,6 +156,8 @@ TEST(SinkhornTest, RejectsBadOptionsAndHonoursCancel) {
             absl::StatusCode::kCancelled);
 }
 
+// Tiles of a cloud source equal the formed matrix, for every cost kind, both
+// orientations, and the matrix-product form used above 16 dimensions.
 }  // namespace
 }  // namespace otcore
 
@@ -197,6 +199,63 @@ TEST(SinkhornTest, RangeSplitGivesTheSerialResult) {
   EXPECT_EQ(r1->summary.iterations, r2->summary.iterations);
   EXPECT_NEAR(r1->cost, r2->cost, 1e-12 * r1->cost);
   EXPECT_TRUE(r2->summary.converged);
+}
+
+// Tiles of a cloud source equal the formed matrix, for every cost kind, both
+// orientations, and the matrix-product form used above 16 dimensions.
+TEST(CostSourceTest, TilesMatchTheFormedMatrix) {
+  std::mt19937_64 rng(11);
+  for (int d : {1, 3, 20}) {
+    const RowMatrix x = RandomPoints(37, d, rng), y = RandomPoints(530, d, rng);
+    for (CostSpec spec :
+         {CostSpec{CostKind::kSqEuclidean}, CostSpec{CostKind::kEuclidean},
+          CostSpec{CostKind::kPower, 1.5}}) {
+      const RowMatrix c = PairwiseCost(x, y, spec);
+      const CostSource s = CostSource::Clouds(x, y, spec);
+      RowMatrix tile;
+      s.Tile(3, 9, 500, 30, &tile);
+      const double tol = d > 16 ? 1e-12 * c.maxCoeff() : 1e-14;
+      EXPECT_LE((tile - c.block(3, 500, 9, 30)).cwiseAbs().maxCoeff(), tol);
+      s.Transposed().Tile(500, 30, 3, 9, &tile);
+      EXPECT_LE(
+          (tile - c.block(3, 500, 9, 30).transpose()).cwiseAbs().maxCoeff(),
+          tol);
+      EXPECT_NEAR(s.Mean(), c.mean(), 1e-12 * c.mean());
+      EXPECT_GE(s.Range(), c.maxCoeff() - c.minCoeff());
+    }
+  }
+}
+
+// The matrix-free solve (kernels on tiles, online log-sum-exp, no n x m
+// matrix) gives the dense solve's potentials, value and plan, also with zero
+// weights, unbalanced marginals and a split into ranges.
+TEST(SinkhornTest, MatrixFreeMatchesDense) {
+  std::mt19937_64 rng(12);
+  const RowMatrix x = RandomPoints(230, 3, rng),
+                  y = RandomPoints(1100, 3, rng, 1.0);
+  const Eigen::VectorXd a = RandomWeights(230, rng, 5),
+                        b = RandomWeights(1100, rng);
+  const RowMatrix c = PairwiseCost(x, y, {});
+  for (double lambda : {std::numeric_limits<double>::infinity(), 2.0}) {
+    SinkhornOptions o;
+    o.epsilon = 0.1;
+    o.tolerance = 1e-13;  // the epsilon stages differ (bounding-box range)
+    o.compute_plan = true;
+    o.marginal_relaxation = lambda;
+    SolveControl control;
+    control.set_parallel_for(ThreeRanges(false));
+    auto dense = SolveSinkhorn(a, b, c, o, SolveControl());
+    auto free = SolveSinkhorn(a, b, CostSource::Clouds(x, y, {}), o, control);
+    ASSERT_TRUE(dense.ok() && free.ok()) << free.status();
+    EXPECT_TRUE(free->summary.converged);
+    EXPECT_NEAR(free->cost, dense->cost, 1e-9 * dense->cost);
+    EXPECT_NEAR(free->regularized_cost, dense->regularized_cost,
+                1e-9 * std::abs(dense->regularized_cost));
+    EXPECT_LE((*free->plan - *dense->plan).cwiseAbs().maxCoeff(), 1e-10);
+    // Marginals of the returned plan are what the summary reports.
+    const double row_err = (free->plan->rowwise().sum() - a).cwiseAbs().sum();
+    if (std::isinf(lambda)) EXPECT_LE(row_err, 1e-6);
+  }
 }
 
 }  // namespace
