@@ -136,9 +136,10 @@ static absl::StatusOr<TransportResult> SolveTransportValue(
       return absl::InvalidArgumentError(
           "method 1d needs 1-D point clouds and a non-explicit cost");
     }
-    ASSIGN_OR_RETURN(OneDResult r,
-                     SolveOneD(problem.x->col(0), a, problem.y->col(0), b,
-                               problem.cost.Exponent(), control));
+    ASSIGN_OR_RETURN(
+        OneDResult r,
+        SolveOneD(problem.x->col(0), a, problem.y->col(0), b,
+                  problem.cost.Exponent(), control, options.compute_plan));
     result.value = r.cost;
     if (options.compute_plan) result.sparse_plan = std::move(r.plan);
     result.summary = std::move(r.summary);

@@ -14,16 +14,20 @@ namespace otcore {
 struct OneDResult {
   // sum_k P_k |x_{i_k} - y_{j_k}|^p = W_p^p (times the total mass).
   double cost = 0.0;
-  // The monotone plan, at most n + m - 1 non-zeros.
+  // The monotone plan, at most n + m - 1 non-zeros (empty unless
+  // compute_plan).
   SparsePlan plan;
   Summary summary;
 };
 
 // x [n] with weights a, y [m] with weights b (equal mass within kMassTolerance;
-// b is rescaled to the mass of a). p >= 1.
+// b is rescaled to the mass of a). p >= 1. Both supports are radix-sorted (in
+// parallel through `control`); without compute_plan no plan is stored and
+// uniform weights sort the positions alone.
 absl::StatusOr<OneDResult> SolveOneD(const VectorView& x, const VectorView& a,
                                      const VectorView& y, const VectorView& b,
-                                     double p, const SolveControl& control);
+                                     double p, const SolveControl& control,
+                                     bool compute_plan = true);
 
 }  // namespace otcore
 

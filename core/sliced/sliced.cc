@@ -1,6 +1,7 @@
 // Sliced and max-sliced Wasserstein by projection and the 1-D exact solver.
 #include "core/sliced/sliced.h"
 
+#include <algorithm>
 #include <cmath>
 #include <mutex>
 #include <random>
@@ -11,6 +12,12 @@
 #include "core/exact/one_d.h"
 
 namespace otcore {
+namespace {
+// Directions projected by one matrix product: n x 16 doubles per cloud keeps
+// the product large enough for the GEMM kernel and the block in cache-sized
+// memory (12.8 MB at n = 1e5).
+constexpr int64_t kDirectionsPerProduct = 16;
+}  // namespace
 
 absl::Status SlicedOptions::Validate() const {
   if (num_directions < 1 || num_directions > 1'000'000) {
@@ -58,22 +65,31 @@ absl::StatusOr<SlicedResult> SolveSliced(
   }
   const Eigen::Index num = result.directions.rows();
   result.per_direction.resize(num);
-  // Directions are independent: each range of them projects and sorts on its
-  // own, writing its own entries; the first error (e.g. a cancel) is kept.
+  // Directions are independent: each range of them projects both clouds with
+  // one matrix product (n x range, a column per direction), then sorts and
+  // merges each column on its own, writing its own entries; the first error
+  // (e.g. a cancel) is kept.
   absl::Status status;
   std::mutex mu;
   control.ParallelRange(num, /*min_chunk=*/1, [&](int64_t begin, int64_t end) {
-    Eigen::VectorXd px(x.rows()), py(y.rows());
-    for (int64_t l = begin; l < end; ++l) {
-      px.noalias() = x * result.directions.row(l).transpose();
-      py.noalias() = y * result.directions.row(l).transpose();
-      auto r = SolveOneD(px, a, py, b, options.p, control);
-      if (!r.ok()) {
-        std::lock_guard<std::mutex> lock(mu);
-        if (status.ok()) status = r.status();
-        return;
+    const SolveControl serial;  // the range is this task's share already
+    for (int64_t l0 = begin; l0 < end; l0 += kDirectionsPerProduct) {
+      const int64_t len = std::min(kDirectionsPerProduct, end - l0);
+      const auto dirs = result.directions.middleRows(l0, len).transpose();
+      const Eigen::MatrixXd px = x * dirs, py = y * dirs;
+      for (int64_t k = 0; k < len; ++k) {
+        absl::Status checked = control.Check();
+        absl::StatusOr<OneDResult> r =
+            checked.ok() ? SolveOneD(px.col(k), a, py.col(k), b, options.p,
+                                     serial, /*compute_plan=*/false)
+                         : absl::StatusOr<OneDResult>(checked);
+        if (!r.ok()) {
+          std::lock_guard<std::mutex> lock(mu);
+          if (status.ok()) status = r.status();
+          return;
+        }
+        result.per_direction(l0 + k) = r->cost;
       }
-      result.per_direction(l) = r->cost;
     }
   });
   RETURN_IF_ERROR(status);

@@ -6,9 +6,11 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <random>
 
 #include "core/common/cost.h"
+#include "core/common/radix_sort.h"
 #include "core/exact/network_simplex.h"
 #include "tests/core/test_util.h"
 
@@ -110,6 +112,68 @@ TEST(OneDTest, RejectsBadInput) {
   EXPECT_FALSE(SolveOneD(x, w, x, w, 0.5, control).ok());
   EXPECT_FALSE(SolveOneD(nan, w, x, w, 2, control).ok());
   EXPECT_FALSE(SolveOneD(x, w, x, 2 * w, 2, control).ok());
+}
+
+// The radix sort orders like std::stable_sort: signs, zeros of both signs,
+// infinities, denormals, ties (stable payload order), and sizes on both sides
+// of its small-input cutoff.
+TEST(RadixSortTest, MatchesStableSort) {
+  std::mt19937_64 rng(5);
+  for (int n : {0, 1, 7, 255, 256, 5000, 100000}) {
+    std::vector<KeyedItem> items(n);
+    std::vector<double> keys(n);
+    std::normal_distribution<double> normal;
+    for (int i = 0; i < n; ++i) {
+      double v =
+          normal(rng) * std::pow(10.0, static_cast<int>(rng() % 40) - 20);
+      if (i % 11 == 0) v = std::round(v);  // many ties, and -0.0 / +0.0
+      if (i % 97 == 0) v = (i % 2 ? 1 : -1) * HUGE_VAL;
+      if (i % 89 == 0) v = 4.9e-324 * (i % 3);
+      items[i] = {v, static_cast<uint64_t>(i)};
+      keys[i] = v;
+    }
+    std::vector<KeyedItem> expected = items;
+    std::stable_sort(expected.begin(), expected.end(),
+                     [](const KeyedItem& x, const KeyedItem& y) {
+                       return x.key < y.key ||
+                              (x.key == y.key && std::signbit(x.key) &&
+                               !std::signbit(y.key));
+                     });
+    RadixSort(&items);
+    RadixSort(&keys);
+    ASSERT_EQ(items.size(), expected.size());
+    for (int i = 0; i < n; ++i) {
+      EXPECT_EQ(items[i].key, expected[i].key) << n << " " << i;
+      EXPECT_EQ(keys[i], expected[i].key) << n << " " << i;
+    }
+    // Stability: equal keys (same bit pattern) keep increasing payloads.
+    for (int i = 1; i < n; ++i) {
+      if (std::memcmp(&items[i].key, &items[i - 1].key, sizeof(double)) == 0) {
+        EXPECT_LT(items[i - 1].payload, items[i].payload);
+      }
+    }
+  }
+}
+
+// Without a plan (sorting positions alone for uniform weights) the value and
+// the reported marginal error match the plan-building path.
+TEST(OneDTest, ValueWithoutPlanMatches) {
+  std::mt19937_64 rng(6);
+  const Eigen::VectorXd x = Normal(3000, rng, 0, 1),
+                        y = Normal(2000, rng, 1, 2);
+  for (bool uniform : {true, false}) {
+    const Eigen::VectorXd a =
+        uniform ? Uniform(3000) : RandomWeights(3000, rng);
+    const Eigen::VectorXd b =
+        uniform ? Uniform(2000) : RandomWeights(2000, rng);
+    SolveControl control;
+    auto with = SolveOneD(x, a, y, b, 1.5, control, true);
+    auto without = SolveOneD(x, a, y, b, 1.5, control, false);
+    ASSERT_TRUE(with.ok() && without.ok());
+    EXPECT_NEAR(without->cost, with->cost, 1e-12 * with->cost);
+    EXPECT_TRUE(without->plan.values.empty());
+    EXPECT_LE(without->summary.marginal_error, 1e-12);
+  }
 }
 
 }  // namespace
