@@ -120,6 +120,36 @@ TEST(NetworkSimplexTest, RandomShapesAreOptimal) {
   }
 }
 
+// Uniform measures of one size (up to 40 points) take the assignment path:
+// the same optimality certificate must hold, also with tied integer costs,
+// zero weights removed first, and one point.
+TEST(NetworkSimplexTest, UniformSquareProblemsAreOptimal) {
+  std::mt19937_64 rng(13);
+  for (int n : {1, 2, 17, 40, 41}) {
+    const Eigen::VectorXd a = Uniform(n);
+    RowMatrix c =
+        PairwiseCost(RandomPoints(n, 2, rng), RandomPoints(n, 2, rng, 1.0), {});
+    SolveControl control;
+    auto r = SolveExact(a, a, c, {}, control);
+    ASSERT_TRUE(r.ok()) << r.status();
+    ExpectOptimal(*r, a, a, c);
+    EXPECT_EQ(static_cast<int>(r->plan.values.size()), n);  // a permutation
+    RowMatrix ties = (c * 2).array().round().matrix();
+    r = SolveExact(a, a, ties, {}, control);
+    ASSERT_TRUE(r.ok());
+    ExpectOptimal(*r, a, a, ties);
+  }
+  Eigen::VectorXd a = Uniform(12);
+  a(3) = a(7) = 0.0;  // 10 points left on each side
+  const Eigen::VectorXd b = a.reverse();
+  const RowMatrix c =
+      PairwiseCost(RandomPoints(12, 3, rng), RandomPoints(12, 3, rng), {});
+  SolveControl control;
+  auto r = SolveExact(a, b, c, {}, control);
+  ASSERT_TRUE(r.ok());
+  ExpectOptimal(*r, a, b, c);
+}
+
 TEST(NetworkSimplexTest, ZeroWeightsAndDuplicatePoints) {
   std::mt19937_64 rng(5);
   const int n = 30, m = 25;
