@@ -144,18 +144,35 @@ class _Value:
         self.converged = self.diagnostics["converged"]
 
 
+# Runs a POT script and then reports the peak RSS of its own address space
+# (VmHWM) on stderr: getrusage/wait4 would also count the parent's memory at
+# the fork (Linux keeps that high-water mark across exec).
+PEAK_WRAPPER = """
+import runpy, sys
+code, sys.argv = sys.argv[1], sys.argv[2:]
+try:
+    if code:
+        exec(compile(code, "batch_pot", "exec"), {"__name__": "__main__"})
+    else:
+        runpy.run_path(sys.argv[0], run_name="__main__")
+finally:
+    with open("/proc/self/status") as f:
+        hwm = [l.split()[1] for l in f if l.startswith("VmHWM:")][0]
+    sys.stderr.write("VMHWM_KB %s\\n" % hwm)
+"""
+
+
 def pot_run(workload, n):
-    """Runs POT's baseline in its own process; returns (result dict, max RSS MB)."""
-    cmd = ([sys.executable, "-c", BATCH_POT, HERE, str(n)] if workload == "batch_emd"
-           else [sys.executable, POT_SCRIPT, workload, str(n)])
-    proc = subprocess.Popen(cmd,
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    out = proc.stdout.read()
-    _, status, usage = os.wait4(proc.pid, 0)
-    proc.returncode = os.waitstatus_to_exitcode(status)
+    """Runs POT's baseline in its own process; returns (result dict, peak RSS MB)."""
+    if workload == "batch_emd":
+        cmd = [sys.executable, "-c", PEAK_WRAPPER, BATCH_POT, "batch_pot", HERE, str(n)]
+    else:
+        cmd = [sys.executable, "-c", PEAK_WRAPPER, "", POT_SCRIPT, workload, str(n)]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
-        raise RuntimeError(f"pot_baseline.py {workload} {n} failed")
-    return json.loads(out), usage.ru_maxrss / 1024.0
+        raise RuntimeError(f"POT {workload} {n} failed: {proc.stderr[-500:]}")
+    kb = [l.split()[1] for l in proc.stderr.splitlines() if l.startswith("VMHWM_KB")]
+    return json.loads(proc.stdout.strip().splitlines()[-1]), int(kb[-1]) / 1024.0
 
 
 def rss_mb(pid, field):

@@ -1,8 +1,10 @@
 // Convolutional Wasserstein barycenters of images on regular 2-D and 3-D grids
 // (Solomon et al. 2015): iterative Bregman projections where the Gibbs kernel
 // exp(-||p - q||^2 / eps) on the grid [0, 1]^d (linspace per axis, as POT) is
-// applied separably, one axis at a time, in the log domain. The full kernel
-// matrix is never formed. Thread-compatible.
+// applied separably, one axis at a time: as matrix products on the scalings
+// (exp domain, images in parallel), or, when those products under/overflow,
+// in the log domain from the start (reported in the summary's message). The
+// full kernel matrix is never formed. Thread-compatible.
 #ifndef OTSERVE_CORE_BARYCENTER_GRID_H_
 #define OTSERVE_CORE_BARYCENTER_GRID_H_
 

@@ -187,6 +187,22 @@ class FamiliesTest(unittest.TestCase):
             self.assertTrue(diag["converged"], diag)
             self.assertEqual(bar.shape, (32, 32))
             np.testing.assert_allclose(bar, ref, atol=1e-12)
+            self.assertNotIn("log domain", diag["message"])  # the exp-domain path
+
+    def test_convolutional_barycenter_falls_back_to_the_log_domain(self):
+        # Far-apart sharp blobs: the exp-domain kernel products underflow, the
+        # solve restarts in the log domain and says so, and still matches POT.
+        g = np.linspace(0, 1, 32)
+        X, Y = np.meshgrid(g, g)
+        imgs = [np.exp(-((X - c) ** 2 + (Y - c) ** 2) / 1e-3) for c in (0.1, 0.9)]
+        A = np.stack([i / i.sum() for i in imgs])
+        for reg in (1e-3, 1e-4):
+            ref = ot.bregman.convolutional_barycenter2d(A, reg, method="sinkhorn_log",
+                                                        numItermax=3000, stopThr=1e-12)
+            bar, diag = self.c.convolutional_barycenter(A, reg, tol=1e-10)
+            self.assertTrue(diag["converged"], diag)
+            self.assertIn("log domain", diag["message"])
+            np.testing.assert_allclose(bar, ref, atol=1e-10)
 
     def test_convolutional_barycenter_3d_is_centred_between_translated_blobs(self):
         g = np.linspace(0, 1, 12)
