@@ -17,21 +17,32 @@ namespace {
 using RowArray =
     Eigen::Array<double, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
 
+// The log Gibbs kernel of one axis of linspace(0, 1, d): -(t_i - t_j)^2 / eps.
+RowArray LogKernel(int64_t d, double eps) {
+  RowArray k(d, d);
+  for (int64_t i = 0; i < d; ++i) {
+    for (int64_t j = 0; j < d; ++j) {
+      const double t = double(i - j) / double(d - 1);
+      k(i, j) = -t * t / eps;
+    }
+  }
+  return k;
+}
+
+// A result whose summary is ready for the Bregman loop.
+GridBarycenterResult StartResult(double eps) {
+  GridBarycenterResult result;
+  result.summary.termination = Termination::kIterationLimit;
+  result.summary.epsilon = eps;
+  return result;
+}
+
 // log K * exp(img): along each axis, out_i = LSE_j(logk_ij + in_j).
 class LogConvolution {
  public:
   LogConvolution(const std::vector<int64_t>& shape, double eps)
       : shape_(shape) {
-    for (int64_t d : shape) {
-      RowArray k(d, d);
-      for (int64_t i = 0; i < d; ++i) {
-        for (int64_t j = 0; j < d; ++j) {
-          const double t = double(i - j) / double(d - 1);
-          k(i, j) = -t * t / eps;
-        }
-      }
-      kernels_.push_back(std::move(k));
-    }
+    for (int64_t d : shape) kernels_.push_back(LogKernel(d, eps));
   }
 
   // Grid lines along an axis are independent, so they are split across the
@@ -75,14 +86,7 @@ class ExpConvolution {
   ExpConvolution(const std::vector<int64_t>& shape, double eps)
       : shape_(shape) {
     for (int64_t d : shape) {
-      Eigen::MatrixXd k(d, d);
-      for (int64_t i = 0; i < d; ++i) {
-        for (int64_t j = 0; j < d; ++j) {
-          const double t = double(i - j) / double(d - 1);
-          k(i, j) = std::exp(-t * t / eps);
-        }
-      }
-      kernels_.push_back(std::move(k));
+      kernels_.push_back(LogKernel(d, eps).exp().matrix());
     }
   }
 
@@ -130,10 +134,8 @@ absl::StatusOr<std::optional<GridBarycenterResult>> ExpDomainBarycenter(
   std::vector<Eigen::ArrayXd> v(k_count, Eigen::ArrayXd::Ones(size)),
       ku(k_count);
   Eigen::ArrayXd log_bar(size);
-  GridBarycenterResult result;
+  GridBarycenterResult result = StartResult(options.epsilon);
   Summary& s = result.summary;
-  s.termination = Termination::kIterationLimit;
-  s.epsilon = options.epsilon;
   for (int64_t it = 1; it <= options.max_iterations; ++it) {
     RETURN_IF_ERROR(control.Check());
     control.ParallelRange(k_count, 1, [&](int64_t begin, int64_t end) {
@@ -214,10 +216,8 @@ absl::StatusOr<GridBarycenterResult> GridBarycenter(
   std::vector<Eigen::ArrayXd> g(k_count, Eigen::ArrayXd::Zero(size)),
       log_ku(k_count);
   Eigen::ArrayXd log_bar(size);
-  GridBarycenterResult result;
+  GridBarycenterResult result = StartResult(options.epsilon);
   Summary& s = result.summary;
-  s.termination = Termination::kIterationLimit;
-  s.epsilon = options.epsilon;
   for (int64_t it = 1; it <= options.max_iterations; ++it) {
     RETURN_IF_ERROR(control.Check());
     log_bar.setZero();

@@ -44,10 +44,7 @@ SortedSide SortSide(const VectorView& x, const VectorView& w, bool with_index) {
   SortedSide side;
   const int64_t n = x.size();
   if (!with_index && IsUniform(w)) {
-    side.keys.assign(x.data(), x.data() + n);
-    if (x.innerStride() != 1) {
-      for (int64_t i = 0; i < n; ++i) side.keys[i] = x(i);
-    }
+    side.keys.assign(x.data(), x.data() + n);  // a VectorView is contiguous
     RadixSort(&side.keys);
     side.uniform_weight = w(0);
     return side;
