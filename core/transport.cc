@@ -1,62 +1,89 @@
-// Method dispatch and cost formation for SolveTransport.
+// SolveTransport: validation, AUTO, and dispatch through the method table.
 #include "core/transport.h"
 
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
 #include "core/common/status_macros.h"
-#include "core/entropic/sinkhorn.h"
-#include "core/exact/network_simplex.h"
-#include "core/exact/one_d.h"
-#include "core/sliced/sliced.h"
+#include "core/common/validate.h"
+#include "core/methods.h"
 
 namespace otcore {
 namespace {
-
-constexpr double kDefaultRelativeEpsilon = 0.05;
-// Entropic point-cloud problems are solved matrix-free up to this dimension
-// (tiles from coordinate differences cost about as much as reading a stored
-// matrix), and at any dimension beyond this many cost entries (256 MB).
-constexpr int64_t kMatrixFreeMaxDim = 16;
-constexpr int64_t kMatrixFreeMinEntries = int64_t{1} << 25;
 
 bool IsOneDimensional(const TransportProblem& p) {
   return p.cost.kind != CostKind::kExplicit && p.x && p.y && p.x->cols() == 1 &&
          p.y->cols() == 1;
 }
 
-// METHOD kGaussian: closed form between the given or fitted Gaussians.
-absl::StatusOr<TransportResult> SolveGaussian(const TransportProblem& problem,
-                                              const TransportOptions& options) {
-  if (problem.cost.kind != CostKind::kSqEuclidean) {
-    return absl::InvalidArgumentError(
-        "the Gaussian closed form is for the squared Euclidean cost");
+// Shapes of the arrays against each other.
+absl::Status ValidateShapes(const TransportProblem& p, bool gaussian) {
+  const bool explicit_cost = p.cost.kind == CostKind::kExplicit;
+  if (explicit_cost) {
+    if (!p.cost_matrix) {
+      return InvalidField("cost.matrix",
+                          "required when cost.kind is COST_KIND_EXPLICIT");
+    }
+    if (p.x && p.x->rows() != p.cost_matrix->rows()) {
+      return InvalidField("source.points",
+                          absl::StrCat("has ", p.x->rows(),
+                                       " points, cost.matrix has ",
+                                       p.cost_matrix->rows(), " rows"));
+    }
+    if (p.y && p.y->rows() != p.cost_matrix->cols()) {
+      return InvalidField("target.points",
+                          absl::StrCat("has ", p.y->rows(),
+                                       " points, cost.matrix has ",
+                                       p.cost_matrix->cols(), " columns"));
+    }
+  } else {
+    if (p.cost_matrix) {
+      return InvalidField("cost.matrix", "only allowed with COST_KIND_EXPLICIT");
+    }
+    if (!p.x && !(gaussian && p.source_gaussian)) {
+      return InvalidField("source.points",
+                          "required unless cost.kind is COST_KIND_EXPLICIT");
+    }
+    if (!p.y && !(gaussian && p.target_gaussian)) {
+      return InvalidField("target.points",
+                          "required unless cost.kind is COST_KIND_EXPLICIT");
+    }
   }
-  auto side =
-      [](const std::optional<Gaussian>& given,
-         const std::optional<MatrixView>& points,
-         const std::optional<VectorView>& weights) -> absl::StatusOr<Gaussian> {
-    if (given) return *given;
-    if (!points)
-      return absl::InvalidArgumentError("points or a Gaussian are required");
-    const Eigen::VectorXd uniform =
-        Eigen::VectorXd::Constant(points->rows(), 1.0 / points->rows());
-    return FitGaussian(*points, weights ? *weights : VectorView(uniform));
-  };
-  ASSIGN_OR_RETURN(Gaussian g1,
-                   side(problem.source_gaussian, problem.x, problem.a));
-  ASSIGN_OR_RETURN(Gaussian g2,
-                   side(problem.target_gaussian, problem.y, problem.b));
-  ASSIGN_OR_RETURN(GaussianW2Result w2, GaussianW2(g1, g2));
-  TransportResult result;
-  result.value = w2.value;
-  result.distance = std::sqrt(w2.value);
-  result.summary = w2.summary;
-  if (options.compute_plan) {
-    ASSIGN_OR_RETURN(LinearMap map, GaussianMongeMap(g1, g2));
-    result.linear_map = std::move(map);
+  if (!gaussian && (p.source_gaussian || p.target_gaussian)) {
+    return InvalidField(p.source_gaussian ? "source.gaussian"
+                                          : "target.gaussian",
+                        "only allowed with METHOD_GAUSSIAN");
   }
-  return result;
+  if (p.x && p.y && p.x->cols() != p.y->cols()) {
+    return InvalidField("target.points",
+                        absl::StrCat("dimension ", p.y->cols(),
+                                     " differs from source.points dimension ",
+                                     p.x->cols()));
+  }
+  if (p.source_gaussian && p.target_gaussian &&
+      p.source_gaussian->mean.size() != p.target_gaussian->mean.size()) {
+    return InvalidField("target.gaussian.mean",
+                        "dimension differs from the source's");
+  }
+  const int64_t n_points = p.x ? p.x->rows() : p.cost_matrix ? p.n() : -1;
+  const int64_t m_points = p.y ? p.y->rows() : p.cost_matrix ? p.m() : -1;
+  if (p.a && n_points >= 0 && p.a->size() != n_points) {
+    return InvalidField("source.weights",
+                        absl::StrCat("has ", p.a->size(),
+                                     " entries but the measure has ",
+                                     n_points, " points"));
+  }
+  if (p.b && m_points >= 0 && p.b->size() != m_points) {
+    return InvalidField("target.weights",
+                        absl::StrCat("has ", p.b->size(),
+                                     " entries but the measure has ",
+                                     m_points, " points"));
+  }
+  if (!gaussian && (p.n() == 0 || p.m() == 0)) {
+    return InvalidField(p.n() == 0 ? "source" : "target",
+                        "empty measures are not allowed");
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -73,157 +100,120 @@ int64_t TransportProblem::m() const {
   return cost_matrix ? cost_matrix->cols() : 0;
 }
 
+absl::Status TransportOptions::Validate() const {
+  RETURN_IF_ERROR(epsilon.Validate());
+  if (tolerance) {
+    RETURN_IF_ERROR(CheckTolerance(*tolerance, /*below_one=*/true));
+  }
+  if (max_iterations) RETURN_IF_ERROR(CheckMaxIterations(*max_iterations));
+  if (marginal_relaxation && !(*marginal_relaxation > 0)) {
+    return InvalidField("options.marginal_relaxation",
+                        absl::StrCat("must be > 0, got ", *marginal_relaxation));
+  }
+  if (method == Method::kUnbalanced && !marginal_relaxation) {
+    return InvalidField("options.marginal_relaxation",
+                        "required for METHOD_UNBALANCED_SINKHORN");
+  }
+  if (num_directions < 1 || num_directions > 1'000'000) {
+    return InvalidField(
+        "options.num_directions",
+        absl::StrCat("must be in [1, 1e6], got ", num_directions));
+  }
+  return absl::OkStatus();
+}
+
 Method ChooseMethod(const TransportProblem& problem) {
   if (IsOneDimensional(problem)) return Method::kOneD;
   if (problem.n() * problem.m() <= kAutoExactMaxEntries) return Method::kExact;
   return Method::kSinkhorn;
 }
 
-// Solves without the derived `distance`; SolveTransport adds it.
-static absl::StatusOr<TransportResult> SolveTransportValue(
-    const TransportProblem& problem, const TransportOptions& options,
-    const SolveControl& control) {
-  RETURN_IF_ERROR(problem.cost.Validate());
-  if (options.method == Method::kGaussian)
-    return SolveGaussian(problem, options);
-  const int64_t n = problem.n(), m = problem.m();
-  if (n == 0 || m == 0) {
-    return absl::InvalidArgumentError("source and target must be non-empty");
-  }
-  const Eigen::VectorXd uniform_a = Eigen::VectorXd::Constant(n, 1.0 / n);
-  const Eigen::VectorXd uniform_b = Eigen::VectorXd::Constant(m, 1.0 / m);
-  const VectorView a = problem.a ? *problem.a : VectorView(uniform_a);
-  const VectorView b = problem.b ? *problem.b : VectorView(uniform_b);
-  if (problem.cost.kind != CostKind::kExplicit) {
-    if (!problem.x || !problem.y) {
-      return absl::InvalidArgumentError(
-          "points are required unless the cost is explicit");
-    }
-    if (problem.x->rows() != n || problem.y->rows() != m) {
-      return absl::InvalidArgumentError("weights and points differ in length");
-    }
-    if (problem.x->cols() != problem.y->cols()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("source points have dimension ", problem.x->cols(),
-                       " but target points have ", problem.y->cols()));
-    }
-  } else if (!problem.cost_matrix) {
-    return absl::InvalidArgumentError("explicit cost without a cost matrix");
-  }
+Method ResolveMethod(const TransportProblem& problem,
+                     const TransportOptions& options) {
+  return options.method == Method::kAuto ? ChooseMethod(problem)
+                                         : options.method;
+}
 
-  const Method method =
-      options.method == Method::kAuto ? ChooseMethod(problem) : options.method;
-  TransportResult result;
-  if (method == Method::kSliced || method == Method::kMaxSliced) {
-    if (problem.cost.kind == CostKind::kExplicit) {
-      return absl::InvalidArgumentError("sliced methods need point clouds");
-    }
-    SlicedOptions so;
-    so.num_directions = options.num_directions;
-    so.seed = options.seed;
-    so.p = problem.cost.Exponent();
-    so.max_sliced = method == Method::kMaxSliced;
-    ASSIGN_OR_RETURN(SlicedResult r,
-                     SolveSliced(*problem.x, a, *problem.y, b, so,
-                                 problem.directions, control));
-    result.value = r.value;
-    result.distance = r.distance;
-    result.summary = std::move(r.summary);
-    return result;
+absl::Status ValidateTransport(const TransportProblem& p,
+                               const TransportOptions& options) {
+  RETURN_IF_ERROR(p.cost.Validate());
+  RETURN_IF_ERROR(options.Validate());
+  const bool gaussian = options.method == Method::kGaussian;
+  RETURN_IF_ERROR(ValidateShapes(p, gaussian));
+  if (p.a) RETURN_IF_ERROR(ValidateWeights(*p.a, "source.weights"));
+  if (p.b) RETURN_IF_ERROR(ValidateWeights(*p.b, "target.weights"));
+  const MethodInfo& info = InfoOf(ResolveMethod(p, options));
+  const std::string name(info.name);
+  if (info.sqeuclidean_only && p.cost.kind != CostKind::kSqEuclidean) {
+    return InvalidField("cost.kind", absl::StrCat("method ", name,
+                                                  " needs the squared "
+                                                  "Euclidean cost"));
   }
-  if (method == Method::kOneD) {
-    if (!IsOneDimensional(problem)) {
-      return absl::InvalidArgumentError(
-          "method 1d needs 1-D point clouds and a non-explicit cost");
-    }
-    ASSIGN_OR_RETURN(
-        OneDResult r,
-        SolveOneD(problem.x->col(0), a, problem.y->col(0), b,
-                  problem.cost.Exponent(), control, options.compute_plan));
-    result.value = r.cost;
-    if (options.compute_plan) result.sparse_plan = std::move(r.plan);
-    result.summary = std::move(r.summary);
-    return result;
+  if (info.needs_1d && !IsOneDimensional(p)) {
+    return InvalidField("method", absl::StrCat("method ", name,
+                                               " needs 1-D points (shape [n] "
+                                               "or [n, 1]) and a non-explicit "
+                                               "cost"));
   }
+  if (info.needs_clouds && p.cost.kind == CostKind::kExplicit) {
+    return InvalidField("method", absl::StrCat("method ", name,
+                                               " needs point clouds, not an "
+                                               "explicit cost"));
+  }
+  if (p.directions && p.x && p.directions->cols() != p.x->cols()) {
+    return InvalidField("options.directions",
+                        absl::StrCat("must have ", p.x->cols(),
+                                     " columns (the dimension)"));
+  }
+  if (info.balanced) {
+    const double mass_a = p.a ? p.a->sum() : 1.0;
+    const double mass_b = p.b ? p.b->sum() : 1.0;
+    if (std::abs(mass_a - mass_b) >
+        kMassTolerance * std::max(mass_a, mass_b)) {
+      return InvalidField(
+          "target.weights",
+          absl::StrCat("total mass ", mass_b, " differs from source mass ",
+                       mass_a, " (relative tolerance ", kMassTolerance, ")"));
+    }
+  }
+  return absl::OkStatus();
+}
 
-  // Entropic methods on point clouds run matrix-free when the cost is cheap to
-  // evaluate (low dimension) or a dense matrix would be large.
-  const bool explicit_cost = problem.cost.kind == CostKind::kExplicit;
-  const bool entropic =
-      method == Method::kSinkhorn || method == Method::kUnbalanced;
-  const bool matrix_free = entropic && !explicit_cost &&
-                           (problem.x->cols() <= kMatrixFreeMaxDim ||
-                            problem.n() * problem.m() > kMatrixFreeMinEntries);
-  // Other methods: view the explicit matrix or form it once.
-  RowMatrix formed;
-  if (!explicit_cost && !matrix_free) {
-    formed = PairwiseCost(*problem.x, *problem.y, problem.cost);
+int64_t DenseEntries(const TransportProblem& problem,
+                     const TransportOptions& options) {
+  const MethodInfo& info = InfoOf(ResolveMethod(problem, options));
+  const int64_t entries = problem.n() * problem.m();
+  const bool dense_plan = options.compute_plan && info.plan == PlanKind::kDense;
+  switch (info.cost_memory) {
+    case CostMemory::kNone:
+      return 0;
+    case CostMemory::kDense:
+      return entries;
+    case CostMemory::kDenseUnlessMatrixFree:
+      return RunsMatrixFree(problem, info) && !dense_plan ? 0 : entries;
   }
-  const MatrixView cost =
-      explicit_cost ? *problem.cost_matrix : MatrixView(formed);
-  const CostSource source =
-      matrix_free ? CostSource::Clouds(*problem.x, *problem.y, problem.cost)
-                  : CostSource::Dense(cost);
-
-  if (method == Method::kExact) {
-    ExactOptions eo;
-    if (options.max_iterations) eo.max_iterations = *options.max_iterations;
-    ASSIGN_OR_RETURN(ExactResult r, SolveExact(a, b, cost, eo, control));
-    result.value = r.cost;
-    if (options.compute_plan) {
-      result.sparse_plan = std::move(r.plan);
-      result.f = std::move(r.f);
-      result.g = std::move(r.g);
-    }
-    result.summary = std::move(r.summary);
-    return result;
-  }
-  if (method == Method::kSinkhorn || method == Method::kUnbalanced) {
-    SinkhornOptions so;
-    if (method == Method::kUnbalanced) {
-      if (!options.marginal_relaxation) {
-        return absl::InvalidArgumentError(
-            "unbalanced OT needs marginal_relaxation (lambda, POT's reg_m)");
-      }
-      so.marginal_relaxation = *options.marginal_relaxation;
-    }
-    double eps = options.epsilon.value_or(kDefaultRelativeEpsilon);
-    if (!options.epsilon ||
-        options.epsilon_scale == EpsilonScale::kRelativeToMeanCost) {
-      eps *= source.Mean();
-    }
-    so.epsilon = eps;
-    if (options.tolerance) so.tolerance = *options.tolerance;
-    if (options.max_iterations) so.max_iterations = *options.max_iterations;
-    so.epsilon_scaling = options.epsilon_scaling;
-    so.compute_plan = options.compute_plan;
-    if (!(eps > 0.0)) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("epsilon resolves to ", eps,
-                       "; it must be > 0 (an all-zero cost "
-                       "needs an absolute epsilon)"));
-    }
-    ASSIGN_OR_RETURN(SinkhornResult r,
-                     SolveSinkhorn(a, b, source, so, control));
-    result.value = r.cost;
-    result.regularized_value = r.regularized_cost;
-    if (options.compute_plan) {
-      result.dense_plan = std::move(r.plan);
-      result.f = std::move(r.f);
-      result.g = std::move(r.g);
-    }
-    result.summary = std::move(r.summary);
-    return result;
-  }
-  return absl::UnimplementedError(
-      absl::StrCat("method ", MethodName(method), " is not implemented"));
+  return entries;
 }
 
 absl::StatusOr<TransportResult> SolveTransport(const TransportProblem& problem,
                                                const TransportOptions& options,
                                                const SolveControl& control) {
+  RETURN_IF_ERROR(ValidateTransport(problem, options));
+  TransportOptions resolved = options;
+  resolved.method = ResolveMethod(problem, options);
+  // The solvers get explicit weights (uniform when absent).
+  TransportProblem p = problem;
+  Eigen::VectorXd uniform_a, uniform_b;
+  if (!p.a && (p.x || p.cost_matrix)) {
+    uniform_a = Eigen::VectorXd::Constant(p.n(), 1.0 / p.n());
+    p.a.emplace(uniform_a);
+  }
+  if (!p.b && (p.y || p.cost_matrix)) {
+    uniform_b = Eigen::VectorXd::Constant(p.m(), 1.0 / p.m());
+    p.b.emplace(uniform_b);
+  }
   ASSIGN_OR_RETURN(TransportResult result,
-                   SolveTransportValue(problem, options, control));
+                   InfoOf(resolved.method).solve(p, resolved, control));
   if (problem.cost.kind != CostKind::kExplicit && result.distance == 0.0) {
     result.distance =
         std::pow(std::max(result.value, 0.0), 1.0 / problem.cost.Exponent());

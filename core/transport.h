@@ -12,6 +12,7 @@
 #include "core/common/control.h"
 #include "core/common/cost.h"
 #include "core/common/types.h"
+#include "core/entropic/epsilon.h"
 #include "core/gaussian/gaussian.h"
 
 namespace otcore {
@@ -37,16 +38,15 @@ struct TransportProblem {
   int64_t m() const;
 };
 
-enum class EpsilonScale { kAbsolute, kRelativeToMeanCost };
-
 struct TransportOptions {
+  // kAuto resolves with ChooseMethod (see there).
   Method method = Method::kAuto;
-  // Sinkhorn epsilon; absent: 0.05 relative to the mean cost.
-  std::optional<double> epsilon;
-  EpsilonScale epsilon_scale = EpsilonScale::kAbsolute;
-  // Sinkhorn marginal tolerance (relative L1). Default 1e-6.
+  // Entropic methods: absent value = kDefaultRelativeEpsilon x mean cost.
+  EpsilonSpec epsilon;
+  // Sinkhorn marginal tolerance (relative L1), in (0, 1). Default 1e-6.
   std::optional<double> tolerance;
-  // Sinkhorn iterations (default 10,000) or simplex pivots (default 1e8).
+  // Sinkhorn iterations (default 10,000) or simplex pivots (default 1e8); in
+  // [1, kMaxIterationsCap].
   std::optional<int64_t> max_iterations;
   bool epsilon_scaling = true;
   // kUnbalanced: lambda of the KL marginal penalties (POT's reg_m); required.
@@ -57,6 +57,9 @@ struct TransportOptions {
   // Return the plan (sparse for EXACT / ONE_D, dense for SINKHORN) and
   // potentials.
   bool compute_plan = false;
+
+  // Each given field in range; errors name "options.<field>".
+  absl::Status Validate() const;
 };
 
 struct TransportResult {
@@ -72,11 +75,33 @@ struct TransportResult {
   Summary summary;
 };
 
-// The method AUTO resolves to for this problem (documented in the API).
+// The method AUTO resolves to for this problem (documented in the API): 1-D
+// for 1-D clouds, EXACT up to kAutoExactMaxEntries cost entries, else
+// SINKHORN. The one place AUTO is decided.
 Method ChooseMethod(const TransportProblem& problem);
 
-// Errors: INVALID_ARGUMENT (with a message naming the input), UNIMPLEMENTED for
-// a method that cannot serve the problem, CANCELLED / DEADLINE_EXCEEDED.
+// `options.method`, or ChooseMethod's choice for kAuto.
+Method ResolveMethod(const TransportProblem& problem,
+                     const TransportOptions& options);
+
+// Every check that needs no solve, in one place: the cost, the shapes, the
+// weights, the method against the problem (from its MethodInfo), balanced
+// masses and the options. Errors are InvalidField errors naming the API field
+// (e.g. "target.weights", "options.epsilon", "method"). SolveTransport runs it
+// first; the server runs it before admitting a job.
+absl::Status ValidateTransport(const TransportProblem& problem,
+                               const TransportOptions& options);
+
+// Cost-matrix (and dense plan) entries the resolved method will hold in memory
+// for this problem: n * m when it forms the cost or a dense plan, 0 when it
+// runs matrix-free, in 1-D, sliced or in closed form. The server's size limit
+// asks this instead of keeping its own list.
+int64_t DenseEntries(const TransportProblem& problem,
+                     const TransportOptions& options);
+
+// Validates, resolves AUTO and runs the method's solver (from the method
+// table). Errors: INVALID_ARGUMENT (an InvalidField error), CANCELLED /
+// DEADLINE_EXCEEDED.
 absl::StatusOr<TransportResult> SolveTransport(const TransportProblem& problem,
                                                const TransportOptions& options,
                                                const SolveControl& control);

@@ -10,11 +10,14 @@ ap.add_argument("--proto_dir", required=True)
 ap.add_argument("--out", required=True, help="folder that will contain otserve/")
 ap.add_argument("--package_src", required=True)
 ap.add_argument("--grpc_plugin", required=True)
+ap.add_argument("--version", required=True, help="from CMake's project(VERSION)")
 args = ap.parse_args()
 
 pkg = os.path.join(args.out, "otserve")
 shutil.rmtree(pkg, ignore_errors=True)
 shutil.copytree(args.package_src, pkg, ignore=shutil.ignore_patterns("__pycache__", "_proto"))
+with open(os.path.join(pkg, "_version.py"), "w") as f:
+    f.write(f'"""Written by gen_stubs.py from CMake\'s project(VERSION)."""\n__version__ = "{args.version}"\n')
 gen = os.path.join(pkg, "_proto")
 os.makedirs(gen)
 protos = ["ot/v1/types.proto", "ot/v1/service.proto",

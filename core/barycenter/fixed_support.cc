@@ -9,21 +9,15 @@
 #include "core/common/cost.h"
 #include "core/common/iteration.h"
 #include "core/common/status_macros.h"
+#include "core/common/validate.h"
 #include "core/entropic/softmin.h"
 
 namespace otcore {
 
 absl::Status FixedSupportBarycenterOptions::Validate() const {
-  if (!(std::isfinite(epsilon) && epsilon > 0)) {
-    return absl::InvalidArgumentError("epsilon must be finite and > 0");
-  }
-  if (!(tolerance > 0 && tolerance < 1)) {
-    return absl::InvalidArgumentError("tolerance must be in (0, 1)");
-  }
-  if (max_iterations < 1) {
-    return absl::InvalidArgumentError("max_iterations must be >= 1");
-  }
-  return absl::OkStatus();
+  RETURN_IF_ERROR(CheckPositive(epsilon, "options.epsilon"));
+  RETURN_IF_ERROR(CheckTolerance(tolerance, /*below_one=*/true));
+  return CheckMaxIterations(max_iterations);
 }
 
 absl::StatusOr<FixedSupportBarycenterResult> FixedSupportBarycenter(
@@ -48,11 +42,11 @@ absl::StatusOr<FixedSupportBarycenterResult> FixedSupportBarycenter(
     return absl::InvalidArgumentError(
         "the debiased barycenter needs a square cost");
   }
-  RETURN_IF_ERROR(ValidateWeights(lambdas, "barycenter weights"));
+  RETURN_IF_ERROR(ValidateWeights(lambdas, "weights"));
   std::vector<Eigen::ArrayXd> log_a(k_count);
   for (Eigen::Index k = 0; k < k_count; ++k) {
     const Eigen::VectorXd a = histograms.col(k);
-    RETURN_IF_ERROR(ValidateWeights(a, absl::StrCat("histogram ", k)));
+    RETURN_IF_ERROR(ValidateWeights(a, absl::StrCat("measures[", k, "].weights")));
     if (std::abs(a.sum() - 1.0) > kMassTolerance) {
       return absl::InvalidArgumentError(
           absl::StrCat("histogram ", k, " has mass ", a.sum(), ", expected 1"));

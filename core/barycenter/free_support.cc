@@ -7,10 +7,19 @@
 #include "absl/time/clock.h"
 #include "core/common/cost.h"
 #include "core/common/status_macros.h"
+#include "core/common/validate.h"
 #include "core/entropic/sinkhorn.h"
 #include "core/exact/network_simplex.h"
 
 namespace otcore {
+
+absl::Status FreeSupportOptions::Validate() const {
+  if (!(epsilon >= 0 && std::isfinite(epsilon))) {
+    return InvalidField("options.epsilon", "must be >= 0 (0: exact inner solves)");
+  }
+  RETURN_IF_ERROR(CheckTolerance(tolerance, /*below_one=*/false));
+  return CheckMaxIterations(max_iterations);
+}
 
 absl::StatusOr<FreeSupportResult> FreeSupportBarycenter(
     const std::vector<std::pair<RowMatrix, Eigen::VectorXd>>& measures,
@@ -21,17 +30,13 @@ absl::StatusOr<FreeSupportResult> FreeSupportBarycenter(
       lambdas.size() != static_cast<Eigen::Index>(measures.size())) {
     return absl::InvalidArgumentError("one weight per measure is required");
   }
-  RETURN_IF_ERROR(ValidateWeights(lambdas, "barycenter weights"));
-  RETURN_IF_ERROR(ValidateWeights(b, "barycenter support weights"));
+  RETURN_IF_ERROR(ValidateWeights(lambdas, "weights"));
+  RETURN_IF_ERROR(ValidateWeights(b, "support_weights"));
   if (b.size() != x_init.rows()) {
     return absl::InvalidArgumentError(
         "one weight per initial support point is required");
   }
-  if (!(options.epsilon >= 0) || !(options.tolerance > 0) ||
-      options.max_iterations < 1) {
-    return absl::InvalidArgumentError(
-        "epsilon >= 0, tolerance > 0, max_iterations >= 1");
-  }
+  RETURN_IF_ERROR(options.Validate());
   for (const auto& [y, w] : measures) {
     if (y.cols() != x_init.cols() || y.rows() != w.size()) {
       return absl::InvalidArgumentError(
@@ -82,8 +87,7 @@ absl::StatusOr<FreeSupportResult> FreeSupportBarycenter(
       break;
     }
   }
-  s.converged = s.termination == Termination::kConverged;
-  if (!s.converged) {
+  if (!s.converged()) {
     s.message = absl::StrCat("support still moving (squared displacement ",
                              s.marginal_error, ") at max_iterations");
   }

@@ -22,6 +22,8 @@ struct FreeSupportOptions {
   // Stop when sum ||X_new - X||^2 <= tolerance (POT's stopThr).
   double tolerance = 1e-7;
   int64_t max_iterations = 100;
+
+  absl::Status Validate() const;
 };
 
 struct FreeSupportResult {

@@ -10,6 +10,7 @@
 #include "core/common/cost.h"
 #include "core/common/iteration.h"
 #include "core/common/status_macros.h"
+#include "core/common/validate.h"
 
 namespace otcore {
 namespace {
@@ -166,6 +167,12 @@ absl::StatusOr<std::optional<GridBarycenterResult>> ExpDomainBarycenter(
 
 }  // namespace
 
+absl::Status GridBarycenterOptions::Validate() const {
+  RETURN_IF_ERROR(CheckPositive(epsilon, "options.epsilon"));
+  RETURN_IF_ERROR(CheckTolerance(tolerance, /*below_one=*/true));
+  return CheckMaxIterations(max_iterations);
+}
+
 absl::StatusOr<GridBarycenterResult> GridBarycenter(
     const std::vector<Eigen::ArrayXd>& images,
     const std::vector<int64_t>& shape, const VectorView& lambdas,
@@ -180,18 +187,12 @@ absl::StatusOr<GridBarycenterResult> GridBarycenter(
       return absl::InvalidArgumentError("each grid axis needs >= 2 points");
     size *= d;
   }
-  if (!(std::isfinite(options.epsilon) && options.epsilon > 0)) {
-    return absl::InvalidArgumentError("epsilon must be finite and > 0");
-  }
-  if (!(options.tolerance > 0) || options.max_iterations < 1) {
-    return absl::InvalidArgumentError(
-        "tolerance must be > 0, max_iterations >= 1");
-  }
+  RETURN_IF_ERROR(options.Validate());
   const size_t k_count = images.size();
   if (k_count == 0 || lambdas.size() != static_cast<Eigen::Index>(k_count)) {
     return absl::InvalidArgumentError("one weight per image is required");
   }
-  RETURN_IF_ERROR(ValidateWeights(lambdas, "barycenter weights"));
+  RETURN_IF_ERROR(ValidateWeights(lambdas, "weights"));
   std::vector<Eigen::ArrayXd> log_a(k_count);
   for (size_t k = 0; k < k_count; ++k) {
     if (images[k].size() != size) {
@@ -199,7 +200,7 @@ absl::StatusOr<GridBarycenterResult> GridBarycenter(
           absl::StrCat("image ", k, " has the wrong size"));
     }
     RETURN_IF_ERROR(
-        ValidateWeights(images[k].matrix(), absl::StrCat("image ", k)));
+        ValidateWeights(images[k].matrix(), absl::StrCat("measures[", k, "].weights")));
     // A floor keeps empty pixels finite in the log domain (as POT's stabThr).
     log_a[k] = (images[k] / images[k].sum() + 1e-300).log();
   }

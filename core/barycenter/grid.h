@@ -23,6 +23,8 @@ struct GridBarycenterOptions {
   // Stop when max_k ||(second marginal of P_k) - bar||_1 <= tolerance.
   double tolerance = 1e-9;
   int64_t max_iterations = 10'000;
+
+  absl::Status Validate() const;
 };
 
 struct GridBarycenterResult {

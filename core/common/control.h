@@ -34,7 +34,6 @@ class SolveControl {
   bool cancelled() const { return cancelled_.load(std::memory_order_relaxed); }
 
   void set_deadline(absl::Time deadline) { deadline_ = deadline; }
-  absl::Time deadline() const { return deadline_; }
 
   void set_progress_callback(std::function<void(const Progress&)> callback) {
     progress_ = std::move(callback);

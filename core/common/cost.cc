@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
+#include "core/common/validate.h"
 
 namespace otcore {
 
@@ -23,8 +24,8 @@ double CostSpec::Exponent() const {
 
 absl::Status CostSpec::Validate() const {
   if (kind == CostKind::kPower && !(std::isfinite(p) && p >= 1.0)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("cost.p must be a finite number >= 1, got ", p));
+    return InvalidField(
+        "cost.p", absl::StrCat("must be >= 1 for COST_KIND_POWER, got ", p));
   }
   return absl::OkStatus();
 }
@@ -50,29 +51,27 @@ RowMatrix PairwiseCost(const MatrixView& x, const MatrixView& y,
   return c;
 }
 
-absl::Status ValidateWeights(const VectorView& w, absl::string_view name) {
-  if (w.size() == 0) {
-    return absl::InvalidArgumentError(absl::StrCat(name, " is empty"));
-  }
+absl::Status ValidateWeights(const VectorView& w, absl::string_view field) {
+  if (w.size() == 0) return InvalidField(field, "is empty");
   double total = 0.0;
   for (Eigen::Index i = 0; i < w.size(); ++i) {
     if (!std::isfinite(w(i)) || w(i) < 0.0) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          name, "[", i, "] = ", w(i), ": weights must be finite and >= 0"));
+      return InvalidField(
+          field, absl::StrCat("entry ", i, " is ", w(i),
+                              "; weights must be finite and >= 0"));
     }
     total += w(i);
   }
-  if (total <= 0.0) {
-    return absl::InvalidArgumentError(absl::StrCat(name, " are all zero"));
-  }
+  if (total <= 0.0) return InvalidField(field, "all weights are zero");
   return absl::OkStatus();
 }
 
 absl::Status ValidateBalanced(const VectorView& a, const VectorView& b) {
   const double sa = a.sum(), sb = b.sum();
   if (std::abs(sa - sb) > kMassTolerance * std::max(sa, sb)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("source and target masses differ: ", sa, " vs ", sb,
+    return InvalidField(
+        "target.weights",
+        absl::StrCat("total mass ", sb, " differs from source mass ", sa,
                      " (relative tolerance ", kMassTolerance, ")"));
   }
   return absl::OkStatus();

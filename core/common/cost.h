@@ -31,12 +31,14 @@ struct CostSpec {
 RowMatrix PairwiseCost(const MatrixView& x, const MatrixView& y,
                        const CostSpec& spec);
 
-// Weights must be finite, >= 0 and not all zero; `name` is used in the message.
-absl::Status ValidateWeights(const VectorView& w, absl::string_view name);
+// Weights must be finite, >= 0 and not all zero; errors name `field` (a field
+// path such as "source.weights").
+absl::Status ValidateWeights(const VectorView& w, absl::string_view field);
 
 // Relative mass mismatch |sum a - sum b| / max(sum a, sum b) allowed by the
 // balanced solvers.
 inline constexpr double kMassTolerance = 1e-6;
+// Error on "target.weights" when the masses of a and b differ.
 absl::Status ValidateBalanced(const VectorView& a, const VectorView& b);
 
 // max(L1 row-marginal error, L1 column-marginal error) / sum(a) of a sparse

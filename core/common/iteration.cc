@@ -29,7 +29,6 @@ bool EndSweep(int64_t it, double err, double tolerance, double epsilon,
 }
 
 void FinishSummary(absl::Time start, Summary* s) {
-  s->converged = s->termination == Termination::kConverged;
   if (s->termination == Termination::kIterationLimit && s->message.empty()) {
     s->message =
         absl::StrCat("max_iterations reached at error ", s->marginal_error);

@@ -4,12 +4,12 @@
 #ifndef OTSERVE_CORE_COMMON_TYPES_H_
 #define OTSERVE_CORE_COMMON_TYPES_H_
 
-#include <Eigen/Core>
 #include <cstdint>
 #include <string>
 #include <vector>
 
 #include "absl/strings/string_view.h"
+#include "core/common/eigen.h"
 
 namespace otcore {
 
@@ -39,14 +39,15 @@ enum class Termination {
   kNumericalError,  // non-finite numbers appeared: the result must not be used
 };
 
+// The method's name from the method table (core/methods.h).
 absl::string_view MethodName(Method method);
-absl::string_view TerminationName(Termination termination);
 
 // Diagnostics every solver returns.
 struct Summary {
   Method method = Method::kAuto;
   Termination termination = Termination::kConverged;
-  bool converged = false;
+  // The one convergence flag: the result is within tolerance (or exact).
+  bool converged() const { return termination == Termination::kConverged; }
   // Sinkhorn iterations (all epsilon stages) or simplex pivots; 0 for 1-D.
   int64_t iterations = 0;
   // max(L1 row-marginal error, L1 column-marginal error) / total mass.

@@ -6,10 +6,14 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "core/common/status_macros.h"
+#include "core/common/validate.h"
 #include "core/entropic/softmin.h"
 
 namespace otcore {
 namespace {
+
+// Clouds up to this dimension are reduced matrix-free.
+constexpr int64_t kDivergenceMatrixFreeMaxDim = 16;
 
 struct SelfResult {
   double regularized = 0.0;  // OT_eps(a, a) = 2 <a, f>
@@ -98,37 +102,48 @@ double KernelSum(const MatrixView& x, const VectorView& wx, const MatrixView& y,
 
 }  // namespace
 
+int64_t DivergenceDenseEntries(int64_t n, int64_t m, int64_t d,
+                               DivergenceKind kind) {
+  const bool sinkhorn = kind == DivergenceKind::kSinkhorn ||
+                        kind == DivergenceKind::kSinkhornNoEntropy;
+  if (!sinkhorn || d <= kDivergenceMatrixFreeMaxDim) return 0;
+  return n * n + m * m + n * m;
+}
+
 absl::StatusOr<DivergenceResult> SolveDivergence(
     const MatrixView& x, const VectorView& a, const MatrixView& y,
     const VectorView& b, const CostSpec& cost, const DivergenceOptions& options,
     const SolveControl& control) {
   const absl::Time start = absl::Now();
-  RETURN_IF_ERROR(ValidateWeights(a, "source weights"));
-  RETURN_IF_ERROR(ValidateWeights(b, "target weights"));
+  RETURN_IF_ERROR(ValidateWeights(a, "source.weights"));
+  RETURN_IF_ERROR(ValidateWeights(b, "target.weights"));
   if (std::isinf(options.sinkhorn.marginal_relaxation)) {
     RETURN_IF_ERROR(ValidateBalanced(a, b));
   }
   if (x.cols() != y.cols()) {
-    return absl::InvalidArgumentError("source and target dimensions differ");
+    return InvalidField("target.points",
+                        absl::StrCat("dimension ", y.cols(),
+                                     " differs from the source's ", x.cols()));
   }
-  if (x.rows() != a.size() || y.rows() != b.size()) {
-    return absl::InvalidArgumentError("points and weights differ in length");
+  if (x.rows() != a.size()) {
+    return InvalidField("source.weights", "length differs from the points'");
   }
+  if (y.rows() != b.size()) {
+    return InvalidField("target.weights", "length differs from the points'");
+  }
+  RETURN_IF_ERROR(options.epsilon.Validate());
   DivergenceResult result;
   Summary& s = result.summary;
   s.termination = Termination::kConverged;
   if (options.kind == DivergenceKind::kEnergy ||
       options.kind == DivergenceKind::kGaussianMmd ||
       options.kind == DivergenceKind::kLaplacianMmd) {
-    if (!(options.blur > 0.0 && std::isfinite(options.blur))) {
-      return absl::InvalidArgumentError("blur must be finite and > 0");
-    }
+    RETURN_IF_ERROR(CheckPositive(options.blur, "blur"));
     result.self_source = KernelSum(x, a, x, a, options.kind, options.blur);
     result.self_target = KernelSum(y, b, y, b, options.kind, options.blur);
     result.cross = KernelSum(x, a, y, b, options.kind, options.blur);
     result.value =
         0.5 * result.self_source + 0.5 * result.self_target - result.cross;
-    s.converged = true;
     s.seconds = absl::ToDoubleSeconds(absl::Now() - start);
     return result;
   }
@@ -136,7 +151,7 @@ absl::StatusOr<DivergenceResult> SolveDivergence(
   SinkhornOptions so = options.sinkhorn;
   // Low-dimensional clouds are reduced matrix-free; otherwise the three cost
   // matrices are formed once.
-  const bool matrix_free = x.cols() <= 16;
+  const bool matrix_free = x.cols() <= kDivergenceMatrixFreeMaxDim;
   RowMatrix cxy, cxx, cyy;
   if (!matrix_free) {
     cxy = PairwiseCost(x, y, cost);
@@ -149,12 +164,14 @@ absl::StatusOr<DivergenceResult> SolveDivergence(
                        : CostSource::Dense(formed);
   };
   const CostSource sxy = source(x, y, cxy);
-  if (options.epsilon_relative_to_mean_cost) so.epsilon *= sxy.Mean();
+  ASSIGN_OR_RETURN(so.epsilon, options.epsilon.Resolve(
+                                   options.epsilon.relative() ? sxy.Mean() : 1));
   RETURN_IF_ERROR(so.Validate());
   const bool balanced = std::isinf(so.marginal_relaxation);
   if (!balanced && options.kind != DivergenceKind::kSinkhorn) {
-    return absl::InvalidArgumentError(
-        "the unbalanced divergence is defined with the entropic terms only");
+    return InvalidField("options.marginal_relaxation",
+                        "the unbalanced divergence is DIVERGENCE_KIND_SINKHORN "
+                        "only (entropic terms included)");
   }
   ASSIGN_OR_RETURN(SinkhornResult ab, SolveSinkhorn(a, b, sxy, so, control));
   ASSIGN_OR_RETURN(SelfResult aa,
@@ -176,14 +193,14 @@ absl::StatusOr<DivergenceResult> SolveDivergence(
   s.iterations = ab.summary.iterations + aa.iterations + bb.iterations;
   s.marginal_error = std::max({ab.summary.marginal_error, aa.error, bb.error});
   s.epsilon = so.epsilon;
-  s.converged = ab.summary.converged && aa.converged && bb.converged;
+  const bool all = ab.summary.converged() && aa.converged && bb.converged;
   s.termination = ab.summary.termination != Termination::kConverged
                       ? ab.summary.termination
-                      : (s.converged ? Termination::kConverged
-                                     : Termination::kIterationLimit);
-  if (!s.converged) {
+                      : (all ? Termination::kConverged
+                             : Termination::kIterationLimit);
+  if (!s.converged()) {
     s.message = absl::StrCat("not converged: OT(a,b) ",
-                             ab.summary.converged ? "yes" : "no", ", OT(a,a) ",
+                             ab.summary.converged() ? "yes" : "no", ", OT(a,a) ",
                              aa.converged ? "yes" : "no", ", OT(b,b) ",
                              bb.converged ? "yes" : "no");
   }

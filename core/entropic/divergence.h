@@ -13,6 +13,7 @@
 #include "core/common/control.h"
 #include "core/common/cost.h"
 #include "core/common/types.h"
+#include "core/entropic/epsilon.h"
 #include "core/entropic/sinkhorn.h"
 
 namespace otcore {
@@ -27,10 +28,12 @@ enum class DivergenceKind {
 
 struct DivergenceOptions {
   DivergenceKind kind = DivergenceKind::kSinkhorn;
-  // Sinkhorn kinds: epsilon, tolerance, max_iterations, scaling.
+  // Sinkhorn kinds: epsilon, given absolutely or relative to the mean of the
+  // cross cost C(x, y) (absent: the default relative epsilon).
+  EpsilonSpec epsilon;
+  // Sinkhorn kinds: tolerance, max_iterations, scaling, marginal_relaxation
+  // (sinkhorn.epsilon is set from `epsilon`).
   SinkhornOptions sinkhorn;
-  // Read sinkhorn.epsilon relative to the mean of the cross cost C(x, y).
-  bool epsilon_relative_to_mean_cost = false;
   // Kernel bandwidth for the Gaussian and Laplacian MMDs, > 0.
   double blur = 1.0;
 };
@@ -46,6 +49,12 @@ struct DivergenceResult {
 // MMD^2 = 1/2 <a, K_xx a> + 1/2 <b, K_yy b> - <a, K_xy b> (GeomLoss "kernel"
 // losses; with a, b of equal mass it is >= 0 for the Gaussian and Laplacian
 // kernels and for the energy distance).
+// Cost entries a solve forms as dense matrices (n^2 + m^2 + n m, or 0 when the
+// clouds of dimension d are reduced matrix-free); the server's size limits ask
+// this.
+int64_t DivergenceDenseEntries(int64_t n, int64_t m, int64_t d,
+                               DivergenceKind kind);
+
 absl::StatusOr<DivergenceResult> SolveDivergence(
     const MatrixView& x, const VectorView& a, const MatrixView& y,
     const VectorView& b, const CostSpec& cost, const DivergenceOptions& options,

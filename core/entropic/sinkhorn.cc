@@ -11,6 +11,7 @@
 #include "absl/time/clock.h"
 #include "core/common/cost.h"
 #include "core/common/status_macros.h"
+#include "core/common/validate.h"
 #include "core/entropic/softmin.h"
 
 namespace otcore {
@@ -35,21 +36,13 @@ double OptimalOmega(double theta) {
 }  // namespace
 
 absl::Status SinkhornOptions::Validate() const {
-  if (!(std::isfinite(epsilon) && epsilon > 0.0)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("epsilon must be finite and > 0, got ", epsilon));
-  }
-  if (!(tolerance > 0.0 && tolerance < 1.0)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("tolerance must be in (0, 1), got ", tolerance));
-  }
-  if (max_iterations <= 0) {
-    return absl::InvalidArgumentError("max_iterations must be > 0");
-  }
+  RETURN_IF_ERROR(CheckPositive(epsilon, "options.epsilon"));
+  RETURN_IF_ERROR(CheckTolerance(tolerance, /*below_one=*/true));
+  RETURN_IF_ERROR(CheckMaxIterations(max_iterations));
   if (!(marginal_relaxation > 0.0)) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "marginal_relaxation must be > 0 (infinity: balanced), got ",
-        marginal_relaxation));
+    return InvalidField("options.marginal_relaxation",
+                        absl::StrCat("must be > 0 (infinity: balanced), got ",
+                                     marginal_relaxation));
   }
   return absl::OkStatus();
 }
@@ -69,8 +62,8 @@ absl::StatusOr<SinkhornResult> SolveSinkhorn(const VectorView& a,
                                              const SolveControl& control) {
   const absl::Time start = absl::Now();
   RETURN_IF_ERROR(options.Validate());
-  RETURN_IF_ERROR(ValidateWeights(a, "source weights"));
-  RETURN_IF_ERROR(ValidateWeights(b, "target weights"));
+  RETURN_IF_ERROR(ValidateWeights(a, "source.weights"));
+  RETURN_IF_ERROR(ValidateWeights(b, "target.weights"));
   const bool balanced = std::isinf(options.marginal_relaxation);
   if (balanced) RETURN_IF_ERROR(ValidateBalanced(a, b));
   const Eigen::Index n = a.size(), m = b.size();
@@ -262,7 +255,6 @@ absl::StatusOr<SinkhornResult> SolveSinkhorn(const VectorView& a,
   } else if (s.termination == Termination::kNumericalError) {
     s.message = "non-finite values in the Sinkhorn iteration";
   }
-  s.converged = s.termination == Termination::kConverged;
   s.seconds = absl::ToDoubleSeconds(absl::Now() - start);
   return result;
 }

@@ -19,6 +19,7 @@
 #include "absl/time/clock.h"
 #include "core/common/cost.h"
 #include "core/common/status_macros.h"
+#include "core/common/validate.h"
 #include "core/exact/assignment.h"
 
 namespace otcore {
@@ -305,12 +306,8 @@ class TransportSimplex {
 }  // namespace
 
 absl::Status ExactOptions::Validate() const {
-  if (max_iterations <= 0) {
-    return absl::InvalidArgumentError("max_iterations must be > 0");
-  }
-  if (check_every <= 0) {
-    return absl::InvalidArgumentError("check_every must be > 0");
-  }
+  RETURN_IF_ERROR(CheckMaxIterations(max_iterations));
+  if (check_every <= 0) return InvalidField("check_every", "must be > 0");
   return absl::OkStatus();
 }
 
@@ -320,8 +317,8 @@ absl::StatusOr<ExactResult> SolveExact(const VectorView& a, const VectorView& b,
                                        const SolveControl& control) {
   const absl::Time start = absl::Now();
   RETURN_IF_ERROR(options.Validate());
-  RETURN_IF_ERROR(ValidateWeights(a, "source weights"));
-  RETURN_IF_ERROR(ValidateWeights(b, "target weights"));
+  RETURN_IF_ERROR(ValidateWeights(a, "source.weights"));
+  RETURN_IF_ERROR(ValidateWeights(b, "target.weights"));
   RETURN_IF_ERROR(ValidateBalanced(a, b));
   const int64_t n = a.size(), m = b.size();
   if (cost.rows() != n || cost.cols() != m) {
@@ -422,7 +419,6 @@ absl::StatusOr<ExactResult> SolveExact(const VectorView& a, const VectorView& b,
   } else {
     s.termination = Termination::kConverged;
   }
-  s.converged = s.termination == Termination::kConverged;
   s.seconds = absl::ToDoubleSeconds(absl::Now() - start);
   return result;
 }

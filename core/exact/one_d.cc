@@ -83,8 +83,8 @@ absl::StatusOr<OneDResult> SolveOneD(const VectorView& x, const VectorView& a,
   if (!x.allFinite() || !y.allFinite()) {
     return absl::InvalidArgumentError("points must be finite");
   }
-  RETURN_IF_ERROR(ValidateWeights(a, "source weights"));
-  RETURN_IF_ERROR(ValidateWeights(b, "target weights"));
+  RETURN_IF_ERROR(ValidateWeights(a, "source.weights"));
+  RETURN_IF_ERROR(ValidateWeights(b, "target.weights"));
   RETURN_IF_ERROR(ValidateBalanced(a, b));
   RETURN_IF_ERROR(control.Check());
 
@@ -133,7 +133,6 @@ absl::StatusOr<OneDResult> SolveOneD(const VectorView& x, const VectorView& a,
   Summary& s = result.summary;
   s.method = Method::kOneD;
   s.termination = Termination::kConverged;
-  s.converged = true;
   if (compute_plan) {
     s.marginal_error = SparseMarginalError(plan, a, b);
   } else {

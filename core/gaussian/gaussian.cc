@@ -1,13 +1,14 @@
 // Bures-Wasserstein closed forms by symmetric eigendecompositions.
 #include "core/gaussian/gaussian.h"
 
-#include <Eigen/Eigenvalues>
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "core/common/cost.h"
+#include "core/common/eigen.h"
 #include "core/common/status_macros.h"
+#include "core/common/validate.h"
 
 namespace otcore {
 namespace {
@@ -85,7 +86,6 @@ absl::StatusOr<GaussianW2Result> GaussianW2(const Gaussian& g1,
   r.value = std::max(0.0, (g1.mean - g2.mean).squaredNorm() + g1.cov.trace() +
                               g2.cov.trace() - 2.0 * cross);
   r.summary.method = Method::kGaussian;
-  r.summary.converged = true;
   r.summary.termination = Termination::kConverged;
   r.summary.seconds = absl::ToDoubleSeconds(absl::Now() - start);
   return r;
@@ -115,6 +115,11 @@ absl::StatusOr<LinearMap> GaussianMongeMap(const Gaussian& g1,
   return map;
 }
 
+absl::Status GaussianBarycenterOptions::Validate() const {
+  RETURN_IF_ERROR(CheckTolerance(tolerance, /*below_one=*/true));
+  return CheckMaxIterations(max_iterations);
+}
+
 absl::StatusOr<GaussianBarycenterResult> GaussianBarycenter(
     const std::vector<Gaussian>& gaussians, const Eigen::VectorXd& lambdas,
     const GaussianBarycenterOptions& options, const SolveControl& control) {
@@ -123,11 +128,8 @@ absl::StatusOr<GaussianBarycenterResult> GaussianBarycenter(
   if (lambdas.size() != static_cast<Eigen::Index>(gaussians.size())) {
     return absl::InvalidArgumentError("one weight per Gaussian is needed");
   }
-  RETURN_IF_ERROR(ValidateWeights(lambdas, "barycenter weights"));
-  if (!(options.tolerance > 0) || options.max_iterations < 1) {
-    return absl::InvalidArgumentError(
-        "tolerance must be > 0, max_iterations >= 1");
-  }
+  RETURN_IF_ERROR(ValidateWeights(lambdas, "weights"));
+  RETURN_IF_ERROR(options.Validate());
   const Eigen::Index d = gaussians[0].mean.size();
   for (const Gaussian& g : gaussians) {
     RETURN_IF_ERROR(ValidateGaussian(g));
@@ -174,7 +176,6 @@ absl::StatusOr<GaussianBarycenterResult> GaussianBarycenter(
       break;
     }
   }
-  s.converged = s.termination == Termination::kConverged;
   if (s.termination == Termination::kIterationLimit) {
     s.message = absl::StrCat("relative change ", s.marginal_error,
                              " after max_iterations");

@@ -47,6 +47,8 @@ struct GaussianBarycenterOptions {
   // Stop when ||S_new - S||_F <= tolerance ||S||_F. > 0.
   double tolerance = 1e-10;
   int64_t max_iterations = 1000;
+
+  absl::Status Validate() const;
 };
 struct GaussianBarycenterResult {
   Gaussian barycenter;

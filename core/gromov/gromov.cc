@@ -9,6 +9,7 @@
 #include "absl/time/clock.h"
 #include "core/common/cost.h"
 #include "core/common/status_macros.h"
+#include "core/common/validate.h"
 #include "core/entropic/sinkhorn.h"
 #include "core/exact/network_simplex.h"
 
@@ -50,17 +51,16 @@ RowMatrix TensorProduct(const Decomposition& d, const RowMatrix& t) {
 
 absl::Status GromovOptions::Validate() const {
   if (!(epsilon >= 0 && std::isfinite(epsilon))) {
-    return absl::InvalidArgumentError(
-        "epsilon must be >= 0 (0: conditional gradient)");
+    return InvalidField("options.epsilon",
+                        "must be >= 0 (0: conditional gradient)");
   }
   if (!(alpha >= 0 && alpha <= 1)) {
-    return absl::InvalidArgumentError("alpha must be in [0, 1]");
+    return InvalidField("alpha", "must be in [0, 1]");
   }
-  if (!(tolerance > 0))
-    return absl::InvalidArgumentError("tolerance must be > 0");
-  if (max_iterations < 1 || inner_max_iterations < 1) {
-    return absl::InvalidArgumentError("iteration limits must be >= 1");
-  }
+  RETURN_IF_ERROR(CheckTolerance(tolerance, /*below_one=*/false));
+  RETURN_IF_ERROR(CheckMaxIterations(max_iterations));
+  RETURN_IF_ERROR(
+      CheckMaxIterations(inner_max_iterations, "inner_max_iterations"));
   if (loss == GwLoss::kKl && epsilon == 0) {
     return absl::UnimplementedError(
         "the KL loss is served with the entropic method only (epsilon > 0)");
@@ -74,8 +74,8 @@ absl::StatusOr<GromovResult> SolveGromov(
     const GromovOptions& options, const SolveControl& control) {
   const absl::Time start = absl::Now();
   RETURN_IF_ERROR(options.Validate());
-  RETURN_IF_ERROR(ValidateWeights(p, "source weights"));
-  RETURN_IF_ERROR(ValidateWeights(q, "target weights"));
+  RETURN_IF_ERROR(ValidateWeights(p, "source.weights"));
+  RETURN_IF_ERROR(ValidateWeights(q, "target.weights"));
   RETURN_IF_ERROR(ValidateBalanced(p, q));
   const Eigen::Index n = p.size(), m = q.size();
   if (c1.rows() != n || c1.cols() != n || c2.rows() != m || c2.cols() != m) {
@@ -188,7 +188,6 @@ absl::StatusOr<GromovResult> SolveGromov(
   s.marginal_error =
       std::max((rows - p).lpNorm<1>(), (cols - q_scaled).lpNorm<1>()) / p.sum();
   result.plan = std::move(t);
-  s.converged = s.termination == Termination::kConverged;
   if (s.termination == Termination::kIterationLimit) {
     s.message = "max_iterations reached before the outer iteration settled";
   }

@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "core/common/status_macros.h"
+#include "core/common/validate.h"
 #include "core/exact/one_d.h"
 
 namespace otcore {
@@ -21,11 +22,12 @@ constexpr int64_t kDirectionsPerProduct = 16;
 
 absl::Status SlicedOptions::Validate() const {
   if (num_directions < 1 || num_directions > 1'000'000) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        "num_directions must be in [1, 1e6], got ", num_directions));
+    return InvalidField(
+        "options.num_directions",
+        absl::StrCat("must be in [1, 1e6], got ", num_directions));
   }
   if (!(std::isfinite(p) && p >= 1.0)) {
-    return absl::InvalidArgumentError(absl::StrCat("p must be >= 1, got ", p));
+    return InvalidField("cost.p", absl::StrCat("must be >= 1, got ", p));
   }
   return absl::OkStatus();
 }
@@ -43,8 +45,9 @@ absl::StatusOr<SlicedResult> SolveSliced(
   SlicedResult result;
   if (directions) {
     if (directions->cols() != d || directions->rows() < 1) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("directions must be [L, ", d, "]"));
+      return InvalidField(
+          "options.directions",
+          absl::StrCat("must have ", d, " columns (the dimension)"));
     }
     result.directions = *directions;
   } else {
@@ -99,7 +102,6 @@ absl::StatusOr<SlicedResult> SolveSliced(
   Summary& s = result.summary;
   s.method = options.max_sliced ? Method::kMaxSliced : Method::kSliced;
   s.termination = Termination::kConverged;
-  s.converged = true;
   s.iterations = num;
   s.seconds = absl::ToDoubleSeconds(absl::Now() - start);
   return result;

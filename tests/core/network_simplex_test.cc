@@ -22,7 +22,7 @@ using testing::Uniform;
 // Checks P >= 0, marginals, f + g <= C, slackness and <a,f> + <b,g> = <P,C>.
 void ExpectOptimal(const ExactResult& r, const Eigen::VectorXd& a,
                    const Eigen::VectorXd& b, const RowMatrix& c) {
-  ASSERT_TRUE(r.summary.converged) << r.summary.message;
+  ASSERT_TRUE(r.summary.converged()) << r.summary.message;
   EXPECT_EQ(r.summary.termination, Termination::kConverged);
   EXPECT_LE(static_cast<int64_t>(r.plan.values.size()),
             a.size() + b.size() - 1);
@@ -191,7 +191,7 @@ TEST(NetworkSimplexTest, IterationLimitIsReportedNotHidden) {
   SolveControl control;
   auto r = SolveExact(Uniform(n), Uniform(n), c, options, control);
   ASSERT_TRUE(r.ok()) << r.status();
-  EXPECT_FALSE(r->summary.converged);
+  EXPECT_FALSE(r->summary.converged());
   EXPECT_EQ(r->summary.termination, Termination::kIterationLimit);
   EXPECT_EQ(r->summary.iterations, 3);
   EXPECT_GT(r->summary.marginal_error, 0.0);  // mass still on artificial arcs

@@ -42,7 +42,7 @@ TEST(OneDTest, SortedPairingForEqualUniformSizes) {
     auto r = SolveOneD(x, Uniform(n), y, Uniform(n), p, control);
     ASSERT_TRUE(r.ok()) << r.status();
     EXPECT_NEAR(r->cost, expected, 1e-10 * expected) << "p=" << p;
-    EXPECT_TRUE(r->summary.converged);
+    EXPECT_TRUE(r->summary.converged());
     EXPECT_LT(r->summary.marginal_error, 1e-12);
   }
 }

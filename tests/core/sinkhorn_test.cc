@@ -47,7 +47,7 @@ TEST(SinkhornTest, MarginalsAndPlanMatchPotentials) {
   SolveControl control;
   auto r = SolveSinkhorn(p.a, p.b, p.c, o, control);
   ASSERT_TRUE(r.ok()) << r.status();
-  ASSERT_TRUE(r->summary.converged) << r->summary.message;
+  ASSERT_TRUE(r->summary.converged()) << r->summary.message;
   const RowMatrix& plan = *r->plan;
   EXPECT_LT((plan.rowwise().sum() - p.a).lpNorm<1>(), 1e-6);
   EXPECT_LT((plan.colwise().sum().transpose() - p.b).lpNorm<1>(), 1e-6);
@@ -78,7 +78,7 @@ TEST(SinkhornTest, ApproachesExactAsEpsilonShrinks) {
     o.max_iterations = 100000;
     auto r = SolveSinkhorn(p.a, p.b, p.c, o, control);
     ASSERT_TRUE(r.ok()) << r.status();
-    EXPECT_TRUE(r->summary.converged) << rel << " " << r->summary.message;
+    EXPECT_TRUE(r->summary.converged()) << rel << " " << r->summary.message;
     EXPECT_TRUE(std::isfinite(r->cost) && std::isfinite(r->regularized_cost));
     const double gap = std::abs(r->cost - exact->cost);
     EXPECT_LT(gap, previous_gap) << "rel=" << rel;
@@ -111,7 +111,7 @@ TEST(SinkhornTest, IterationLimitIsReported) {
   SolveControl control;
   auto r = SolveSinkhorn(p.a, p.b, p.c, o, control);
   ASSERT_TRUE(r.ok());
-  EXPECT_FALSE(r->summary.converged);
+  EXPECT_FALSE(r->summary.converged());
   EXPECT_EQ(r->summary.termination, Termination::kIterationLimit);
   EXPECT_EQ(r->summary.iterations, 3);
   EXPECT_GT(r->summary.marginal_error, o.tolerance);
@@ -128,7 +128,7 @@ TEST(SinkhornTest, ZeroWeightsAndTransposeSymmetry) {
   RowMatrix ct = p.c.transpose();
   auto t = SolveSinkhorn(p.b, p.a, ct, o, control);
   ASSERT_TRUE(r.ok() && t.ok());
-  EXPECT_TRUE(r->summary.converged && t->summary.converged);
+  EXPECT_TRUE(r->summary.converged() && t->summary.converged());
   EXPECT_NEAR(r->cost, t->cost, 1e-6 * r->cost);
   EXPECT_NEAR(r->regularized_cost, t->regularized_cost,
               1e-6 * std::abs(r->regularized_cost));
@@ -198,7 +198,7 @@ TEST(SinkhornTest, RangeSplitGivesTheSerialResult) {
   EXPECT_TRUE((r2->f.array() == r3->f.array()).all());
   EXPECT_EQ(r1->summary.iterations, r2->summary.iterations);
   EXPECT_NEAR(r1->cost, r2->cost, 1e-12 * r1->cost);
-  EXPECT_TRUE(r2->summary.converged);
+  EXPECT_TRUE(r2->summary.converged());
 }
 
 // Tiles of a cloud source equal the formed matrix, for every cost kind, both
@@ -247,14 +247,16 @@ TEST(SinkhornTest, MatrixFreeMatchesDense) {
     auto dense = SolveSinkhorn(a, b, c, o, SolveControl());
     auto free = SolveSinkhorn(a, b, CostSource::Clouds(x, y, {}), o, control);
     ASSERT_TRUE(dense.ok() && free.ok()) << free.status();
-    EXPECT_TRUE(free->summary.converged);
+    EXPECT_TRUE(free->summary.converged());
     EXPECT_NEAR(free->cost, dense->cost, 1e-9 * dense->cost);
     EXPECT_NEAR(free->regularized_cost, dense->regularized_cost,
                 1e-9 * std::abs(dense->regularized_cost));
     EXPECT_LE((*free->plan - *dense->plan).cwiseAbs().maxCoeff(), 1e-10);
     // Marginals of the returned plan are what the summary reports.
     const double row_err = (free->plan->rowwise().sum() - a).cwiseAbs().sum();
-    if (std::isinf(lambda)) EXPECT_LE(row_err, 1e-6);
+    if (std::isinf(lambda)) {
+      EXPECT_LE(row_err, 1e-6);
+    }
   }
 }
 

@@ -50,7 +50,7 @@ TEST(TransportTest, SeedExampleWithExplicitCostEveryMethod) {
   EXPECT_EQ(Sparsify(dense).values.size(), 3u);
 
   o.method = Method::kSinkhorn;
-  o.epsilon = 1e-3;
+  o.epsilon.value = 1e-3;
   r = SolveTransport(p, o, control);
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_NEAR(r->value, 0.3, 1e-3);
@@ -75,8 +75,8 @@ TEST(TransportTest, RelativeEpsilonAndDefaults) {
   ASSERT_TRUE(r.ok());
   const double mean = PairwiseCost(x, y, {}).mean();
   EXPECT_NEAR(r->summary.epsilon, 0.05 * mean, 1e-12);
-  o.epsilon = 0.2;
-  o.epsilon_scale = EpsilonScale::kRelativeToMeanCost;
+  o.epsilon.value = 0.2;
+  o.epsilon.scale = EpsilonScale::kRelativeToMeanCost;
   r = SolveTransport(p, o, control);
   ASSERT_TRUE(r.ok());
   EXPECT_NEAR(r->summary.epsilon, 0.2 * mean, 1e-12);

@@ -13,4 +13,4 @@ Names follow POT where they exist: `a`, `b` are weights, `M` an explicit cost ma
 from .client import Client, DistanceResult, DivergenceResult, PlanResult, OTServeError
 
 __all__ = ["Client", "DistanceResult", "DivergenceResult", "PlanResult", "OTServeError"]
-__version__ = "0.1.0"
+from ._version import __version__  # written at build time from CMake

@@ -1,0 +1,170 @@
+// The method table and the adapters from TransportProblem to each family's
+// solver.
+#include "core/methods.h"
+
+#include <cmath>
+
+#include "absl/strings/str_cat.h"
+#include "core/common/cost.h"
+#include "core/common/cost_source.h"
+#include "core/common/status_macros.h"
+#include "core/entropic/sinkhorn.h"
+#include "core/exact/network_simplex.h"
+#include "core/exact/one_d.h"
+#include "core/gaussian/gaussian.h"
+#include "core/sliced/sliced.h"
+
+namespace otcore {
+namespace {
+
+bool Explicit(const TransportProblem& p) {
+  return p.cost.kind == CostKind::kExplicit;
+}
+
+// METHOD kGaussian: closed form between the given or fitted Gaussians.
+absl::StatusOr<TransportResult> SolveGaussianMethod(
+    const TransportProblem& p, const TransportOptions& options,
+    const SolveControl&) {
+  auto side = [](const std::optional<Gaussian>& given,
+                 const std::optional<MatrixView>& points,
+                 const std::optional<VectorView>& w) -> absl::StatusOr<Gaussian> {
+    if (given) return *given;
+    return FitGaussian(*points, *w);
+  };
+  ASSIGN_OR_RETURN(Gaussian g1, side(p.source_gaussian, p.x, p.a));
+  ASSIGN_OR_RETURN(Gaussian g2, side(p.target_gaussian, p.y, p.b));
+  ASSIGN_OR_RETURN(GaussianW2Result w2, GaussianW2(g1, g2));
+  TransportResult result;
+  result.value = w2.value;
+  result.distance = std::sqrt(w2.value);
+  result.summary = w2.summary;
+  if (options.compute_plan) {
+    ASSIGN_OR_RETURN(LinearMap map, GaussianMongeMap(g1, g2));
+    result.linear_map = std::move(map);
+  }
+  return result;
+}
+
+absl::StatusOr<TransportResult> SolveSlicedMethod(
+    const TransportProblem& p, const TransportOptions& options,
+    const SolveControl& control) {
+  SlicedOptions so;
+  so.num_directions = options.num_directions;
+  so.seed = options.seed;
+  so.p = p.cost.Exponent();
+  so.max_sliced = options.method == Method::kMaxSliced;
+  ASSIGN_OR_RETURN(SlicedResult r, SolveSliced(*p.x, *p.a, *p.y, *p.b, so,
+                                               p.directions, control));
+  TransportResult result;
+  result.value = r.value;
+  result.distance = r.distance;
+  result.summary = std::move(r.summary);
+  return result;
+}
+
+absl::StatusOr<TransportResult> SolveOneDMethod(
+    const TransportProblem& p, const TransportOptions& options,
+    const SolveControl& control) {
+  ASSIGN_OR_RETURN(OneDResult r,
+                   SolveOneD(p.x->col(0), *p.a, p.y->col(0), *p.b,
+                             p.cost.Exponent(), control, options.compute_plan));
+  TransportResult result;
+  result.value = r.cost;
+  if (options.compute_plan) result.sparse_plan = std::move(r.plan);
+  result.summary = std::move(r.summary);
+  return result;
+}
+
+absl::StatusOr<TransportResult> SolveExactMethod(
+    const TransportProblem& p, const TransportOptions& options,
+    const SolveControl& control) {
+  RowMatrix formed;
+  if (!Explicit(p)) formed = PairwiseCost(*p.x, *p.y, p.cost);
+  const MatrixView cost = Explicit(p) ? *p.cost_matrix : MatrixView(formed);
+  ExactOptions eo;
+  if (options.max_iterations) eo.max_iterations = *options.max_iterations;
+  ASSIGN_OR_RETURN(ExactResult r, SolveExact(*p.a, *p.b, cost, eo, control));
+  TransportResult result;
+  result.value = r.cost;
+  if (options.compute_plan) {
+    result.sparse_plan = std::move(r.plan);
+    result.f = std::move(r.f);
+    result.g = std::move(r.g);
+  }
+  result.summary = std::move(r.summary);
+  return result;
+}
+
+// kSinkhorn and kUnbalanced.
+absl::StatusOr<TransportResult> SolveEntropicMethod(
+    const TransportProblem& p, const TransportOptions& options,
+    const SolveControl& control) {
+  const bool matrix_free = RunsMatrixFree(p, InfoOf(options.method));
+  RowMatrix formed;
+  if (!Explicit(p) && !matrix_free) formed = PairwiseCost(*p.x, *p.y, p.cost);
+  const CostSource source =
+      matrix_free  ? CostSource::Clouds(*p.x, *p.y, p.cost)
+      : Explicit(p) ? CostSource::Dense(*p.cost_matrix)
+                    : CostSource::Dense(formed);
+  SinkhornOptions so;
+  if (options.method == Method::kUnbalanced) {
+    so.marginal_relaxation = *options.marginal_relaxation;
+  }
+  ASSIGN_OR_RETURN(so.epsilon, options.epsilon.Resolve(
+                                   options.epsilon.relative() ? source.Mean()
+                                                              : 1.0));
+  if (options.tolerance) so.tolerance = *options.tolerance;
+  if (options.max_iterations) so.max_iterations = *options.max_iterations;
+  so.epsilon_scaling = options.epsilon_scaling;
+  so.compute_plan = options.compute_plan;
+  ASSIGN_OR_RETURN(SinkhornResult r,
+                   SolveSinkhorn(*p.a, *p.b, source, so, control));
+  TransportResult result;
+  result.value = r.cost;
+  result.regularized_value = r.regularized_cost;
+  if (options.compute_plan) {
+    result.dense_plan = std::move(r.plan);
+    result.f = std::move(r.f);
+    result.g = std::move(r.g);
+  }
+  result.summary = std::move(r.summary);
+  return result;
+}
+
+using PK = PlanKind;
+using CM = CostMemory;
+// clang-format off
+constexpr MethodInfo kMethods[] = {
+//  method               name          plan            pot.   clouds 1d     sqeuc  balan. entrop. cost memory                  solve
+  {Method::kAuto,       "auto",       PK::kNone,      false, false, false, false, true,  false, CM::kNone,                  nullptr},
+  {Method::kExact,      "exact",      PK::kSparse,    true,  false, false, false, true,  false, CM::kDense,                 SolveExactMethod},
+  {Method::kSinkhorn,   "sinkhorn",   PK::kDense,     true,  false, false, false, true,  true,  CM::kDenseUnlessMatrixFree, SolveEntropicMethod},
+  {Method::kOneD,       "1d",         PK::kSparse,    false, true,  true,  false, true,  false, CM::kNone,                  SolveOneDMethod},
+  {Method::kUnbalanced, "unbalanced", PK::kDense,     true,  false, false, false, false, true,  CM::kDenseUnlessMatrixFree, SolveEntropicMethod},
+  {Method::kSliced,     "sliced",     PK::kNone,      false, true,  false, false, true,  false, CM::kNone,                  SolveSlicedMethod},
+  {Method::kMaxSliced,  "max_sliced", PK::kNone,      false, true,  false, false, true,  false, CM::kNone,                  SolveSlicedMethod},
+  {Method::kGaussian,   "gaussian",   PK::kLinearMap, false, false, false, true,  false, false, CM::kNone,                  SolveGaussianMethod},
+};
+// clang-format on
+
+}  // namespace
+
+absl::Span<const MethodInfo> AllMethods() { return kMethods; }
+
+const MethodInfo& InfoOf(Method method) {
+  for (const MethodInfo& info : kMethods) {
+    if (info.method == method) return info;
+  }
+  return kMethods[0];  // unreachable: every Method has a row (tested)
+}
+
+absl::string_view MethodName(Method method) { return InfoOf(method).name; }
+
+bool RunsMatrixFree(const TransportProblem& p, const MethodInfo& method) {
+  return method.cost_memory == CostMemory::kDenseUnlessMatrixFree &&
+         !Explicit(p) && p.x &&
+         (p.x->cols() <= kMatrixFreeMaxDim ||
+          p.n() * p.m() > kMatrixFreeMinEntries);
+}
+
+}  // namespace otcore
