@@ -6,7 +6,6 @@
 #ifndef OTSERVE_CLIENT_CLIENT_H_
 #define OTSERVE_CLIENT_CLIENT_H_
 
-#include <Eigen/Core>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -15,6 +14,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "core/common/eigen.h"
 #include "ot/v1/service.grpc.pb.h"
 
 namespace otclient {

@@ -4,6 +4,10 @@
 #include <cmath>
 #include <limits>
 
+#include "core/common/status_macros.h"
+#include "core/common/validate.h"
+#include "core/methods.h"
+
 namespace otcore {
 namespace {
 
@@ -58,6 +62,66 @@ absl::StatusOr<RowMatrix> EntropicMap(const MatrixView& query,
     const double mx = logits.maxCoeff();
     const Eigen::ArrayXd w = (logits - mx).exp();
     out.row(i) = (w.matrix().transpose() * y) / w.sum();
+  }
+  return out;
+}
+
+TransportOptions MapOptions(TransportOptions options, bool has_query) {
+  options.compute_plan = true;
+  if (has_query && options.method == Method::kAuto) {
+    options.method = Method::kSinkhorn;
+  }
+  return options;
+}
+
+absl::Status ValidateMap(const TransportProblem& p,
+                         const TransportOptions& options,
+                         const std::optional<MatrixView>& query) {
+  if (!p.y) return InvalidField("target.points", "a map needs target points");
+  if (query) {
+    if (options.method != Method::kSinkhorn) {
+      return InvalidField(
+          "method",
+          "new points are mapped with the entropic map: METHOD_SINKHORN");
+    }
+    if (p.cost.kind != CostKind::kSqEuclidean) {
+      return InvalidField(
+          "cost.kind",
+          "the entropic map is defined for the squared Euclidean cost");
+    }
+    if (query->cols() != p.y->cols()) {
+      return InvalidField("query_points",
+                          "dimension differs from the target points'");
+    }
+    return absl::OkStatus();
+  }
+  const PlanKind plan = InfoOf(ResolveMethod(p, options)).plan;
+  if (plan != PlanKind::kSparse && plan != PlanKind::kDense) {
+    return InvalidField("method",
+                        "the barycentric projection needs a method with a "
+                        "plan");
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<MapResult> SolveMap(const TransportProblem& p,
+                                   const TransportOptions& options,
+                                   const std::optional<MatrixView>& query,
+                                   const SolveControl& control) {
+  RETURN_IF_ERROR(ValidateMap(p, options, query));
+  MapResult out;
+  ASSIGN_OR_RETURN(out.transport, SolveTransport(p, options, control));
+  const TransportResult& r = out.transport;
+  if (query) {
+    const Eigen::VectorXd uniform =
+        Eigen::VectorXd::Constant(p.m(), 1.0 / p.m());
+    ASSIGN_OR_RETURN(out.mapped,
+                     EntropicMap(*query, *p.y, p.b ? *p.b : VectorView(uniform),
+                                 r.g, r.summary.epsilon));
+  } else if (r.sparse_plan) {
+    out.mapped = BarycentricProjection(*r.sparse_plan, p.n(), *p.y);
+  } else {
+    out.mapped = BarycentricProjection(*r.dense_plan, *p.y);
   }
   return out;
 }

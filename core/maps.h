@@ -9,8 +9,12 @@
 #ifndef OTSERVE_CORE_MAPS_H_
 #define OTSERVE_CORE_MAPS_H_
 
+#include <optional>
+
 #include "absl/status/statusor.h"
+#include "core/common/control.h"
 #include "core/common/types.h"
+#include "core/transport.h"
 
 namespace otcore {
 
@@ -24,6 +28,31 @@ RowMatrix BarycentricProjection(const MatrixView& plan, const MatrixView& y);
 absl::StatusOr<RowMatrix> EntropicMap(const MatrixView& query,
                                       const MatrixView& y, const VectorView& b,
                                       const VectorView& g, double eps);
+
+// The map workflow (the Map RPC): solve the transport with its plan, then map
+// the source points by the barycentric projection or, given `query` [k, d],
+// new points by the entropic map of the Sinkhorn potential g.
+struct MapResult {
+  RowMatrix mapped;           // [n, d] or [k, d]
+  TransportResult transport;  // value and diagnostics of the solve
+};
+
+// The options a map solves with: compute_plan on; with a query, AUTO is
+// SINKHORN (the entropic map needs its potential).
+TransportOptions MapOptions(TransportOptions options, bool has_query);
+
+// The checks of a map beyond ValidateTransport, for options from MapOptions:
+// target points ("target.points"); with a query, METHOD_SINKHORN ("method"),
+// the squared Euclidean cost ("cost.kind") and the dimension
+// ("query_points"); without, a method with a plan ("method").
+absl::Status ValidateMap(const TransportProblem& problem,
+                         const TransportOptions& options,
+                         const std::optional<MatrixView>& query);
+
+absl::StatusOr<MapResult> SolveMap(const TransportProblem& problem,
+                                   const TransportOptions& options,
+                                   const std::optional<MatrixView>& query,
+                                   const SolveControl& control);
 
 }  // namespace otcore
 

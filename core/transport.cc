@@ -65,8 +65,10 @@ absl::Status ValidateShapes(const TransportProblem& p, bool gaussian) {
     return InvalidField("target.gaussian.mean",
                         "dimension differs from the source's");
   }
-  const int64_t n_points = p.x ? p.x->rows() : p.cost_matrix ? p.n() : -1;
-  const int64_t m_points = p.y ? p.y->rows() : p.cost_matrix ? p.m() : -1;
+  const int64_t n_points =
+      p.x ? p.x->rows() : p.cost_matrix ? p.cost_matrix->rows() : -1;
+  const int64_t m_points =
+      p.y ? p.y->rows() : p.cost_matrix ? p.cost_matrix->cols() : -1;
   if (p.a && n_points >= 0 && p.a->size() != n_points) {
     return InvalidField("source.weights",
                         absl::StrCat("has ", p.a->size(),

@@ -6,6 +6,7 @@
 #include <cstring>
 
 #include "absl/strings/str_cat.h"
+#include "server/methods.h"
 
 namespace otserve {
 namespace {
@@ -14,27 +15,6 @@ static_assert(std::endian::native == std::endian::little,
               "otserve reads little-endian arrays in place");
 
 using otcore::CostKind;
-
-// Weights: rank 1, length n, >= 0, not all zero.
-void CheckWeights(const ArrayData& w, const std::string& field, int64_t n,
-                  Violations* v) {
-  if (!w.present()) return;
-  if (w.rows() != n) {
-    v->Add(field, absl::StrCat("has ", w.rows(),
-                               " entries but the measure has ", n, " points"));
-    return;
-  }
-  double total = 0.0;
-  for (int64_t i = 0; i < n; ++i) {
-    if (w.data()[i] < 0.0) {
-      v->Add(field,
-             absl::StrCat("entry ", i, " is negative (", w.data()[i], ")"));
-      return;
-    }
-    total += w.data()[i];
-  }
-  if (total <= 0.0) v->Add(field, "all weights are zero");
-}
 
 }  // namespace
 
@@ -51,17 +31,15 @@ void DecodeCostSpec(const ot::v1::Cost& cost, Violations* v,
     case ot::v1::COST_KIND_POWER:
       spec->kind = CostKind::kPower;
       spec->p = cost.p();
-      if (!(std::isfinite(cost.p()) && cost.p() >= 1.0)) {
-        v->Add("cost.p", absl::StrCat("must be >= 1 for COST_KIND_POWER, got ",
-                                      cost.p()));
-      }
       break;
     case ot::v1::COST_KIND_EXPLICIT:
       spec->kind = CostKind::kExplicit;
       break;
     default:
       v->Add("cost.kind", absl::StrCat("unknown value ", cost.kind()));
+      return;
   }
+  v->AddStatus(spec->Validate());
 }
 
 std::optional<otcore::Gaussian> DecodeGaussian(const ot::v1::GaussianParams& g,
@@ -165,59 +143,25 @@ bool ArrayData::Decode(const ot::v1::Array& array, const std::string& field,
   return true;
 }
 
-grpc::Status DecodeTransport(const TransportFields& f, const Limits& limits,
-                             DecodedTransport* out) {
+absl::Status DecodeTransport(const TransportFields& f, const Limits& limits,
+                             bool compute_plan, DecodedTransport* out) {
   Violations v;
   otcore::TransportProblem& p = out->problem;
   otcore::TransportOptions& o = out->options;
+  o.compute_plan = compute_plan;
 
   DecodeCostSpec(f.cost, &v, &p.cost);
-  const bool explicit_cost = p.cost.kind == CostKind::kExplicit;
-
-  // Method and options.
-  switch (f.method) {
-    case ot::v1::METHOD_UNSPECIFIED:
-    case ot::v1::METHOD_AUTO:
-      o.method = otcore::Method::kAuto;
-      break;
-    case ot::v1::METHOD_EXACT:
-      o.method = otcore::Method::kExact;
-      break;
-    case ot::v1::METHOD_SINKHORN:
-      o.method = otcore::Method::kSinkhorn;
-      break;
-    case ot::v1::METHOD_ONE_D:
-      o.method = otcore::Method::kOneD;
-      break;
-    case ot::v1::METHOD_UNBALANCED_SINKHORN:
-      o.method = otcore::Method::kUnbalanced;
-      break;
-    case ot::v1::METHOD_SLICED:
-      o.method = otcore::Method::kSliced;
-      break;
-    case ot::v1::METHOD_MAX_SLICED:
-      o.method = otcore::Method::kMaxSliced;
-      break;
-    case ot::v1::METHOD_GAUSSIAN:
-      o.method = otcore::Method::kGaussian;
-      break;
-    default:
-      v.Add("method", absl::StrCat("unknown value ", f.method));
+  if (auto method = FromProto(f.method)) {
+    o.method = *method;
+  } else {
+    v.Add("method", absl::StrCat("unknown value ", f.method));
   }
-  const bool gaussian = o.method == otcore::Method::kGaussian;
 
-  // Arrays.
-  bool shapes_ok = true;
-  if (explicit_cost) {
-    if (!f.cost.has_matrix()) {
-      v.Add("cost.matrix", "required when cost.kind is COST_KIND_EXPLICIT");
-      shapes_ok = false;
-    } else {
-      shapes_ok &=
-          out->cost_matrix.Decode(f.cost.matrix(), "cost.matrix", 2, &v);
-    }
-  } else if (f.cost.has_matrix()) {
-    v.Add("cost.matrix", "only allowed with COST_KIND_EXPLICIT");
+  // Arrays: wire format, shapes and finiteness. How they fit together is the
+  // core's to check (ValidateTransport below).
+  bool arrays_ok = true;
+  if (f.cost.has_matrix()) {
+    arrays_ok &= out->cost_matrix.Decode(f.cost.matrix(), "cost.matrix", 2, &v);
   }
   struct Side {
     const ot::v1::Measure& measure;
@@ -231,210 +175,96 @@ grpc::Status DecodeTransport(const TransportFields& f, const Limits& limits,
         Side{f.target, "target", &out->y, &out->b, &p.target_gaussian}}) {
     const std::string name = side.name;
     if (side.measure.has_gaussian()) {
-      if (!gaussian) {
-        v.Add(name + ".gaussian", "only allowed with METHOD_GAUSSIAN");
-        shapes_ok = false;
-        continue;
-      }
       auto params =
           DecodeGaussian(side.measure.gaussian(), name + ".gaussian", &v);
-      if (params) {
-        *side.params = std::move(*params);
-      } else {
-        shapes_ok = false;
-      }
-      continue;
+      arrays_ok &= params.has_value();
+      if (params) *side.params = std::move(*params);
     }
     if (side.measure.has_points()) {
-      shapes_ok &=
+      arrays_ok &=
           side.points->Decode(side.measure.points(), name + ".points", 2, &v);
-    } else if (!explicit_cost) {
-      v.Add(name + ".points",
-            "required unless cost.kind is COST_KIND_EXPLICIT");
-      shapes_ok = false;
     }
     if (side.measure.has_weights()) {
-      shapes_ok &= side.weights->Decode(side.measure.weights(),
+      arrays_ok &= side.weights->Decode(side.measure.weights(),
                                         name + ".weights", 1, &v);
     }
   }
   if (f.options.has_directions()) {
-    shapes_ok &= out->directions.Decode(f.options.directions(),
+    arrays_ok &= out->directions.Decode(f.options.directions(),
                                         "options.directions", 2, &v);
-  }
-  if (!shapes_ok) return v.ToStatus();
-  if (gaussian && f.cost.kind() != ot::v1::COST_KIND_UNSPECIFIED &&
-      f.cost.kind() != ot::v1::COST_KIND_SQEUCLIDEAN) {
-    v.Add("cost.kind", "METHOD_GAUSSIAN needs the squared Euclidean cost");
-  }
-  if (p.source_gaussian && p.target_gaussian &&
-      p.source_gaussian->mean.size() != p.target_gaussian->mean.size()) {
-    v.Add("target.gaussian.mean", "dimension differs from the source's");
-  }
-
-  // Sizes: n and m from the matrix, else the points, else the weights.
-  auto size_of = [&](const ArrayData& points, const ArrayData& weights,
-                     int axis) {
-    if (explicit_cost)
-      return axis == 0 ? out->cost_matrix.rows() : out->cost_matrix.cols();
-    return points.present() ? points.rows() : weights.rows();
-  };
-  const int64_t n = size_of(out->x, out->a, 0), m = size_of(out->y, out->b, 1);
-  if (out->x.present() && out->x.rows() != n) {
-    v.Add("source.points",
-          absl::StrCat("has ", out->x.rows(), " points, cost.matrix has ", n,
-                       " rows"));
-  }
-  if (out->y.present() && out->y.rows() != m) {
-    v.Add("target.points",
-          absl::StrCat("has ", out->y.rows(), " points, cost.matrix has ", m,
-                       " columns"));
-  }
-  if (out->x.present() && out->y.present() && out->x.cols() != out->y.cols()) {
-    v.Add(
-        "target.points",
-        absl::StrCat("dimension ", out->y.cols(),
-                     " differs from source.points dimension ", out->x.cols()));
-  }
-  CheckWeights(out->a, "source.weights", n, &v);
-  CheckWeights(out->b, "target.weights", m, &v);
-  if (n > limits.max_points) {
-    v.Add("source",
-          absl::StrCat(n, " points exceed the server limit max_points = ",
-                       limits.max_points));
-  }
-  if (m > limits.max_points) {
-    v.Add("target",
-          absl::StrCat(m, " points exceed the server limit max_points = ",
-                       limits.max_points));
   }
 
   const auto& opt = f.options;
-  if (opt.has_epsilon()) {
-    if (!(std::isfinite(opt.epsilon()) && opt.epsilon() > 0)) {
-      v.Add("options.epsilon",
-            absl::StrCat("must be finite and > 0, got ", opt.epsilon()));
-    }
-    o.epsilon = opt.epsilon();
-  }
+  if (opt.has_epsilon()) o.epsilon.value = opt.epsilon();
   switch (opt.epsilon_scale()) {
     case ot::v1::EPSILON_SCALE_UNSPECIFIED:
     case ot::v1::EPSILON_SCALE_ABSOLUTE:
-      o.epsilon_scale = otcore::EpsilonScale::kAbsolute;
+      o.epsilon.scale = otcore::EpsilonScale::kAbsolute;
       break;
     case ot::v1::EPSILON_SCALE_RELATIVE_TO_MEAN_COST:
-      o.epsilon_scale = otcore::EpsilonScale::kRelativeToMeanCost;
+      o.epsilon.scale = otcore::EpsilonScale::kRelativeToMeanCost;
       break;
     default:
       v.Add("options.epsilon_scale",
             absl::StrCat("unknown value ", opt.epsilon_scale()));
   }
-  if (opt.has_tolerance()) {
-    if (!(opt.tolerance() > 0 && opt.tolerance() < 1)) {
-      v.Add("options.tolerance",
-            absl::StrCat("must be in (0, 1), got ", opt.tolerance()));
-    }
-    o.tolerance = opt.tolerance();
-  }
-  if (opt.has_max_iterations()) {
-    if (opt.max_iterations() <= 0 || opt.max_iterations() > 1'000'000'000'000) {
-      v.Add("options.max_iterations",
-            absl::StrCat("must be in [1, 1e12], got ", opt.max_iterations()));
-    }
-    o.max_iterations = opt.max_iterations();
-  }
+  if (opt.has_tolerance()) o.tolerance = opt.tolerance();
+  if (opt.has_max_iterations()) o.max_iterations = opt.max_iterations();
   if (opt.has_epsilon_scaling()) o.epsilon_scaling = opt.epsilon_scaling();
   if (opt.has_marginal_relaxation()) {
-    if (!(opt.marginal_relaxation() > 0)) {
-      v.Add("options.marginal_relaxation",
-            absl::StrCat("must be > 0, got ", opt.marginal_relaxation()));
-    }
     o.marginal_relaxation = opt.marginal_relaxation();
-  } else if (o.method == otcore::Method::kUnbalanced) {
-    v.Add("options.marginal_relaxation",
-          "required for METHOD_UNBALANCED_SINKHORN");
   }
-  if (opt.has_num_directions()) {
-    if (opt.num_directions() < 1 || opt.num_directions() > 1'000'000) {
-      v.Add("options.num_directions",
-            absl::StrCat("must be in [1, 1e6], got ", opt.num_directions()));
-    }
-    o.num_directions = opt.num_directions();
-  }
+  if (opt.has_num_directions()) o.num_directions = opt.num_directions();
   if (opt.has_seed()) o.seed = opt.seed();
-  if (out->directions.present() && out->x.present() &&
-      out->directions.cols() != out->x.cols()) {
-    v.Add("options.directions", absl::StrCat("must have ", out->x.cols(),
-                                             " columns (the dimension)"));
-  }
-  if (!v.empty()) return v.ToStatus();
+  if (!arrays_ok || !v.empty()) return v.ToStatus();
 
   // Views for the core.
   if (out->x.present()) p.x.emplace(out->x.matrix());
   if (out->y.present()) p.y.emplace(out->y.matrix());
   if (out->a.present()) p.a.emplace(out->a.vector());
   if (out->b.present()) p.b.emplace(out->b.vector());
-  if (explicit_cost) p.cost_matrix.emplace(out->cost_matrix.matrix());
+  if (out->cost_matrix.present()) {
+    p.cost_matrix.emplace(out->cost_matrix.matrix());
+  }
   if (out->directions.present()) p.directions.emplace(out->directions.matrix());
-  const otcore::Method method =
-      o.method == otcore::Method::kAuto ? otcore::ChooseMethod(p) : o.method;
-  if (method == otcore::Method::kGaussian) return grpc::Status::OK;
 
-  // Balanced masses (uniform weights have mass 1).
-  const double mass_a = p.a ? p.a->sum() : 1.0, mass_b = p.b ? p.b->sum() : 1.0;
-  if (method != otcore::Method::kUnbalanced &&
-      std::abs(mass_a - mass_b) >
-          otcore::kMassTolerance * std::max(mass_a, mass_b)) {
-    v.Add("target.weights",
-          absl::StrCat("total mass ", mass_b, " differs from source mass ",
-                       mass_a, " (relative tolerance ", otcore::kMassTolerance,
-                       ")"));
-  }
-  if (method == otcore::Method::kOneD &&
-      (explicit_cost || out->x.cols() != 1 || out->y.cols() != 1)) {
-    v.Add("method",
-          "METHOD_ONE_D needs 1-D points (shape [n] or [n, 1]) and a "
-          "non-explicit cost");
-  }
-  const bool dense = method == otcore::Method::kExact ||
-                     method == otcore::Method::kSinkhorn ||
-                     method == otcore::Method::kUnbalanced;
-  if ((method == otcore::Method::kSliced ||
-       method == otcore::Method::kMaxSliced) &&
-      explicit_cost) {
-    v.Add("method", "sliced methods need point clouds, not an explicit cost");
-  }
-  if (dense && n > limits.max_cost_entries / m) {
+  // The server's size limits, every core check, and the memory the method
+  // (AUTO as the core resolves it) will hold, as the core counts it.
+  const int64_t n = p.n(), m = p.m();
+  CheckMaxPoints(n, "source", limits, &v);
+  CheckMaxPoints(m, "target", limits, &v);
+  v.AddStatus(otcore::ValidateTransport(p, o));
+  if (!v.empty()) return v.ToStatus();
+  const int64_t entries = otcore::DenseEntries(p, o);
+  if (entries > limits.max_cost_entries) {
     v.Add("source", absl::StrCat("n * m = ", n, " * ", m,
                                  " exceeds the server limit "
                                  "max_cost_entries = ",
                                  limits.max_cost_entries, " for method ",
-                                 otcore::MethodName(method)));
+                                 otcore::MethodName(
+                                     otcore::ResolveMethod(p, o))));
+    return v.ToStatus();
   }
-  if (!v.empty()) return v.ToStatus();
-  return grpc::Status::OK;
+  return absl::OkStatus();
 }
 
-ot::v1::Method ToProto(otcore::Method method) {
-  switch (method) {
-    case otcore::Method::kAuto:
-      return ot::v1::METHOD_AUTO;
-    case otcore::Method::kExact:
-      return ot::v1::METHOD_EXACT;
-    case otcore::Method::kSinkhorn:
-      return ot::v1::METHOD_SINKHORN;
-    case otcore::Method::kOneD:
-      return ot::v1::METHOD_ONE_D;
-    case otcore::Method::kUnbalanced:
-      return ot::v1::METHOD_UNBALANCED_SINKHORN;
-    case otcore::Method::kSliced:
-      return ot::v1::METHOD_SLICED;
-    case otcore::Method::kMaxSliced:
-      return ot::v1::METHOD_MAX_SLICED;
-    case otcore::Method::kGaussian:
-      return ot::v1::METHOD_GAUSSIAN;
+void CheckMaxPoints(int64_t count, absl::string_view field,
+                    const Limits& limits, Violations* v) {
+  if (count > limits.max_points) {
+    v->Add(field, absl::StrCat(count,
+                               " points exceed the server limit max_points = ",
+                               limits.max_points));
   }
-  return ot::v1::METHOD_UNSPECIFIED;
+}
+
+void CheckMaxCostEntries(int64_t entries, absl::string_view field,
+                         const Limits& limits, Violations* v) {
+  if (entries > limits.max_cost_entries) {
+    v->Add(field, absl::StrCat(entries,
+                               " cost entries exceed the server limit "
+                               "max_cost_entries = ",
+                               limits.max_cost_entries));
+  }
 }
 
 void FillDiagnostics(const otcore::Summary& s, absl::Duration queue_wait,
@@ -442,7 +272,7 @@ void FillDiagnostics(const otcore::Summary& s, absl::Duration queue_wait,
   out->set_method(ToProto(s.method));
   out->set_iterations(s.iterations);
   out->set_marginal_error(s.marginal_error);
-  out->set_converged(s.converged);
+  out->set_converged(s.converged());
   switch (s.termination) {
     case otcore::Termination::kConverged:
       out->set_termination(ot::v1::TERMINATION_CONVERGED);

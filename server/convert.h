@@ -21,13 +21,19 @@ namespace otserve {
 struct Limits {
   // Points in one measure.
   int64_t max_points = 10'000'000;
-  // n * m for methods that form the cost matrix (8 bytes each).
+  // Cost-matrix / dense-plan entries a job may hold (8 bytes each), as the core
+  // reports them (otcore::DenseEntries).
   int64_t max_cost_entries = 100'000'000;
 };
 
 // A float64 view of an ot.v1.Array, owning a converted copy only when needed.
 class ArrayData {
  public:
+  ArrayData() = default;
+  // Not copyable: data() may point into owned_, and views of it are held.
+  ArrayData(const ArrayData&) = delete;
+  ArrayData& operator=(const ArrayData&) = delete;
+
   bool present() const { return present_; }
   const std::vector<int64_t>& shape() const { return shape_; }
   int64_t rows() const { return shape_.empty() ? 0 : shape_[0]; }
@@ -53,8 +59,8 @@ class ArrayData {
   std::vector<double> owned_;
 };
 
-// A decoded Distance / Plan request: the arrays and the core problem viewing
-// them.
+// A decoded transport request: the arrays and the core problem viewing them
+// (so it must stay where it was decoded).
 struct DecodedTransport {
   ArrayData x, y, a, b, cost_matrix, directions;
   otcore::TransportProblem problem;
@@ -70,11 +76,25 @@ struct TransportFields {
   const ot::v1::SolverOptions& options;
 };
 
-// Fills `out` or returns INVALID_ARGUMENT with every violation found.
-grpc::Status DecodeTransport(const TransportFields& fields,
-                             const Limits& limits, DecodedTransport* out);
+// Fills `out` (with options.compute_plan = compute_plan) or
+// returns INVALID_ARGUMENT with the violations found: every malformed array,
+// the server's size limits (max_points, and max_cost_entries against what the
+// resolved method will allocate, asked of the core), and the first core
+// validation error (otcore::ValidateTransport).
+absl::Status DecodeTransport(const TransportFields& fields,
+                             const Limits& limits, bool compute_plan,
+                             DecodedTransport* out);
 
-// cost.kind and cost.p into `spec` (violations under "cost.kind", "cost.p").
+// The server's size limits, the one place each is checked: `count` points
+// (max_points) and `entries` cost / plan entries (max_cost_entries), reported
+// under `field`.
+void CheckMaxPoints(int64_t count, absl::string_view field,
+                    const Limits& limits, Violations* v);
+void CheckMaxCostEntries(int64_t entries, absl::string_view field,
+                         const Limits& limits, Violations* v);
+
+// cost.kind and cost.p into `spec`, validated (violations under "cost.kind",
+// "cost.p").
 void DecodeCostSpec(const ot::v1::Cost& cost, Violations* v,
                     otcore::CostSpec* spec);
 
@@ -85,7 +105,6 @@ std::optional<otcore::Gaussian> DecodeGaussian(const ot::v1::GaussianParams& g,
                                                Violations* v);
 
 // Core -> proto.
-ot::v1::Method ToProto(otcore::Method method);
 void FillDiagnostics(const otcore::Summary& summary, absl::Duration queue_wait,
                      int64_t n, int64_t m, ot::v1::Diagnostics* out);
 void FillArray(const double* data, std::vector<int64_t> shape,

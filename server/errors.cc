@@ -2,17 +2,38 @@
 // google.rpc.Status.
 #include "server/errors.h"
 
+#include "absl/strings/cord.h"
 #include "absl/strings/str_cat.h"
+#include "core/common/validate.h"
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
 
 namespace otserve {
+namespace {
+
+// absl::Status payload keys: the type URLs of the detail messages they hold.
+constexpr char kBadRequestUrl[] =
+    "type.googleapis.com/google.rpc.BadRequest";
+constexpr char kRetryInfoUrl[] = "type.googleapis.com/google.rpc.RetryInfo";
+
+}  // namespace
 
 void Violations::Add(absl::string_view field, absl::string_view description) {
   fields_.emplace_back(std::string(field), std::string(description));
 }
 
-grpc::Status Violations::ToStatus() const {
+void Violations::AddStatus(const absl::Status& status,
+                           absl::string_view fallback_field) {
+  if (status.ok()) return;
+  const std::string field = otcore::FieldOf(status);
+  if (field.empty()) {
+    Add(fallback_field, status.message());
+  } else {
+    Add(field, otcore::FieldMessage(status));
+  }
+}
+
+absl::Status Violations::ToStatus() const {
   google::rpc::BadRequest bad;
   std::string message = "invalid request:";
   for (const auto& [field, description] : fields_) {
@@ -22,19 +43,38 @@ grpc::Status Violations::ToStatus() const {
     absl::StrAppend(&message, " ", field, ": ", description, ";");
   }
   message.pop_back();
-  google::rpc::Status status;
-  status.set_code(grpc::StatusCode::INVALID_ARGUMENT);
-  status.set_message(message);
-  status.add_details()->PackFrom(bad);
-  return grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, message,
-                      status.SerializeAsString());
+  absl::Status status = absl::InvalidArgumentError(message);
+  status.SetPayload(kBadRequestUrl, absl::Cord(bad.SerializeAsString()));
+  return status;
 }
 
 grpc::Status ToGrpcStatus(const absl::Status& status) {
   if (status.ok()) return grpc::Status::OK;
   // absl::StatusCode and grpc::StatusCode both follow google.rpc.Code.
-  return grpc::Status(static_cast<grpc::StatusCode>(status.code()),
-                      std::string(status.message()));
+  const auto code = static_cast<grpc::StatusCode>(status.code());
+  const std::string message(status.message());
+  google::rpc::Status details;
+  details.set_code(code);
+  details.set_message(message);
+  const std::string field = otcore::FieldOf(status);
+  if (auto bad = status.GetPayload(kBadRequestUrl)) {
+    auto* any = details.add_details();
+    any->set_type_url(kBadRequestUrl);
+    any->set_value(std::string(*bad));
+  } else if (!field.empty()) {
+    google::rpc::BadRequest one;
+    auto* v = one.add_field_violations();
+    v->set_field(field);
+    v->set_description(std::string(otcore::FieldMessage(status)));
+    details.add_details()->PackFrom(one);
+  }
+  if (auto retry = status.GetPayload(kRetryInfoUrl)) {
+    auto* any = details.add_details();
+    any->set_type_url(kRetryInfoUrl);
+    any->set_value(std::string(*retry));
+  }
+  if (details.details_size() == 0) return grpc::Status(code, message);
+  return grpc::Status(code, message, details.SerializeAsString());
 }
 
 void FillBatchError(const grpc::Status& status, ot::v1::BatchError* out) {
@@ -56,18 +96,14 @@ void FillBatchError(const grpc::Status& status, ot::v1::BatchError* out) {
   }
 }
 
-grpc::Status QueueFullStatus(int in_flight, int capacity) {
-  const std::string message =
+absl::Status QueueFullStatus(int in_flight, int capacity) {
+  absl::Status status = absl::ResourceExhaustedError(
       absl::StrCat("server busy: ", in_flight, " jobs in flight (capacity ",
-                   capacity, "); retry later");
+                   capacity, "); retry later"));
   google::rpc::RetryInfo retry;
   retry.mutable_retry_delay()->set_nanos(100'000'000);
-  google::rpc::Status status;
-  status.set_code(grpc::StatusCode::RESOURCE_EXHAUSTED);
-  status.set_message(message);
-  status.add_details()->PackFrom(retry);
-  return grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED, message,
-                      status.SerializeAsString());
+  status.SetPayload(kRetryInfoUrl, absl::Cord(retry.SerializeAsString()));
+  return status;
 }
 
 }  // namespace otserve

@@ -23,15 +23,28 @@ class Violations {
   bool empty() const { return fields_.empty(); }
   size_t size() const { return fields_.size(); }
 
-  // INVALID_ARGUMENT; the message lists the violations, and the details carry a
-  // google.rpc.BadRequest with one FieldViolation per entry.
-  grpc::Status ToStatus() const;
+  // Adds a core validation error: its field path (otcore::InvalidField) and
+  // message, or `fallback_field` when it names none. OK is ignored.
+  void AddStatus(const absl::Status& status,
+                 absl::string_view fallback_field = "");
+  // Adds `status` when not OK; returns whether it was OK.
+  bool Check(const absl::Status& status) {
+    AddStatus(status);
+    return status.ok();
+  }
+
+  // INVALID_ARGUMENT; the message lists the violations, and a payload carries
+  // a google.rpc.BadRequest with one FieldViolation per entry (ToGrpcStatus
+  // turns it into the status details).
+  absl::Status ToStatus() const;
 
  private:
   std::vector<std::pair<std::string, std::string>> fields_;
 };
 
-// Maps an absl::Status (same numeric codes) to a grpc::Status.
+// Maps an absl::Status (same numeric codes) to a grpc::Status. Field
+// violations (from Violations::ToStatus or a core InvalidField error) become a
+// google.rpc.BadRequest in the details.
 grpc::Status ToGrpcStatus(const absl::Status& status);
 
 // Copies code, message and BadRequest field violations of `status` into a
@@ -39,7 +52,7 @@ grpc::Status ToGrpcStatus(const absl::Status& status);
 void FillBatchError(const grpc::Status& status, ot::v1::BatchError* out);
 
 // RESOURCE_EXHAUSTED with a google.rpc.RetryInfo hint.
-grpc::Status QueueFullStatus(int in_flight, int capacity);
+absl::Status QueueFullStatus(int in_flight, int capacity);
 
 }  // namespace otserve
 

@@ -10,6 +10,7 @@
 #include "absl/flags/usage.h"
 #include "absl/flags/usage_config.h"
 #include "absl/strings/match.h"
+#include "core/version.h"
 #include "server/server.h"
 
 ABSL_FLAG(
@@ -69,7 +70,7 @@ int main(int argc, char** argv) {
   }
   std::fprintf(
       stderr, "otserve %s listening on port %d (%d threads, queue %d)\n",
-      otserve::kVersion, (*server)->port(), options.threads, options.max_queue);
+      otcore::kVersion, (*server)->port(), options.threads, options.max_queue);
 
   int signal_number = 0;
   sigwait(&stop, &signal_number);

@@ -49,16 +49,13 @@ absl::StatusOr<std::unique_ptr<OtServer>> OtServer::Start(
 }
 
 void OtServer::Shutdown(absl::Duration drain) {
-  if (shut_down_) return;
-  shut_down_ = true;
+  if (shut_down_.exchange(true)) return;
   server_->GetHealthCheckService()->SetServingStatus(false);
   // Waits for in-flight calls until the deadline, then cancels them (which
   // reaches running solves through OnCancel).
   server_->Shutdown(absl::ToChronoTime(absl::Now() + drain));
   scheduler_->WaitIdle(absl::InfiniteFuture());
 }
-
-void OtServer::Wait() { server_->Wait(); }
 
 OtServer::~OtServer() {
   Shutdown(absl::ZeroDuration());

@@ -6,6 +6,7 @@
 
 #include <grpcpp/server.h>
 
+#include <atomic>
 #include <memory>
 #include <string>
 
@@ -41,8 +42,6 @@ class OtServer {
   // Health goes NOT_SERVING, new calls are refused, in-flight calls get until
   // `drain` to finish, then are cancelled; returns when all jobs have stopped.
   void Shutdown(absl::Duration drain);
-  // Blocks until Shutdown() completes.
-  void Wait();
 
  private:
   OtServer() = default;
@@ -51,7 +50,7 @@ class OtServer {
   std::unique_ptr<OtService> service_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;
-  bool shut_down_ = false;
+  std::atomic<bool> shut_down_{false};
 };
 
 }  // namespace otserve

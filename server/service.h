@@ -1,7 +1,7 @@
-// The ot.v1.OptimalTransportService implementation on gRPC's callback API.
-// Handlers decode and validate on the gRPC thread (linear, cheap), then hand
-// the solve to the Scheduler; the worker fills the response and finishes the
-// call. Cancellation and deadlines reach the solver through SolveControl.
+// The ot.v1.OptimalTransportService on gRPC's callback API: reactors and
+// one-line handlers. Each handler serves one job type (server/jobs/): Decode
+// on the gRPC thread, then Run on a Scheduler worker, which finishes the call.
+// Cancellation and deadlines reach the solver through SolveControl.
 // Thread-safe: gRPC calls the handlers concurrently.
 #ifndef OTSERVE_SERVER_SERVICE_H_
 #define OTSERVE_SERVER_SERVICE_H_
@@ -9,21 +9,17 @@
 #include <cstdint>
 
 #include "ot/v1/service.grpc.pb.h"
-#include "server/convert.h"
+#include "server/jobs/jobs.h"
 #include "server/scheduler.h"
 
 namespace otserve {
-
-inline constexpr char kVersion[] = "0.1.0";
 
 class OtService final
     : public ot::v1::OptimalTransportService::CallbackService {
  public:
   // `scheduler` must outlive the service.
   OtService(Scheduler* scheduler, Limits limits, int64_t max_message_bytes)
-      : scheduler_(scheduler),
-        limits_(limits),
-        max_message_bytes_(max_message_bytes) {}
+      : scheduler_(scheduler), context_{limits, max_message_bytes} {}
 
   grpc::ServerUnaryReactor* Distance(
       grpc::CallbackServerContext* context,
@@ -60,22 +56,8 @@ class OtService final
       ot::v1::GetServerInfoResponse* response) override;
 
  private:
-  grpc::ServerUnaryReactor* FreeSupportBarycenter(
-      grpc::CallbackServerContext* context,
-      const ot::v1::BarycenterRequest* request,
-      ot::v1::BarycenterResponse* response);
-  grpc::ServerUnaryReactor* GridBarycenter(
-      grpc::CallbackServerContext* context,
-      const ot::v1::BarycenterRequest* request,
-      ot::v1::BarycenterResponse* response);
-  grpc::ServerUnaryReactor* FixedSupportBarycenter(
-      grpc::CallbackServerContext* context,
-      const ot::v1::BarycenterRequest* request,
-      ot::v1::BarycenterResponse* response);
-
   Scheduler* const scheduler_;
-  const Limits limits_;
-  const int64_t max_message_bytes_;
+  const DecodeContext context_;
 };
 
 }  // namespace otserve

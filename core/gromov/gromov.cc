@@ -63,7 +63,8 @@ absl::Status GromovOptions::Validate() const {
       CheckMaxIterations(inner_max_iterations, "inner_max_iterations"));
   if (loss == GwLoss::kKl && epsilon == 0) {
     return absl::UnimplementedError(
-        "the KL loss is served with the entropic method only (epsilon > 0)");
+        "the KL loss is served with the entropic method only "
+        "(GROMOV_METHOD_ENTROPIC, epsilon > 0)");
   }
   return absl::OkStatus();
 }

@@ -1,0 +1,392 @@
+// The Barycenter job: Gaussian, fixed-support, grid and free-support kinds.
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "core/barycenter/free_support.h"
+#include "core/barycenter/grid.h"
+#include "core/common/validate.h"
+#include "core/entropic/epsilon.h"
+#include "core/gaussian/gaussian.h"
+#include "server/jobs/common.h"
+#include "server/jobs/jobs.h"
+
+namespace otserve {
+namespace {
+
+using Request = ot::v1::BarycenterRequest;
+using Response = ot::v1::BarycenterResponse;
+
+std::string MeasureField(int k) { return absl::StrCat("measures[", k, "]"); }
+
+class GaussianBarycenterJob final : public BarycenterJob {
+ public:
+  static absl::StatusOr<std::unique_ptr<BarycenterJob>> Decode(
+      const Request& request, const DecodeContext&) {
+    auto job = std::make_unique<GaussianBarycenterJob>();
+    Violations v;
+    if (request.measures_size() == 0) {
+      v.Add("measures", "at least one measure is required");
+    }
+    for (int k = 0; k < request.measures_size(); ++k) {
+      const ot::v1::Measure& m = request.measures(k);
+      const std::string field = MeasureField(k);
+      if (m.has_gaussian()) {
+        if (auto g = DecodeGaussian(m.gaussian(), field + ".gaussian", &v)) {
+          job->gaussians_.push_back(std::move(*g));
+        }
+        continue;
+      }
+      if (!m.has_points()) {
+        v.Add(field + ".points", "points or gaussian parameters are required");
+        continue;
+      }
+      ArrayData points, weights;
+      if (!points.Decode(m.points(), field + ".points", 2, &v)) continue;
+      if (m.has_weights() &&
+          !weights.Decode(m.weights(), field + ".weights", 1, &v)) {
+        continue;
+      }
+      if (weights.present() && weights.rows() != points.rows()) {
+        v.Add(field + ".weights", "length differs from the number of points");
+        continue;
+      }
+      const Eigen::VectorXd uniform =
+          Eigen::VectorXd::Constant(points.rows(), 1.0 / points.rows());
+      auto g = otcore::FitGaussian(points.matrix(),
+                                   weights.present()
+                                       ? otcore::VectorView(weights.vector())
+                                       : otcore::VectorView(uniform));
+      if (!g.ok()) {
+        v.Add(field + ".weights", otcore::FieldMessage(g.status()));
+        continue;
+      }
+      job->gaussians_.push_back(*std::move(g));
+    }
+    for (size_t k = 1; k < job->gaussians_.size(); ++k) {
+      if (job->gaussians_[k].mean.size() != job->gaussians_[0].mean.size()) {
+        v.Add(MeasureField(k), "dimension differs from measures[0]");
+      }
+    }
+    job->lambdas_ = DecodeLambdas(request, &v);
+    CopyStopping(request.options(), &job->options_);
+    v.AddStatus(job->options_.Validate());
+    if (!v.empty()) return v.ToStatus();
+    return job;
+  }
+
+  absl::Status Run(const RunContext& context,
+                   Response* response) const override {
+    auto r = otcore::GaussianBarycenter(gaussians_, lambdas_, options_,
+                                        context.control);
+    if (!r.ok()) return r.status();
+    const int64_t d = r->barycenter.mean.size();
+    const otcore::RowMatrix cov = r->barycenter.cov;
+    FillArray(r->barycenter.mean.data(), {d},
+              response->mutable_gaussian()->mutable_mean());
+    FillArray(cov.data(), {d, d},
+              response->mutable_gaussian()->mutable_covariance());
+    FillDiagnostics(r->summary, context.queue_wait, gaussians_.size(), 1,
+                    response->mutable_diagnostics());
+    return absl::OkStatus();
+  }
+
+ private:
+  std::vector<otcore::Gaussian> gaussians_;
+  Eigen::VectorXd lambdas_;
+  otcore::GaussianBarycenterOptions options_;
+};
+
+class FreeSupportBarycenterJob final : public BarycenterJob {
+ public:
+  static absl::StatusOr<std::unique_ptr<BarycenterJob>> Decode(
+      const Request& request, const DecodeContext& context) {
+    auto job = std::make_unique<FreeSupportBarycenterJob>();
+    Violations v;
+    ArrayData x;
+    if (!request.has_support()) {
+      v.Add("support", "the initial support [k, d] is required");
+    } else if (x.Decode(request.support(), "support", 2, &v)) {
+      job->x_init_ = x.matrix();
+      job->b_ = Eigen::VectorXd::Constant(x.rows(), 1.0 / x.rows());
+    }
+    if (request.has_support_weights() && job->x_init_.size() > 0) {
+      ArrayData w;
+      if (w.Decode(request.support_weights(), "support_weights", 1, &v)) {
+        if (w.rows() != job->x_init_.rows()) {
+          v.Add("support_weights", "one weight per support point is required");
+        } else if ((w.vector().array() < 0).any() ||
+                   std::abs(w.vector().sum() - 1.0) > otcore::kMassTolerance) {
+          v.Add("support_weights", "must be >= 0 and sum to 1");
+        } else {
+          job->b_ = w.vector();
+        }
+      }
+    }
+    const int k_count = request.measures_size();
+    if (k_count == 0) v.Add("measures", "at least one measure is required");
+    int64_t total_entries = 0;
+    for (int k = 0; k < k_count; ++k) {
+      const std::string field = MeasureField(k);
+      const ot::v1::Measure& m = request.measures(k);
+      ArrayData points, weights;
+      if (!m.has_points()) {
+        v.Add(field + ".points", "points are required");
+        continue;
+      }
+      if (!points.Decode(m.points(), field + ".points", 2, &v)) continue;
+      if (job->x_init_.size() > 0 && points.cols() != job->x_init_.cols()) {
+        v.Add(field + ".points", "dimension differs from the support's");
+        continue;
+      }
+      Eigen::VectorXd w =
+          Eigen::VectorXd::Constant(points.rows(), 1.0 / points.rows());
+      if (m.has_weights() &&
+          weights.Decode(m.weights(), field + ".weights", 1, &v)) {
+        if (weights.rows() != points.rows() ||
+            (weights.vector().array() < 0).any() ||
+            std::abs(weights.vector().sum() - 1.0) > otcore::kMassTolerance) {
+          v.Add(field + ".weights", "one weight per point, >= 0, summing to 1");
+          continue;
+        }
+        w = weights.vector();
+      }
+      total_entries +=
+          points.rows() * std::max<int64_t>(job->x_init_.rows(), 1);
+      job->measures_.emplace_back(points.matrix(), std::move(w));
+    }
+    CheckMaxCostEntries(total_entries, "measures", context.limits, &v);
+    job->lambdas_ = DecodeLambdas(request, &v);
+    const auto& opt = request.options();
+    if (opt.has_epsilon()) job->options_.epsilon = opt.epsilon();
+    CopyStopping(opt, &job->options_);
+    v.AddStatus(job->options_.Validate());
+    if (!v.empty()) return v.ToStatus();
+    return job;
+  }
+
+  absl::Status Run(const RunContext& context,
+                   Response* response) const override {
+    auto r = otcore::FreeSupportBarycenter(measures_, lambdas_, x_init_, b_,
+                                           options_, context.control);
+    if (!r.ok()) return r.status();
+    FillArray(r->points.data(), {r->points.rows(), r->points.cols()},
+              response->mutable_points());
+    FillArray(b_.data(), {b_.size()}, response->mutable_weights());
+    FillDiagnostics(r->summary, context.queue_wait, r->points.rows(),
+                    r->points.rows(), response->mutable_diagnostics());
+    return absl::OkStatus();
+  }
+
+ private:
+  std::vector<std::pair<otcore::RowMatrix, Eigen::VectorXd>> measures_;
+  otcore::RowMatrix x_init_;
+  Eigen::VectorXd b_, lambdas_;
+  otcore::FreeSupportOptions options_;
+};
+
+class GridBarycenterJob final : public BarycenterJob {
+ public:
+  static absl::StatusOr<std::unique_ptr<BarycenterJob>> Decode(
+      const Request& request, const DecodeContext& context) {
+    auto job = std::make_unique<GridBarycenterJob>();
+    Violations v;
+    const int k_count = request.measures_size();
+    if (k_count == 0) v.Add("measures", "at least one image is required");
+    std::vector<int64_t>& shape = job->shape_;
+    for (int k = 0; k < k_count; ++k) {
+      const std::string field = MeasureField(k) + ".weights";
+      const auto& w = request.measures(k).weights();
+      if (!request.measures(k).has_weights()) {
+        v.Add(field, "the image is required");
+        continue;
+      }
+      if (k == 0) {
+        shape.assign(w.shape().begin(), w.shape().end());
+        if (shape.size() != 2 && shape.size() != 3) {
+          v.Add(field + ".shape", "images must be 2-D [h, w] or 3-D [h, w, d]");
+          break;
+        }
+        int64_t size = 1;
+        for (int64_t d : shape) {
+          if (d < 2 || d > 4096) {
+            v.Add(field + ".shape", "each axis must have 2..4096 points");
+            break;
+          }
+          size *= d;
+        }
+        if (!v.empty()) break;
+        CheckMaxPoints(size, field + ".shape", context.limits, &v);
+        if (!v.empty()) break;
+      } else if (std::vector<int64_t>(w.shape().begin(), w.shape().end()) !=
+                 shape) {
+        v.Add(field + ".shape",
+              "all images must have the shape of measures[0]");
+        continue;
+      }
+      ArrayData a;
+      if (!a.Decode(w, field, static_cast<int>(shape.size()), &v)) continue;
+      int64_t count = 1;
+      for (int64_t d : a.shape()) count *= d;
+      Eigen::Map<const Eigen::ArrayXd> flat(a.data(), count);
+      if ((flat < 0).any() ||
+          std::abs(flat.sum() - 1.0) > otcore::kMassTolerance) {
+        v.Add(field, "must be >= 0 and sum to 1");
+        continue;
+      }
+      job->images_.push_back(flat);
+    }
+    job->lambdas_ = DecodeLambdas(request, &v);
+    const auto& opt = request.options();
+    if (!opt.has_epsilon()) {
+      v.Add("options.epsilon",
+            "an absolute epsilon > 0 on the unit grid is required");
+    } else {
+      job->options_.epsilon = opt.epsilon();
+    }
+    CopyStopping(opt, &job->options_);
+    if (opt.has_epsilon()) v.AddStatus(job->options_.Validate());
+    if (!v.empty()) return v.ToStatus();
+    return job;
+  }
+
+  absl::Status Run(const RunContext& context,
+                   Response* response) const override {
+    auto r = otcore::GridBarycenter(images_, shape_, lambdas_, options_,
+                                    context.control);
+    if (!r.ok()) return r.status();
+    FillArray(r->image.data(), shape_, response->mutable_weights());
+    FillDiagnostics(r->summary, context.queue_wait, r->image.size(),
+                    r->image.size(), response->mutable_diagnostics());
+    return absl::OkStatus();
+  }
+
+ private:
+  std::vector<Eigen::ArrayXd> images_;
+  std::vector<int64_t> shape_;
+  Eigen::VectorXd lambdas_;
+  otcore::GridBarycenterOptions options_;
+};
+
+class FixedSupportBarycenterJob final : public BarycenterJob {
+ public:
+  static absl::StatusOr<std::unique_ptr<BarycenterJob>> Decode(
+      const Request& request, const DecodeContext& context) {
+    auto job = std::make_unique<FixedSupportBarycenterJob>();
+    Violations v;
+    DecodeCostSpec(request.cost(), &v, &job->spec_);
+    const bool explicit_cost = job->spec_.kind == otcore::CostKind::kExplicit;
+    // The job views the explicit cost, or the support points whose cost the
+    // worker forms (no O(n^2) work on the gRPC thread).
+    if (explicit_cost) {
+      if (!request.cost().has_matrix()) {
+        v.Add("cost.matrix", "required when cost.kind is COST_KIND_EXPLICIT");
+      } else {
+        job->matrix_.Decode(request.cost().matrix(), "cost.matrix", 2, &v);
+      }
+    } else if (!request.has_support()) {
+      v.Add("support",
+            "support points are required unless the cost is explicit");
+    } else if (job->support_.Decode(request.support(), "support", 2, &v)) {
+      CheckMaxCostEntries(job->support_.rows() * job->support_.rows(),
+                          "support", context.limits, &v);
+    }
+    const int k_count = request.measures_size();
+    if (k_count == 0) v.Add("measures", "at least one histogram is required");
+    if (!v.empty()) return v.ToStatus();
+    const int64_t n = explicit_cost ? job->matrix_.rows() : job->support_.rows();
+    job->histograms_.resize(n, k_count);
+    for (int k = 0; k < k_count; ++k) {
+      const std::string field = MeasureField(k) + ".weights";
+      ArrayData w;
+      if (!request.measures(k).has_weights()) {
+        v.Add(field, "the histogram is required");
+      } else if (w.Decode(request.measures(k).weights(), field, 1, &v)) {
+        if (w.rows() != n) {
+          v.Add(field,
+                absl::StrCat("has ", w.rows(), " entries, the support has ", n));
+        } else if ((w.vector().array() < 0).any() ||
+                   std::abs(w.vector().sum() - 1.0) > otcore::kMassTolerance) {
+          v.Add(field, "must be >= 0 and sum to 1");
+        } else {
+          job->histograms_.col(k) = w.vector();
+        }
+      }
+    }
+    job->lambdas_ = DecodeLambdas(request, &v);
+    otcore::FixedSupportBarycenterOptions& options = job->options_;
+    options.debiased = request.debiased();
+    if (options.debiased && explicit_cost &&
+        job->matrix_.rows() != job->matrix_.cols()) {
+      v.Add("debiased",
+            "needs a square cost (barycenter support = input support)");
+    }
+    const auto& opt = request.options();
+    if (opt.has_epsilon()) job->epsilon_.value = opt.epsilon();
+    if (opt.epsilon_scale() == ot::v1::EPSILON_SCALE_RELATIVE_TO_MEAN_COST) {
+      job->epsilon_.scale = otcore::EpsilonScale::kRelativeToMeanCost;
+    }
+    // The given value (relative or absolute) is checked here; Run resolves it.
+    options.epsilon =
+        job->epsilon_.value.value_or(otcore::kDefaultRelativeEpsilon);
+    CopyStopping(opt, &options);
+    v.AddStatus(options.Validate());
+    if (!v.empty()) return v.ToStatus();
+    return job;
+  }
+
+  absl::Status Run(const RunContext& context,
+                   Response* response) const override {
+    otcore::RowMatrix formed;
+    if (support_.present()) {
+      formed =
+          otcore::PairwiseCost(support_.matrix(), support_.matrix(), spec_);
+    }
+    const otcore::MatrixView cost = support_.present()
+                                        ? otcore::MatrixView(formed)
+                                        : otcore::MatrixView(matrix_.matrix());
+    otcore::FixedSupportBarycenterOptions options = options_;
+    auto eps = epsilon_.Resolve(epsilon_.relative() ? cost.mean() : 1.0);
+    if (!eps.ok()) return eps.status();
+    options.epsilon = *eps;
+    auto r = otcore::FixedSupportBarycenter(histograms_, lambdas_, cost,
+                                            options, context.control);
+    if (!r.ok()) return r.status();
+    FillArray(r->weights.data(), {r->weights.size()},
+              response->mutable_weights());
+    FillDiagnostics(r->summary, context.queue_wait, histograms_.rows(),
+                    r->weights.size(), response->mutable_diagnostics());
+    return absl::OkStatus();
+  }
+
+ private:
+  otcore::CostSpec spec_;
+  ArrayData matrix_, support_;
+  otcore::RowMatrix histograms_;  // [n, K]
+  Eigen::VectorXd lambdas_;
+  otcore::EpsilonSpec epsilon_;
+  otcore::FixedSupportBarycenterOptions options_;
+};
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<BarycenterJob>> BarycenterJob::Decode(
+    const Request& request, const DecodeContext& context) {
+  switch (request.kind()) {
+    case ot::v1::BARYCENTER_KIND_GAUSSIAN:
+      return GaussianBarycenterJob::Decode(request, context);
+    case ot::v1::BARYCENTER_KIND_FIXED_SUPPORT:
+      return FixedSupportBarycenterJob::Decode(request, context);
+    case ot::v1::BARYCENTER_KIND_GRID:
+      return GridBarycenterJob::Decode(request, context);
+    case ot::v1::BARYCENTER_KIND_FREE_SUPPORT:
+      return FreeSupportBarycenterJob::Decode(request, context);
+    default: {
+      Violations v;
+      v.Add("kind", "set a BarycenterKind");
+      return v.ToStatus();
+    }
+  }
+}
+
+}  // namespace otserve

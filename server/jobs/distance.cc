@@ -1,0 +1,145 @@
+// Distance, Plan and DistanceBatch jobs: one transport solve each.
+#include "absl/strings/str_cat.h"
+#include "core/methods.h"
+#include "server/jobs/common.h"
+#include "server/jobs/jobs.h"
+
+namespace otserve {
+
+absl::StatusOr<std::unique_ptr<DistanceJob>> DistanceJob::Decode(
+    const Request& request, const DecodeContext& context) {
+  auto job = std::make_unique<DistanceJob>();
+  absl::Status status = DecodeTransport(FieldsOf(request), context.limits,
+                                        /*compute_plan=*/false, &job->decoded_);
+  if (!status.ok()) return status;
+  return job;
+}
+
+absl::Status DistanceJob::Run(const RunContext& context,
+                              Response* response) const {
+  auto result = otcore::SolveTransport(decoded_.problem, decoded_.options,
+                                       context.control);
+  if (!result.ok()) return result.status();
+  FillTransport(*result, decoded_.problem, context.queue_wait, response);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<PlanJob>> PlanJob::Decode(
+    const Request& request, const DecodeContext& context) {
+  auto job = std::make_unique<PlanJob>();
+  absl::Status status = DecodeTransport(FieldsOf(request), context.limits,
+                                        /*compute_plan=*/true, &job->decoded_);
+  Violations v;
+  if (!ot::v1::PlanFormat_IsValid(request.format())) {
+    v.Add("format", "unknown value");
+  }
+  if (status.ok()) {
+    const otcore::Method m =
+        otcore::ResolveMethod(job->decoded_.problem, job->decoded_.options);
+    if (otcore::InfoOf(m).plan == otcore::PlanKind::kNone) {
+      v.Add("method", absl::StrCat("method ", otcore::MethodName(m),
+                                   " has no transport plan; use Distance"));
+    }
+  }
+  if (!status.ok()) return status;
+  if (!v.empty()) return v.ToStatus();
+  job->format_ = request.format();
+  job->max_message_bytes_ = context.max_message_bytes;
+  return job;
+}
+
+absl::Status PlanJob::Run(const RunContext& context, Response* response) const {
+  const otcore::TransportProblem& p = decoded_.problem;
+  auto result = otcore::SolveTransport(p, decoded_.options, context.control);
+  if (!result.ok()) return result.status();
+  const int64_t n = p.n(), m = p.m();
+  FillTransport(*result, p, context.queue_wait, response);
+  if (result->linear_map) {
+    const auto& map = *result->linear_map;
+    const int64_t d = map.b.size();
+    const otcore::RowMatrix a = map.a;  // row-major copy
+    FillArray(a.data(), {d, d}, response->mutable_linear_map()->mutable_matrix());
+    FillArray(map.b.data(), {d},
+              response->mutable_linear_map()->mutable_offset());
+    return absl::OkStatus();
+  }
+  if (!result->sparse_plan && !result->dense_plan) {
+    return absl::InternalError("the solver returned no plan");
+  }
+  const bool dense =
+      format_ == ot::v1::PLAN_FORMAT_DENSE ||
+      (format_ == ot::v1::PLAN_FORMAT_UNSPECIFIED && result->dense_plan);
+  if (dense) {
+    if (n * m * 8 > max_message_bytes_) {
+      return absl::ResourceExhaustedError(
+          "the dense plan exceeds the maximum message size; ask for "
+          "PLAN_FORMAT_SPARSE");
+    }
+    if (!result->dense_plan) {
+      result->dense_plan = otcore::Densify(*result->sparse_plan, n, m);
+    }
+    FillArray(result->dense_plan->data(), {n, m},
+              response->mutable_dense_plan());
+  } else {
+    if (!result->sparse_plan) {
+      result->sparse_plan = otcore::Sparsify(*result->dense_plan);
+    }
+    const otcore::SparsePlan& sp = *result->sparse_plan;
+    auto* out = response->mutable_sparse_plan();
+    out->mutable_rows()->Assign(sp.rows.begin(), sp.rows.end());
+    out->mutable_cols()->Assign(sp.cols.begin(), sp.cols.end());
+    out->mutable_values()->Assign(sp.values.begin(), sp.values.end());
+    out->add_shape(n);
+    out->add_shape(m);
+  }
+  if (result->f.size() == n) {
+    FillArray(result->f.data(), {n}, response->mutable_f());
+  }
+  if (result->g.size() == m) {
+    FillArray(result->g.data(), {m}, response->mutable_g());
+  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::unique_ptr<DistanceBatchJob>> DistanceBatchJob::Decode(
+    const Request& request, const DecodeContext& context) {
+  auto job = std::make_unique<DistanceBatchJob>();
+  const int n = request.items_size();
+  job->items_.resize(n);
+  job->errors_.resize(n);
+  for (int k = 0; k < n; ++k) {
+    auto item = DistanceJob::Decode(request.items(k), context);
+    if (item.ok()) {
+      job->items_[k] = *std::move(item);
+    } else {
+      job->errors_[k] = item.status();
+    }
+  }
+  return job;
+}
+
+absl::Status DistanceBatchJob::Run(const RunContext& context,
+                                   Response* response) const {
+  const int64_t n = static_cast<int64_t>(items_.size());
+  std::vector<ot::v1::DistanceResponse> results(n);
+  std::vector<absl::Status> errors = errors_;
+  context.control.ParallelRange(n, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t k = begin; k < end; ++k) {
+      if (!errors[k].ok()) continue;
+      errors[k] = items_[k]->Run(context, &results[k]);
+    }
+  });
+  // A cancelled or expired call fails as a whole.
+  if (absl::Status s = context.control.Check(); !s.ok()) return s;
+  for (int64_t k = 0; k < n; ++k) {
+    auto* item = response->add_items();
+    if (!errors[k].ok()) {
+      FillBatchError(ToGrpcStatus(errors[k]), item->mutable_error());
+    } else {
+      *item->mutable_result() = std::move(results[k]);
+    }
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace otserve

@@ -1,0 +1,142 @@
+// One job type per RPC. Decode(request, context) runs on the gRPC thread: it
+// views the request's arrays (no copies of aligned float64 data), runs every
+// check once (the wire format here, the rest through the core's Validate
+// functions) and bounds the sizes; nothing proportional to n * m happens
+// there. Run(context, response) runs on a worker: it solves and fills the
+// response. A job keeps views into its request, which must outlive it (the
+// gRPC call does). Thread-compatible: one thread uses a job at a time.
+#ifndef OTSERVE_SERVER_JOBS_JOBS_H_
+#define OTSERVE_SERVER_JOBS_JOBS_H_
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+#include "core/barycenter/fixed_support.h"
+#include "core/common/control.h"
+#include "core/entropic/divergence.h"
+#include "core/gromov/gromov.h"
+#include "ot/v1/service.pb.h"
+#include "server/convert.h"
+
+namespace otserve {
+
+// The server configuration decoders read.
+struct DecodeContext {
+  Limits limits;
+  int64_t max_message_bytes = int64_t{256} << 20;
+};
+
+// What a job's Run gets from its worker.
+struct RunContext {
+  const otcore::SolveControl& control;
+  absl::Duration queue_wait;
+};
+
+// Distance and DistanceStream (and each DistanceBatch item).
+class DistanceJob {
+ public:
+  using Request = ot::v1::DistanceRequest;
+  using Response = ot::v1::DistanceResponse;
+  static absl::StatusOr<std::unique_ptr<DistanceJob>> Decode(
+      const Request& request, const DecodeContext& context);
+  absl::Status Run(const RunContext& context, Response* response) const;
+
+ private:
+  DecodedTransport decoded_;
+};
+
+class PlanJob {
+ public:
+  using Request = ot::v1::PlanRequest;
+  using Response = ot::v1::PlanResponse;
+  static absl::StatusOr<std::unique_ptr<PlanJob>> Decode(
+      const Request& request, const DecodeContext& context);
+  absl::Status Run(const RunContext& context, Response* response) const;
+
+ private:
+  DecodedTransport decoded_;
+  ot::v1::PlanFormat format_ = ot::v1::PLAN_FORMAT_UNSPECIFIED;
+  int64_t max_message_bytes_ = 0;
+};
+
+class DivergenceJob {
+ public:
+  using Request = ot::v1::DivergenceRequest;
+  using Response = ot::v1::DivergenceResponse;
+  static absl::StatusOr<std::unique_ptr<DivergenceJob>> Decode(
+      const Request& request, const DecodeContext& context);
+  absl::Status Run(const RunContext& context, Response* response) const;
+
+ private:
+  DecodedTransport decoded_;
+  otcore::DivergenceOptions options_;
+};
+
+// All four barycenter kinds; Decode picks the implementation by kind.
+class BarycenterJob {
+ public:
+  using Request = ot::v1::BarycenterRequest;
+  using Response = ot::v1::BarycenterResponse;
+  virtual ~BarycenterJob() = default;
+  static absl::StatusOr<std::unique_ptr<BarycenterJob>> Decode(
+      const Request& request, const DecodeContext& context);
+  virtual absl::Status Run(const RunContext& context,
+                           Response* response) const = 0;
+};
+
+// Items are decoded one by one; an invalid item is answered in its slot.
+class DistanceBatchJob {
+ public:
+  using Request = ot::v1::DistanceBatchRequest;
+  using Response = ot::v1::DistanceBatchResponse;
+  static absl::StatusOr<std::unique_ptr<DistanceBatchJob>> Decode(
+      const Request& request, const DecodeContext& context);
+  absl::Status Run(const RunContext& context, Response* response) const;
+
+ private:
+  std::vector<std::unique_ptr<DistanceJob>> items_;
+  std::vector<absl::Status> errors_;  // per item; OK when decoded
+};
+
+class GromovJob {
+ public:
+  using Request = ot::v1::GromovRequest;
+  using Response = ot::v1::GromovResponse;
+  static absl::StatusOr<std::unique_ptr<GromovJob>> Decode(
+      const Request& request, const DecodeContext& context);
+  absl::Status Run(const RunContext& context, Response* response) const;
+
+ private:
+  // One space: its intra-space cost matrix, or points whose cost Run forms.
+  struct Space {
+    ArrayData costs, points, weights;
+    Eigen::VectorXd uniform;
+    int64_t size() const;
+  };
+  Space source_, target_;
+  ArrayData feature_;
+  otcore::CostSpec spec_;
+  otcore::GromovOptions options_;
+  bool return_plan_ = false;
+};
+
+class MapJob {
+ public:
+  using Request = ot::v1::MapRequest;
+  using Response = ot::v1::MapResponse;
+  static absl::StatusOr<std::unique_ptr<MapJob>> Decode(
+      const Request& request, const DecodeContext& context);
+  absl::Status Run(const RunContext& context, Response* response) const;
+
+ private:
+  DecodedTransport decoded_;
+  ArrayData query_;
+};
+
+}  // namespace otserve
+
+#endif  // OTSERVE_SERVER_JOBS_JOBS_H_
