@@ -3,6 +3,7 @@
 
 #include <grpcpp/grpcpp.h>
 
+#include <algorithm>
 #include <cstring>
 #include <thread>
 
@@ -285,6 +286,29 @@ absl::StatusOr<ot::v1::GetServerInfoResponse> Client::ServerInfo(
   });
   if (!status.ok()) return FromGrpcStatus(status);
   return response;
+}
+
+std::optional<ot::v1::Method> MethodFromName(std::string name) {
+  std::replace(name.begin(), name.end(), '-', '_');
+  const auto* methods = ot::v1::Method_descriptor();
+  for (int i = 0; i < methods->value_count(); ++i) {
+    const auto* value = methods->value(i);
+    if (value->options().GetExtension(ot::v1::cli_name) == name) {
+      return static_cast<ot::v1::Method>(value->number());
+    }
+  }
+  return std::nullopt;
+}
+
+std::string MethodNames() {
+  std::string names;
+  const auto* methods = ot::v1::Method_descriptor();
+  for (int i = 0; i < methods->value_count(); ++i) {
+    const std::string& name =
+        methods->value(i)->options().GetExtension(ot::v1::cli_name);
+    if (!name.empty()) absl::StrAppend(&names, names.empty() ? "" : ", ", name);
+  }
+  return names;
 }
 
 }  // namespace otclient

@@ -117,6 +117,13 @@ void SetArray(const double* data, std::initializer_list<int64_t> shape,
               ot::v1::Array* out);
 absl::StatusOr<RowMatrix> GetArray(const ot::v1::Array& array);
 
+// The method spelled as the API names it: each ot.v1.Method value's
+// (ot.v1.cli_name) option, e.g. "exact", "1d", "max_sliced" ('-' may stand
+// for '_'); nullopt for an unknown name.
+std::optional<ot::v1::Method> MethodFromName(std::string name);
+// Every method name, comma-separated, for usage messages.
+std::string MethodNames();
+
 }  // namespace otclient
 
 #endif  // OTSERVE_CLIENT_CLIENT_H_

@@ -43,7 +43,7 @@ Flags (files are .npy, or CSV / whitespace text; a 1-D array is a column):
                           (||x-y||^p with --p), or a file with the [n, m] matrix
   --p P                   exponent for --cost power
   --method M              auto (default) | exact | sinkhorn | 1d | unbalanced |
-                          sliced | max-sliced | gaussian
+                          sliced | max_sliced (or max-sliced) | gaussian
   --epsilon E             entropic regularisation (absolute unless --relative-epsilon)
   --relative-epsilon      read --epsilon relative to the mean cost
   --tolerance T           Sinkhorn marginal tolerance (default 1e-6)
@@ -484,22 +484,12 @@ int main(int argc, char** argv) {
     req.num_directions = static_cast<int64_t>(num_dir);
   if (flag("seed")) req.seed = static_cast<uint64_t>(seed);
   if (const std::string* m = flag("method")) {
-    static const std::map<std::string, ot::v1::Method> kMethods = {
-        {"auto", ot::v1::METHOD_AUTO},
-        {"exact", ot::v1::METHOD_EXACT},
-        {"sinkhorn", ot::v1::METHOD_SINKHORN},
-        {"1d", ot::v1::METHOD_ONE_D},
-        {"unbalanced", ot::v1::METHOD_UNBALANCED_SINKHORN},
-        {"sliced", ot::v1::METHOD_SLICED},
-        {"max-sliced", ot::v1::METHOD_MAX_SLICED},
-        {"gaussian", ot::v1::METHOD_GAUSSIAN}};
-    auto it = kMethods.find(*m);
-    if (it == kMethods.end()) {
+    auto method = otclient::MethodFromName(*m);
+    if (!method) {
       return Usage(
-          "--method must be auto, exact, sinkhorn, 1d, unbalanced, sliced, "
-          "max-sliced or gaussian");
+          absl::StrCat("--method must be one of: ", otclient::MethodNames()));
     }
-    req.method = it->second;
+    req.method = *method;
   }
 
   if (command == "divergence") {

@@ -14,17 +14,17 @@ from ._proto.ot.v1 import service_pb2, service_pb2_grpc, types_pb2
 _COSTS = {"sqeuclidean": types_pb2.COST_KIND_SQEUCLIDEAN,
           "euclidean": types_pb2.COST_KIND_EUCLIDEAN,
           "power": types_pb2.COST_KIND_POWER}
-_METHODS = {"auto": types_pb2.METHOD_AUTO, "exact": types_pb2.METHOD_EXACT,
-            "emd": types_pb2.METHOD_EXACT, "sinkhorn": types_pb2.METHOD_SINKHORN,
-            "1d": types_pb2.METHOD_ONE_D, "unbalanced": types_pb2.METHOD_UNBALANCED_SINKHORN,
-            "sliced": types_pb2.METHOD_SLICED, "max_sliced": types_pb2.METHOD_MAX_SLICED,
-            "gaussian": types_pb2.METHOD_GAUSSIAN}
+# Method names come from the API: each Method value's (ot.v1.cli_name) option.
+_METHODS = {v.GetOptions().Extensions[types_pb2.cli_name]: v.number
+            for v in types_pb2.Method.DESCRIPTOR.values
+            if v.GetOptions().Extensions[types_pb2.cli_name]}
+_METHOD_NAMES = {number: name for name, number in _METHODS.items()}
+_METHODS["emd"] = types_pb2.METHOD_EXACT  # POT's name for the exact solver
 _DIVERGENCES = {"sinkhorn": service_pb2.DIVERGENCE_KIND_SINKHORN,
                 "sinkhorn_no_entropy": service_pb2.DIVERGENCE_KIND_SINKHORN_NO_ENTROPY,
                 "energy": service_pb2.DIVERGENCE_KIND_ENERGY,
                 "gaussian": service_pb2.DIVERGENCE_KIND_GAUSSIAN_MMD,
                 "laplacian": service_pb2.DIVERGENCE_KIND_LAPLACIAN_MMD}
-_METHOD_NAMES = {v: k for k, v in _METHODS.items() if k != "emd"}
 _MAX_MESSAGE = 256 << 20
 
 
