@@ -25,9 +25,10 @@ bool Explicit(const TransportProblem& p) {
 absl::StatusOr<TransportResult> SolveGaussianMethod(
     const TransportProblem& p, const TransportOptions& options,
     const SolveControl&) {
-  auto side = [](const std::optional<Gaussian>& given,
-                 const std::optional<MatrixView>& points,
-                 const std::optional<VectorView>& w) -> absl::StatusOr<Gaussian> {
+  auto side =
+      [](const std::optional<Gaussian>& given,
+         const std::optional<MatrixView>& points,
+         const std::optional<VectorView>& w) -> absl::StatusOr<Gaussian> {
     if (given) return *given;
     return FitGaussian(*points, *w);
   };
@@ -62,9 +63,9 @@ absl::StatusOr<TransportResult> SolveSlicedMethod(
   return result;
 }
 
-absl::StatusOr<TransportResult> SolveOneDMethod(
-    const TransportProblem& p, const TransportOptions& options,
-    const SolveControl& control) {
+absl::StatusOr<TransportResult> SolveOneDMethod(const TransportProblem& p,
+                                                const TransportOptions& options,
+                                                const SolveControl& control) {
   ASSIGN_OR_RETURN(OneDResult r,
                    SolveOneD(p.x->col(0), *p.a, p.y->col(0), *p.b,
                              p.cost.Exponent(), control, options.compute_plan));
@@ -102,17 +103,16 @@ absl::StatusOr<TransportResult> SolveEntropicMethod(
   const bool matrix_free = RunsMatrixFree(p, InfoOf(options.method));
   RowMatrix formed;
   if (!Explicit(p) && !matrix_free) formed = PairwiseCost(*p.x, *p.y, p.cost);
-  const CostSource source =
-      matrix_free  ? CostSource::Clouds(*p.x, *p.y, p.cost)
-      : Explicit(p) ? CostSource::Dense(*p.cost_matrix)
-                    : CostSource::Dense(formed);
+  const CostSource source = matrix_free ? CostSource::Clouds(*p.x, *p.y, p.cost)
+                            : Explicit(p) ? CostSource::Dense(*p.cost_matrix)
+                                          : CostSource::Dense(formed);
   SinkhornOptions so;
   if (options.method == Method::kUnbalanced) {
     so.marginal_relaxation = *options.marginal_relaxation;
   }
-  ASSIGN_OR_RETURN(so.epsilon, options.epsilon.Resolve(
-                                   options.epsilon.relative() ? source.Mean()
-                                                              : 1.0));
+  ASSIGN_OR_RETURN(so.epsilon,
+                   options.epsilon.Resolve(
+                       options.epsilon.relative() ? source.Mean() : 1.0));
   if (options.tolerance) so.tolerance = *options.tolerance;
   if (options.max_iterations) so.max_iterations = *options.max_iterations;
   so.epsilon_scaling = options.epsilon_scaling;

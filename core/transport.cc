@@ -25,20 +25,21 @@ absl::Status ValidateShapes(const TransportProblem& p, bool gaussian) {
                           "required when cost.kind is COST_KIND_EXPLICIT");
     }
     if (p.x && p.x->rows() != p.cost_matrix->rows()) {
-      return InvalidField("source.points",
-                          absl::StrCat("has ", p.x->rows(),
-                                       " points, cost.matrix has ",
-                                       p.cost_matrix->rows(), " rows"));
+      return InvalidField(
+          "source.points",
+          absl::StrCat("has ", p.x->rows(), " points, cost.matrix has ",
+                       p.cost_matrix->rows(), " rows"));
     }
     if (p.y && p.y->rows() != p.cost_matrix->cols()) {
-      return InvalidField("target.points",
-                          absl::StrCat("has ", p.y->rows(),
-                                       " points, cost.matrix has ",
-                                       p.cost_matrix->cols(), " columns"));
+      return InvalidField(
+          "target.points",
+          absl::StrCat("has ", p.y->rows(), " points, cost.matrix has ",
+                       p.cost_matrix->cols(), " columns"));
     }
   } else {
     if (p.cost_matrix) {
-      return InvalidField("cost.matrix", "only allowed with COST_KIND_EXPLICIT");
+      return InvalidField("cost.matrix",
+                          "only allowed with COST_KIND_EXPLICIT");
     }
     if (!p.x && !(gaussian && p.source_gaussian)) {
       return InvalidField("source.points",
@@ -50,36 +51,38 @@ absl::Status ValidateShapes(const TransportProblem& p, bool gaussian) {
     }
   }
   if (!gaussian && (p.source_gaussian || p.target_gaussian)) {
-    return InvalidField(p.source_gaussian ? "source.gaussian"
-                                          : "target.gaussian",
-                        "only allowed with METHOD_GAUSSIAN");
+    return InvalidField(
+        p.source_gaussian ? "source.gaussian" : "target.gaussian",
+        "only allowed with METHOD_GAUSSIAN");
   }
   if (p.x && p.y && p.x->cols() != p.y->cols()) {
-    return InvalidField("target.points",
-                        absl::StrCat("dimension ", p.y->cols(),
-                                     " differs from source.points dimension ",
-                                     p.x->cols()));
+    return InvalidField(
+        "target.points",
+        absl::StrCat("dimension ", p.y->cols(),
+                     " differs from source.points dimension ", p.x->cols()));
   }
   if (p.source_gaussian && p.target_gaussian &&
       p.source_gaussian->mean.size() != p.target_gaussian->mean.size()) {
     return InvalidField("target.gaussian.mean",
                         "dimension differs from the source's");
   }
-  const int64_t n_points =
-      p.x ? p.x->rows() : p.cost_matrix ? p.cost_matrix->rows() : -1;
-  const int64_t m_points =
-      p.y ? p.y->rows() : p.cost_matrix ? p.cost_matrix->cols() : -1;
+  const int64_t n_points = p.x             ? p.x->rows()
+                           : p.cost_matrix ? p.cost_matrix->rows()
+                                           : -1;
+  const int64_t m_points = p.y             ? p.y->rows()
+                           : p.cost_matrix ? p.cost_matrix->cols()
+                                           : -1;
   if (p.a && n_points >= 0 && p.a->size() != n_points) {
-    return InvalidField("source.weights",
-                        absl::StrCat("has ", p.a->size(),
-                                     " entries but the measure has ",
-                                     n_points, " points"));
+    return InvalidField(
+        "source.weights",
+        absl::StrCat("has ", p.a->size(), " entries but the measure has ",
+                     n_points, " points"));
   }
   if (p.b && m_points >= 0 && p.b->size() != m_points) {
-    return InvalidField("target.weights",
-                        absl::StrCat("has ", p.b->size(),
-                                     " entries but the measure has ",
-                                     m_points, " points"));
+    return InvalidField(
+        "target.weights",
+        absl::StrCat("has ", p.b->size(), " entries but the measure has ",
+                     m_points, " points"));
   }
   if (!gaussian && (p.n() == 0 || p.m() == 0)) {
     return InvalidField(p.n() == 0 ? "source" : "target",
@@ -109,8 +112,9 @@ absl::Status TransportOptions::Validate() const {
   }
   if (max_iterations) RETURN_IF_ERROR(CheckMaxIterations(*max_iterations));
   if (marginal_relaxation && !(*marginal_relaxation > 0)) {
-    return InvalidField("options.marginal_relaxation",
-                        absl::StrCat("must be > 0, got ", *marginal_relaxation));
+    return InvalidField(
+        "options.marginal_relaxation",
+        absl::StrCat("must be > 0, got ", *marginal_relaxation));
   }
   if (method == Method::kUnbalanced && !marginal_relaxation) {
     return InvalidField("options.marginal_relaxation",
@@ -163,15 +167,14 @@ absl::Status ValidateTransport(const TransportProblem& p,
                                                "explicit cost"));
   }
   if (p.directions && p.x && p.directions->cols() != p.x->cols()) {
-    return InvalidField("options.directions",
-                        absl::StrCat("must have ", p.x->cols(),
-                                     " columns (the dimension)"));
+    return InvalidField(
+        "options.directions",
+        absl::StrCat("must have ", p.x->cols(), " columns (the dimension)"));
   }
   if (info.balanced) {
     const double mass_a = p.a ? p.a->sum() : 1.0;
     const double mass_b = p.b ? p.b->sum() : 1.0;
-    if (std::abs(mass_a - mass_b) >
-        kMassTolerance * std::max(mass_a, mass_b)) {
+    if (std::abs(mass_a - mass_b) > kMassTolerance * std::max(mass_a, mass_b)) {
       return InvalidField(
           "target.weights",
           absl::StrCat("total mass ", mass_b, " differs from source mass ",

@@ -1,10 +1,12 @@
 #!/usr/bin/env bash
 # Installs what is missing, builds otserve (Release) and runs every test with ctest.
-# Extra arguments go to ctest (e.g. -R service). BUILD_DIR overrides ./build.
+# Extra arguments go to ctest (e.g. -R service). BUILD_DIR overrides ./build;
+# OTSERVE_WERROR=ON makes every compiler warning an error (CI sets it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./scripts/install-deps.sh
 BUILD_DIR=${BUILD_DIR:-build}
-cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release >/dev/null
+cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Release \
+  -DOTSERVE_WERROR="${OTSERVE_WERROR:-OFF}" >/dev/null
 cmake --build "$BUILD_DIR" -j "$(nproc)"
 ctest --test-dir "$BUILD_DIR" --output-on-failure -j "$(nproc)" "$@"

@@ -237,12 +237,12 @@ absl::Status DecodeTransport(const TransportFields& f, const Limits& limits,
   if (!v.empty()) return v.ToStatus();
   const int64_t entries = otcore::DenseEntries(p, o);
   if (entries > limits.max_cost_entries) {
-    v.Add("source", absl::StrCat("n * m = ", n, " * ", m,
-                                 " exceeds the server limit "
-                                 "max_cost_entries = ",
-                                 limits.max_cost_entries, " for method ",
-                                 otcore::MethodName(
-                                     otcore::ResolveMethod(p, o))));
+    v.Add("source",
+          absl::StrCat("n * m = ", n, " * ", m,
+                       " exceeds the server limit "
+                       "max_cost_entries = ",
+                       limits.max_cost_entries, " for method ",
+                       otcore::MethodName(otcore::ResolveMethod(p, o))));
     return v.ToStatus();
   }
   return absl::OkStatus();
@@ -251,9 +251,9 @@ absl::Status DecodeTransport(const TransportFields& f, const Limits& limits,
 void CheckMaxPoints(int64_t count, absl::string_view field,
                     const Limits& limits, Violations* v) {
   if (count > limits.max_points) {
-    v->Add(field, absl::StrCat(count,
-                               " points exceed the server limit max_points = ",
-                               limits.max_points));
+    v->Add(field,
+           absl::StrCat(count, " points exceed the server limit max_points = ",
+                        limits.max_points));
   }
 }
 

@@ -12,8 +12,7 @@ namespace otserve {
 namespace {
 
 // absl::Status payload keys: the type URLs of the detail messages they hold.
-constexpr char kBadRequestUrl[] =
-    "type.googleapis.com/google.rpc.BadRequest";
+constexpr char kBadRequestUrl[] = "type.googleapis.com/google.rpc.BadRequest";
 constexpr char kRetryInfoUrl[] = "type.googleapis.com/google.rpc.RetryInfo";
 
 }  // namespace

@@ -236,8 +236,8 @@ grpc::ServerWriteReactor<ot::v1::DistanceEvent>* OtService::DistanceStream(
   control->set_progress_callback(
       [reactor](const otcore::Progress& p) { reactor->Progress(p); });
   reactor->set_control(control);
-  const bool admitted = scheduler_->TrySubmit(
-      [reactor, control, job](absl::Duration queue_wait) {
+  const bool admitted =
+      scheduler_->TrySubmit([reactor, control, job](absl::Duration queue_wait) {
         ot::v1::DistanceEvent event;
         absl::Status status = control->Check();
         if (status.ok()) {
@@ -263,7 +263,8 @@ grpc::ServerUnaryReactor* OtService::GetServerInfo(
   response->set_max_message_bytes(context_.max_message_bytes);
   response->set_max_points(context_.limits.max_points);
   response->set_max_cost_entries(context_.limits.max_cost_entries);
-  for (const ProtoMethod& row : ProtoMethods()) response->add_methods(row.proto);
+  for (const ProtoMethod& row : ProtoMethods())
+    response->add_methods(row.proto);
   // Every barycenter kind of the API is served (BarycenterJob::Decode).
   const auto* kinds = ot::v1::BarycenterKind_descriptor();
   for (int i = 0; i < kinds->value_count(); ++i) {

@@ -46,7 +46,8 @@ absl::StatusOr<FixedSupportBarycenterResult> FixedSupportBarycenter(
   std::vector<Eigen::ArrayXd> log_a(k_count);
   for (Eigen::Index k = 0; k < k_count; ++k) {
     const Eigen::VectorXd a = histograms.col(k);
-    RETURN_IF_ERROR(ValidateWeights(a, absl::StrCat("measures[", k, "].weights")));
+    RETURN_IF_ERROR(
+        ValidateWeights(a, absl::StrCat("measures[", k, "].weights")));
     if (std::abs(a.sum() - 1.0) > kMassTolerance) {
       return absl::InvalidArgumentError(
           absl::StrCat("histogram ", k, " has mass ", a.sum(), ", expected 1"));

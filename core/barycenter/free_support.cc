@@ -15,7 +15,8 @@ namespace otcore {
 
 absl::Status FreeSupportOptions::Validate() const {
   if (!(epsilon >= 0 && std::isfinite(epsilon))) {
-    return InvalidField("options.epsilon", "must be >= 0 (0: exact inner solves)");
+    return InvalidField("options.epsilon",
+                        "must be >= 0 (0: exact inner solves)");
   }
   RETURN_IF_ERROR(CheckTolerance(tolerance, /*below_one=*/false));
   return CheckMaxIterations(max_iterations);

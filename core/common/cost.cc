@@ -56,9 +56,9 @@ absl::Status ValidateWeights(const VectorView& w, absl::string_view field) {
   double total = 0.0;
   for (Eigen::Index i = 0; i < w.size(); ++i) {
     if (!std::isfinite(w(i)) || w(i) < 0.0) {
-      return InvalidField(
-          field, absl::StrCat("entry ", i, " is ", w(i),
-                              "; weights must be finite and >= 0"));
+      return InvalidField(field,
+                          absl::StrCat("entry ", i, " is ", w(i),
+                                       "; weights must be finite and >= 0"));
     }
     total += w(i);
   }

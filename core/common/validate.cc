@@ -35,15 +35,16 @@ absl::string_view FieldMessage(const absl::Status& status) {
 
 absl::Status CheckPositive(double value, absl::string_view field) {
   if (std::isfinite(value) && value > 0) return absl::OkStatus();
-  return InvalidField(field, absl::StrCat("must be finite and > 0, got ", value));
+  return InvalidField(field,
+                      absl::StrCat("must be finite and > 0, got ", value));
 }
 
 absl::Status CheckTolerance(double tolerance, bool below_one,
                             absl::string_view field) {
   if (tolerance > 0 && (!below_one || tolerance < 1)) return absl::OkStatus();
-  return InvalidField(field, absl::StrCat(below_one ? "must be in (0, 1)"
-                                                    : "must be > 0",
-                                          ", got ", tolerance));
+  return InvalidField(
+      field, absl::StrCat(below_one ? "must be in (0, 1)" : "must be > 0",
+                          ", got ", tolerance));
 }
 
 absl::Status CheckMaxIterations(int64_t max_iterations,

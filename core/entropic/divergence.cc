@@ -164,8 +164,9 @@ absl::StatusOr<DivergenceResult> SolveDivergence(
                        : CostSource::Dense(formed);
   };
   const CostSource sxy = source(x, y, cxy);
-  ASSIGN_OR_RETURN(so.epsilon, options.epsilon.Resolve(
-                                   options.epsilon.relative() ? sxy.Mean() : 1));
+  ASSIGN_OR_RETURN(
+      so.epsilon,
+      options.epsilon.Resolve(options.epsilon.relative() ? sxy.Mean() : 1));
   RETURN_IF_ERROR(so.Validate());
   const bool balanced = std::isinf(so.marginal_relaxation);
   if (!balanced && options.kind != DivergenceKind::kSinkhorn) {
@@ -194,15 +195,15 @@ absl::StatusOr<DivergenceResult> SolveDivergence(
   s.marginal_error = std::max({ab.summary.marginal_error, aa.error, bb.error});
   s.epsilon = so.epsilon;
   const bool all = ab.summary.converged() && aa.converged && bb.converged;
-  s.termination = ab.summary.termination != Termination::kConverged
-                      ? ab.summary.termination
-                      : (all ? Termination::kConverged
-                             : Termination::kIterationLimit);
+  s.termination =
+      ab.summary.termination != Termination::kConverged
+          ? ab.summary.termination
+          : (all ? Termination::kConverged : Termination::kIterationLimit);
   if (!s.converged()) {
     s.message = absl::StrCat("not converged: OT(a,b) ",
-                             ab.summary.converged() ? "yes" : "no", ", OT(a,a) ",
-                             aa.converged ? "yes" : "no", ", OT(b,b) ",
-                             bb.converged ? "yes" : "no");
+                             ab.summary.converged() ? "yes" : "no",
+                             ", OT(a,a) ", aa.converged ? "yes" : "no",
+                             ", OT(b,b) ", bb.converged ? "yes" : "no");
   }
   s.seconds = absl::ToDoubleSeconds(absl::Now() - start);
   return result;

@@ -294,7 +294,8 @@ class FixedSupportBarycenterJob final : public BarycenterJob {
     const int k_count = request.measures_size();
     if (k_count == 0) v.Add("measures", "at least one histogram is required");
     if (!v.empty()) return v.ToStatus();
-    const int64_t n = explicit_cost ? job->matrix_.rows() : job->support_.rows();
+    const int64_t n =
+        explicit_cost ? job->matrix_.rows() : job->support_.rows();
     job->histograms_.resize(n, k_count);
     for (int k = 0; k < k_count; ++k) {
       const std::string field = MeasureField(k) + ".weights";
@@ -303,8 +304,8 @@ class FixedSupportBarycenterJob final : public BarycenterJob {
         v.Add(field, "the histogram is required");
       } else if (w.Decode(request.measures(k).weights(), field, 1, &v)) {
         if (w.rows() != n) {
-          v.Add(field,
-                absl::StrCat("has ", w.rows(), " entries, the support has ", n));
+          v.Add(field, absl::StrCat("has ", w.rows(),
+                                    " entries, the support has ", n));
         } else if ((w.vector().array() < 0).any() ||
                    std::abs(w.vector().sum() - 1.0) > otcore::kMassTolerance) {
           v.Add(field, "must be >= 0 and sum to 1");

@@ -58,7 +58,8 @@ absl::Status PlanJob::Run(const RunContext& context, Response* response) const {
     const auto& map = *result->linear_map;
     const int64_t d = map.b.size();
     const otcore::RowMatrix a = map.a;  // row-major copy
-    FillArray(a.data(), {d, d}, response->mutable_linear_map()->mutable_matrix());
+    FillArray(a.data(), {d, d},
+              response->mutable_linear_map()->mutable_matrix());
     FillArray(map.b.data(), {d},
               response->mutable_linear_map()->mutable_offset());
     return absl::OkStatus();

@@ -62,9 +62,9 @@ absl::StatusOr<std::unique_ptr<DivergenceJob>> DivergenceJob::Decode(
   if (request.has_blur()) {
     v.AddStatus(otcore::CheckPositive(options.blur, "blur"));
   }
-  CheckMaxCostEntries(otcore::DivergenceDenseEntries(
-                          p.n(), p.m(), p.x->cols(), options.kind),
-                      "source", context.limits, &v);
+  CheckMaxCostEntries(
+      otcore::DivergenceDenseEntries(p.n(), p.m(), p.x->cols(), options.kind),
+      "source", context.limits, &v);
   if (!v.empty()) return v.ToStatus();
   return job;
 }

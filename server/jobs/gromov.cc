@@ -51,8 +51,7 @@ absl::StatusOr<std::unique_ptr<GromovJob>> GromovJob::Decode(
     }
     const int64_t size = s.size();
     CheckMaxPoints(size, side.name, context.limits, &v);
-    CheckMaxCostEntries(size * size, side.name + ".points", context.limits,
-                        &v);
+    CheckMaxCostEntries(size * size, side.name + ".points", context.limits, &v);
     if (side.measure.has_weights()) {
       const std::string field = side.name + ".weights";
       if (s.weights.Decode(side.measure.weights(), field, 1, &v)) {
@@ -116,8 +115,8 @@ absl::StatusOr<std::unique_ptr<GromovJob>> GromovJob::Decode(
       return s.weights.present() ? otcore::VectorView(s.weights.vector())
                                  : otcore::VectorView(s.uniform);
     };
-    v.AddStatus(otcore::ValidateBalanced(weights(job->source_),
-                                         weights(job->target_)));
+    v.AddStatus(
+        otcore::ValidateBalanced(weights(job->source_), weights(job->target_)));
   }
   if (!v.empty()) return v.ToStatus();
   job->return_plan_ = request.return_plan();
@@ -137,12 +136,12 @@ absl::Status GromovJob::Run(const RunContext& context,
     formed2 = otcore::PairwiseCost(target_.points.matrix(),
                                    target_.points.matrix(), spec_);
   }
-  const otcore::MatrixView c1 =
-      source_.costs.present() ? otcore::MatrixView(source_.costs.matrix())
-                              : otcore::MatrixView(formed1);
-  const otcore::MatrixView c2 =
-      target_.costs.present() ? otcore::MatrixView(target_.costs.matrix())
-                              : otcore::MatrixView(formed2);
+  const otcore::MatrixView c1 = source_.costs.present()
+                                    ? otcore::MatrixView(source_.costs.matrix())
+                                    : otcore::MatrixView(formed1);
+  const otcore::MatrixView c2 = target_.costs.present()
+                                    ? otcore::MatrixView(target_.costs.matrix())
+                                    : otcore::MatrixView(formed2);
   auto weights = [](const Space& s) {
     return s.weights.present() ? otcore::VectorView(s.weights.vector())
                                : otcore::VectorView(s.uniform);
