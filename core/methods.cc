@@ -17,6 +17,13 @@
 namespace otcore {
 namespace {
 
+// Moves a family result's dual potentials into the transport result.
+template <typename FamilyResult>
+void TakePotentials(FamilyResult* from, TransportResult* to) {
+  to->f = std::move(from->f);
+  to->g = std::move(from->g);
+}
+
 bool Explicit(const TransportProblem& p) {
   return p.cost.kind == CostKind::kExplicit;
 }
@@ -89,8 +96,7 @@ absl::StatusOr<TransportResult> SolveExactMethod(
   result.value = r.cost;
   if (options.compute_plan) {
     result.sparse_plan = std::move(r.plan);
-    result.f = std::move(r.f);
-    result.g = std::move(r.g);
+    TakePotentials(&r, &result);
   }
   result.summary = std::move(r.summary);
   return result;
@@ -124,8 +130,7 @@ absl::StatusOr<TransportResult> SolveEntropicMethod(
   result.regularized_value = r.regularized_cost;
   if (options.compute_plan) {
     result.dense_plan = std::move(r.plan);
-    result.f = std::move(r.f);
-    result.g = std::move(r.g);
+    TakePotentials(&r, &result);
   }
   result.summary = std::move(r.summary);
   return result;

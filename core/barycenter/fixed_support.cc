@@ -47,11 +47,7 @@ absl::StatusOr<FixedSupportBarycenterResult> FixedSupportBarycenter(
   for (Eigen::Index k = 0; k < k_count; ++k) {
     const Eigen::VectorXd a = histograms.col(k);
     RETURN_IF_ERROR(
-        ValidateWeights(a, absl::StrCat("measures[", k, "].weights")));
-    if (std::abs(a.sum() - 1.0) > kMassTolerance) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("histogram ", k, " has mass ", a.sum(), ", expected 1"));
-    }
+        ValidateProbability(a, absl::StrCat("measures[", k, "].weights")));
     log_a[k] = (a / a.sum()).array().log();
   }
   const Eigen::ArrayXd w = lambdas.array() / lambdas.sum();

@@ -32,7 +32,7 @@ absl::StatusOr<FreeSupportResult> FreeSupportBarycenter(
     return absl::InvalidArgumentError("one weight per measure is required");
   }
   RETURN_IF_ERROR(ValidateWeights(lambdas, "weights"));
-  RETURN_IF_ERROR(ValidateWeights(b, "support_weights"));
+  RETURN_IF_ERROR(ValidateProbability(b, "support_weights"));
   if (b.size() != x_init.rows()) {
     return absl::InvalidArgumentError(
         "one weight per initial support point is required");

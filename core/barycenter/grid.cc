@@ -199,8 +199,8 @@ absl::StatusOr<GridBarycenterResult> GridBarycenter(
       return absl::InvalidArgumentError(
           absl::StrCat("image ", k, " has the wrong size"));
     }
-    RETURN_IF_ERROR(ValidateWeights(images[k].matrix(),
-                                    absl::StrCat("measures[", k, "].weights")));
+    RETURN_IF_ERROR(ValidateProbability(
+        images[k].matrix(), absl::StrCat("measures[", k, "].weights")));
     // A floor keeps empty pixels finite in the log domain (as POT's stabThr).
     log_a[k] = (images[k] / images[k].sum() + 1e-300).log();
   }

@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
+#include "core/common/status_macros.h"
 #include "core/common/validate.h"
 
 namespace otcore {
@@ -63,6 +64,16 @@ absl::Status ValidateWeights(const VectorView& w, absl::string_view field) {
     total += w(i);
   }
   if (total <= 0.0) return InvalidField(field, "all weights are zero");
+  return absl::OkStatus();
+}
+
+absl::Status ValidateProbability(const VectorView& w, absl::string_view field) {
+  RETURN_IF_ERROR(ValidateWeights(w, field));
+  if (std::abs(w.sum() - 1.0) > kMassTolerance) {
+    return InvalidField(field,
+                        absl::StrCat("must sum to 1 (within ", kMassTolerance,
+                                     "), sums to ", w.sum()));
+  }
   return absl::OkStatus();
 }
 

@@ -35,6 +35,10 @@ RowMatrix PairwiseCost(const MatrixView& x, const MatrixView& y,
 // path such as "source.weights").
 absl::Status ValidateWeights(const VectorView& w, absl::string_view field);
 
+// A probability vector: ValidateWeights and a total of 1 within
+// kMassTolerance (barycenter inputs).
+absl::Status ValidateProbability(const VectorView& w, absl::string_view field);
+
 // Relative mass mismatch |sum a - sum b| / max(sum a, sum b) allowed by the
 // balanced solvers.
 inline constexpr double kMassTolerance = 1e-6;

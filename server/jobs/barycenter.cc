@@ -115,10 +115,8 @@ class FreeSupportBarycenterJob final : public BarycenterJob {
       if (w.Decode(request.support_weights(), "support_weights", 1, &v)) {
         if (w.rows() != job->x_init_.rows()) {
           v.Add("support_weights", "one weight per support point is required");
-        } else if ((w.vector().array() < 0).any() ||
-                   std::abs(w.vector().sum() - 1.0) > otcore::kMassTolerance) {
-          v.Add("support_weights", "must be >= 0 and sum to 1");
-        } else {
+        } else if (v.Check(otcore::ValidateProbability(w.vector(),
+                                                       "support_weights"))) {
           job->b_ = w.vector();
         }
       }
@@ -143,10 +141,12 @@ class FreeSupportBarycenterJob final : public BarycenterJob {
           Eigen::VectorXd::Constant(points.rows(), 1.0 / points.rows());
       if (m.has_weights() &&
           weights.Decode(m.weights(), field + ".weights", 1, &v)) {
-        if (weights.rows() != points.rows() ||
-            (weights.vector().array() < 0).any() ||
-            std::abs(weights.vector().sum() - 1.0) > otcore::kMassTolerance) {
-          v.Add(field + ".weights", "one weight per point, >= 0, summing to 1");
+        if (weights.rows() != points.rows()) {
+          v.Add(field + ".weights", "one weight per point is required");
+          continue;
+        }
+        if (!v.Check(otcore::ValidateProbability(weights.vector(),
+                                                 field + ".weights"))) {
           continue;
         }
         w = weights.vector();
@@ -228,13 +228,9 @@ class GridBarycenterJob final : public BarycenterJob {
       if (!a.Decode(w, field, static_cast<int>(shape.size()), &v)) continue;
       int64_t count = 1;
       for (int64_t d : a.shape()) count *= d;
-      Eigen::Map<const Eigen::ArrayXd> flat(a.data(), count);
-      if ((flat < 0).any() ||
-          std::abs(flat.sum() - 1.0) > otcore::kMassTolerance) {
-        v.Add(field, "must be >= 0 and sum to 1");
-        continue;
-      }
-      job->images_.push_back(flat);
+      Eigen::Map<const Eigen::VectorXd> flat(a.data(), count);
+      if (!v.Check(otcore::ValidateProbability(flat, field))) continue;
+      job->images_.push_back(flat.array());
     }
     job->lambdas_ = DecodeLambdas(request, &v);
     const auto& opt = request.options();
@@ -306,10 +302,7 @@ class FixedSupportBarycenterJob final : public BarycenterJob {
         if (w.rows() != n) {
           v.Add(field, absl::StrCat("has ", w.rows(),
                                     " entries, the support has ", n));
-        } else if ((w.vector().array() < 0).any() ||
-                   std::abs(w.vector().sum() - 1.0) > otcore::kMassTolerance) {
-          v.Add(field, "must be >= 0 and sum to 1");
-        } else {
+        } else if (v.Check(otcore::ValidateProbability(w.vector(), field))) {
           job->histograms_.col(k) = w.vector();
         }
       }

@@ -5,6 +5,7 @@
 
 #include <random>
 
+#include "core/common/validate.h"
 #include "tests/core/test_util.h"
 
 namespace otcore {
@@ -90,6 +91,43 @@ TEST(TransportTest, DimensionMismatchIsAnError) {
   SolveControl control;
   EXPECT_EQ(SolveTransport(p, {}, control).status().code(),
             absl::StatusCode::kInvalidArgument);
+}
+
+TEST(EpsilonSpecTest, TheDefaultAndTheScalesHaveOneHome) {
+  EpsilonSpec unset;  // absent: kDefaultRelativeEpsilon x the mean cost
+  EXPECT_TRUE(unset.relative());
+  EXPECT_DOUBLE_EQ(*unset.Resolve(4.0), kDefaultRelativeEpsilon * 4.0);
+  EXPECT_DOUBLE_EQ(kDefaultRelativeEpsilon, 0.05);
+  EpsilonSpec absolute{0.3, EpsilonScale::kAbsolute};
+  EXPECT_FALSE(absolute.relative());
+  EXPECT_DOUBLE_EQ(*absolute.Resolve(1.0), 0.3);
+  EpsilonSpec relative{0.3, EpsilonScale::kRelativeToMeanCost};
+  EXPECT_DOUBLE_EQ(*relative.Resolve(2.0), 0.6);
+  // A relative epsilon over an all-zero cost, and a bad given value, name the
+  // field.
+  EXPECT_EQ(FieldOf(unset.Resolve(0.0).status()), "options.epsilon");
+  EXPECT_EQ(FieldOf(EpsilonSpec{-1.0}.Validate()), "options.epsilon");
+  EXPECT_EQ(FieldOf(EpsilonSpec{std::nan("")}.Validate()), "options.epsilon");
+}
+
+TEST(TransportTest, ValidationErrorsNameTheApiField) {
+  RowMatrix x = RowMatrix::Zero(3, 2), y = RowMatrix::Zero(3, 2);
+  const Eigen::VectorXd heavy = Eigen::VectorXd::Constant(3, 1.0);
+  TransportProblem p;
+  p.x.emplace(x);
+  p.y.emplace(y);
+  p.b.emplace(heavy);
+  EXPECT_EQ(FieldOf(ValidateTransport(p, {})), "target.weights");
+  TransportOptions unbalanced;
+  unbalanced.method = Method::kUnbalanced;
+  EXPECT_EQ(FieldOf(ValidateTransport(p, unbalanced)),
+            "options.marginal_relaxation");
+  unbalanced.marginal_relaxation = 1.0;
+  EXPECT_TRUE(ValidateTransport(p, unbalanced).ok());
+  TransportOptions one_d;
+  one_d.method = Method::kOneD;
+  p.b.reset();
+  EXPECT_EQ(FieldOf(ValidateTransport(p, one_d)), "method");
 }
 
 }  // namespace
