@@ -6,7 +6,6 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/common/cost.h"
-#include "core/common/cost_source.h"
 #include "core/common/status_macros.h"
 #include "core/entropic/sinkhorn.h"
 #include "core/exact/network_simplex.h"
@@ -106,12 +105,10 @@ absl::StatusOr<TransportResult> SolveExactMethod(
 absl::StatusOr<TransportResult> SolveEntropicMethod(
     const TransportProblem& p, const TransportOptions& options,
     const SolveControl& control) {
-  const bool matrix_free = RunsMatrixFree(p, InfoOf(options.method));
   RowMatrix formed;
-  if (!Explicit(p) && !matrix_free) formed = PairwiseCost(*p.x, *p.y, p.cost);
-  const CostSource source = matrix_free ? CostSource::Clouds(*p.x, *p.y, p.cost)
-                            : Explicit(p) ? CostSource::Dense(*p.cost_matrix)
-                                          : CostSource::Dense(formed);
+  const CostSource source =
+      Explicit(p) ? CostSource::Dense(*p.cost_matrix)
+                  : CostSource::ForClouds(*p.x, *p.y, p.cost, &formed);
   SinkhornOptions so;
   if (options.method == Method::kUnbalanced) {
     so.marginal_relaxation = *options.marginal_relaxation;
@@ -167,9 +164,7 @@ absl::string_view MethodName(Method method) { return InfoOf(method).name; }
 
 bool RunsMatrixFree(const TransportProblem& p, const MethodInfo& method) {
   return method.cost_memory == CostMemory::kDenseUnlessMatrixFree &&
-         !Explicit(p) && p.x &&
-         (p.x->cols() <= kMatrixFreeMaxDim ||
-          p.n() * p.m() > kMatrixFreeMinEntries);
+         !Explicit(p) && p.x && PreferMatrixFree(p.n(), p.m(), p.x->cols());
 }
 
 }  // namespace otcore

@@ -54,11 +54,7 @@ absl::Span<const MethodInfo> AllMethods();
 // The row of `method` (every Method has one).
 const MethodInfo& InfoOf(Method method);
 
-// Entropic point clouds are solved matrix-free up to this dimension, and at
-// any dimension beyond kMatrixFreeMinEntries cost entries (256 MB).
-inline constexpr int64_t kMatrixFreeMaxDim = 16;
-inline constexpr int64_t kMatrixFreeMinEntries = int64_t{1} << 25;
-// Whether `method` reduces this problem's cost matrix-free.
+// Whether `method` reduces this problem's cost matrix-free (PreferMatrixFree).
 bool RunsMatrixFree(const TransportProblem& problem, const MethodInfo& method);
 
 }  // namespace otcore

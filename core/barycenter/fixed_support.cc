@@ -10,7 +10,7 @@
 #include "core/common/iteration.h"
 #include "core/common/status_macros.h"
 #include "core/common/validate.h"
-#include "core/entropic/softmin.h"
+#include "core/entropic/kernels.h"
 
 namespace otcore {
 
@@ -24,6 +24,14 @@ absl::StatusOr<FixedSupportBarycenterResult> FixedSupportBarycenter(
     const MatrixView& histograms, const VectorView& lambdas,
     const MatrixView& cost, const FixedSupportBarycenterOptions& options,
     const SolveControl& control) {
+  return FixedSupportBarycenter(histograms, lambdas, CostSource::Dense(cost),
+                                options, control);
+}
+
+absl::StatusOr<FixedSupportBarycenterResult> FixedSupportBarycenter(
+    const MatrixView& histograms, const VectorView& lambdas,
+    const CostSource& cost, const FixedSupportBarycenterOptions& options,
+    const SolveControl& control) {
   const absl::Time start = absl::Now();
   RETURN_IF_ERROR(options.Validate());
   const Eigen::Index n = histograms.rows(), k_count = histograms.cols();
@@ -35,7 +43,7 @@ absl::StatusOr<FixedSupportBarycenterResult> FixedSupportBarycenter(
     return absl::InvalidArgumentError(
         "cost rows must match the histogram length");
   }
-  if (!cost.allFinite()) {
+  if (!cost.AllFinite()) {
     return absl::InvalidArgumentError("cost is not finite");
   }
   if (options.debiased && m != n) {
@@ -52,6 +60,7 @@ absl::StatusOr<FixedSupportBarycenterResult> FixedSupportBarycenter(
   }
   const Eigen::ArrayXd w = lambdas.array() / lambdas.sum();
   const double eps = options.epsilon;
+  const EntropicKernels& kernels = KernelsFor(control);
   const Eigen::ArrayXd zeros_n = Eigen::ArrayXd::Zero(n);
   const Eigen::ArrayXd zeros_m = Eigen::ArrayXd::Zero(m);
 
@@ -72,9 +81,9 @@ absl::StatusOr<FixedSupportBarycenterResult> FixedSupportBarycenter(
     RETURN_IF_ERROR(control.Check());
     log_bar.setZero();
     for (Eigen::Index k = 0; k < k_count; ++k) {
-      RowSoftMin(cost, g[k], zeros_m, eps, &f, &control);
+      kernels.RowSoftMin(cost, g[k], zeros_m, eps, &f, control);
       f += eps * log_a[k];  // row marginals now equal a_k
-      ColSoftMin(cost, f, zeros_n, eps, &soft, &control);
+      kernels.ColSoftMin(cost, f, zeros_n, eps, &soft, control);
       log_ku[k] = -soft / eps;              // log K^T e^{f / eps}
       log_col[k] = g[k] / eps + log_ku[k];  // log of P_k's second marginal
       // The geometric mean of K^T u_k (equal to that of the marginals without
@@ -86,7 +95,7 @@ absl::StatusOr<FixedSupportBarycenterResult> FixedSupportBarycenter(
       // e^c.
       log_bar += c;
       for (int r = 0; r < 10; ++r) {
-        RowSoftMin(cost, eps * c, zeros_m, eps, &soft, &control);
+        kernels.RowSoftMin(cost, eps * c, zeros_m, eps, &soft, control);
         c = 0.5 * (c + log_bar + soft / eps);
       }
     }

@@ -6,6 +6,7 @@
 
 #include "absl/status/statusor.h"
 #include "core/common/control.h"
+#include "core/common/cost_source.h"
 #include "core/common/types.h"
 
 namespace otcore {
@@ -35,6 +36,12 @@ struct FixedSupportBarycenterResult {
 // n, each of mass 1 (within kMassTolerance; they are normalised); lambdas [K]
 // >= 0; cost [n, m] between the input support and the barycenter support (m = n
 // for POT's ot.bregman.barycenter).
+// The cost may be a point-cloud source (reduced matrix-free, no n x m matrix).
+// The reductions run on the control's entropic kernels.
+absl::StatusOr<FixedSupportBarycenterResult> FixedSupportBarycenter(
+    const MatrixView& histograms, const VectorView& lambdas,
+    const CostSource& cost, const FixedSupportBarycenterOptions& options,
+    const SolveControl& control);
 absl::StatusOr<FixedSupportBarycenterResult> FixedSupportBarycenter(
     const MatrixView& histograms, const VectorView& lambdas,
     const MatrixView& cost, const FixedSupportBarycenterOptions& options,

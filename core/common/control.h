@@ -1,5 +1,7 @@
-// SolveControl: how a caller steers a running solve — a cancel flag, a deadline
-// and a progress callback. Solvers poll Check() in their iteration loop.
+// SolveControl: how a caller steers a running solve — a cancel flag, a
+// deadline, a progress callback — and where its work runs (a parallel-for over
+// the caller's pool, the entropic kernels' backend). Solvers poll Check() in
+// their iteration loop.
 // Thread-safety: Cancel() may be called from any thread at any time; the
 // setters must be called before the solve starts; Check() and Report() are
 // called by the solver.
@@ -14,6 +16,8 @@
 #include "absl/time/time.h"
 
 namespace otcore {
+
+class EntropicKernels;  // core/entropic/kernels.h
 
 // A snapshot of an iterative solve, passed to the progress callback.
 struct Progress {
@@ -61,6 +65,13 @@ class SolveControl {
     }
   }
 
+  // Where entropic reductions run (e.g. a GPU backend); unset (null): the CPU.
+  // The kernels must outlive the solve.
+  void set_entropic_kernels(const EntropicKernels* kernels) {
+    entropic_kernels_ = kernels;
+  }
+  const EntropicKernels* entropic_kernels() const { return entropic_kernels_; }
+
   // Forwards to the progress callback, if any.
   void Report(const Progress& progress) const {
     if (progress_) progress_(progress);
@@ -71,6 +82,7 @@ class SolveControl {
   absl::Time deadline_ = absl::InfiniteFuture();
   std::function<void(const Progress&)> progress_;
   ParallelFor parallel_for_;
+  const EntropicKernels* entropic_kernels_ = nullptr;
 };
 
 }  // namespace otcore

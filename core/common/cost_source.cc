@@ -39,6 +39,19 @@ CostSource CostSource::Dense(const MatrixView& c) {
   return s;
 }
 
+bool PreferMatrixFree(int64_t n, int64_t m, int64_t d) {
+  return d <= kMatrixFreeMaxDim || n * m > kMatrixFreeMinEntries;
+}
+
+CostSource CostSource::ForClouds(const MatrixView& x, const MatrixView& y,
+                                 const CostSpec& spec, RowMatrix* formed) {
+  if (PreferMatrixFree(x.rows(), y.rows(), x.cols())) {
+    return Clouds(x, y, spec);
+  }
+  *formed = PairwiseCost(x, y, spec);
+  return Dense(*formed);
+}
+
 CostSource CostSource::Clouds(const MatrixView& x, const MatrixView& y,
                               const CostSpec& spec) {
   auto c = std::make_shared<Clouds_>();

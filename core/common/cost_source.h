@@ -7,12 +7,21 @@
 #ifndef OTSERVE_CORE_COMMON_COST_SOURCE_H_
 #define OTSERVE_CORE_COMMON_COST_SOURCE_H_
 
+#include <cstdint>
 #include <memory>
 
 #include "core/common/cost.h"
 #include "core/common/types.h"
 
 namespace otcore {
+
+// Point clouds are reduced matrix-free up to this dimension (tiles from
+// coordinate differences cost about as much as reading a stored matrix), and
+// at any dimension beyond kMatrixFreeMinEntries cost entries (256 MB).
+inline constexpr int64_t kMatrixFreeMaxDim = 16;
+inline constexpr int64_t kMatrixFreeMinEntries = int64_t{1} << 25;
+// The one matrix-free rule: clouds of n and m points in dimension d.
+bool PreferMatrixFree(int64_t n, int64_t m, int64_t d);
 
 class CostSource {
  public:
@@ -21,6 +30,11 @@ class CostSource {
   // x [n, d], y [m, d] finite; spec.kind != kExplicit.
   static CostSource Clouds(const MatrixView& x, const MatrixView& y,
                            const CostSpec& spec);
+  // Clouds by the matrix-free rule: Clouds(x, y, spec) when PreferMatrixFree,
+  // else the cost formed once into *formed (kept alive by the caller) and
+  // viewed.
+  static CostSource ForClouds(const MatrixView& x, const MatrixView& y,
+                              const CostSpec& spec, RowMatrix* formed);
 
   Eigen::Index rows() const { return transposed_ ? cols_ : rows_; }
   Eigen::Index cols() const { return transposed_ ? rows_ : cols_; }

@@ -7,13 +7,11 @@
 #include "absl/time/clock.h"
 #include "core/common/status_macros.h"
 #include "core/common/validate.h"
+#include "core/entropic/kernels.h"
 #include "core/entropic/softmin.h"
 
 namespace otcore {
 namespace {
-
-// Clouds up to this dimension are reduced matrix-free.
-constexpr int64_t kDivergenceMatrixFreeMaxDim = 16;
 
 struct SelfResult {
   double regularized = 0.0;  // OT_eps(a, a) = 2 <a, f>
@@ -35,11 +33,12 @@ absl::StatusOr<SelfResult> SelfTransport(const VectorView& a,
   const double lambda = o.marginal_relaxation;
   // Unbalanced: the update is damped by lambda / (lambda + eps).
   const double damp = balanced ? 1.0 : lambda / (lambda + o.epsilon);
+  const EntropicKernels& kernels = KernelsFor(control);
   Eigen::ArrayXd f = Eigen::ArrayXd::Zero(a.size()), t(a.size());
   SelfResult r;
   for (r.iterations = 1; r.iterations <= o.max_iterations; ++r.iterations) {
     RETURN_IF_ERROR(control.Check());
-    RowSoftMin(c, f, log_a, o.epsilon, &t, &control);
+    kernels.RowSoftMin(c, f, log_a, o.epsilon, &t, control);
     t *= damp;
     // Balanced: the marginal error of the plan built on (f, f), row_i =
     // a_i exp((f_i - t_i)/eps). Unbalanced: the sup-norm change / eps.
@@ -53,21 +52,11 @@ absl::StatusOr<SelfResult> SelfTransport(const VectorView& a,
     f = 0.5 * (f + t);
   }
   r.iterations = std::min(r.iterations, o.max_iterations);
-  // Primal: P_ij = a_i a_j exp((f_i + f_j - C_ij) / eps), one tiled pass with
+  // Primal: P_ij = a_i a_j exp((f_i + f_j - C_ij) / eps), one pass with
   // per-row partials (summed in order: independent of the thread split).
-  Eigen::ArrayXd rows = Eigen::ArrayXd::Zero(a.size());
-  Eigen::ArrayXd row_cost = Eigen::ArrayXd::Zero(a.size());
+  Eigen::ArrayXd rows, row_cost;
   const Eigen::ArrayXd fa = f / o.epsilon + log_a;
-  ForEachRowBlock(c, &control, [&](Eigen::Index i0, const RowMatrix& tile) {
-    for (Eigen::Index r = 0; r < tile.rows(); ++r) {
-      const Eigen::Index i = i0 + r;
-      if (wa(i) == 0.0) continue;
-      const Eigen::ArrayXd p =
-          (fa(i) + fa - tile.row(r).transpose().array() / o.epsilon).exp();
-      row_cost(i) = (p * tile.row(r).transpose().array()).sum();
-      rows(i) = p.sum();
-    }
-  });
+  kernels.PrimalPass(c, fa, fa, o.epsilon, &rows, &row_cost, nullptr, control);
   r.transport = row_cost.sum();
   const double fr = 2.0 * (wa > 0).select(f * rows, 0.0).sum();
   const double total = rows.sum();
@@ -106,8 +95,12 @@ int64_t DivergenceDenseEntries(int64_t n, int64_t m, int64_t d,
                                DivergenceKind kind) {
   const bool sinkhorn = kind == DivergenceKind::kSinkhorn ||
                         kind == DivergenceKind::kSinkhornNoEntropy;
-  if (!sinkhorn || d <= kDivergenceMatrixFreeMaxDim) return 0;
-  return n * n + m * m + n * m;
+  if (!sinkhorn) return 0;
+  int64_t entries = 0;
+  for (const auto& [p, q] : {std::pair{n, m}, {n, n}, {m, m}}) {
+    if (!PreferMatrixFree(p, q, d)) entries += p * q;
+  }
+  return entries;
 }
 
 absl::StatusOr<DivergenceResult> SolveDivergence(
@@ -149,21 +142,10 @@ absl::StatusOr<DivergenceResult> SolveDivergence(
   }
 
   SinkhornOptions so = options.sinkhorn;
-  // Low-dimensional clouds are reduced matrix-free; otherwise the three cost
-  // matrices are formed once.
-  const bool matrix_free = x.cols() <= kDivergenceMatrixFreeMaxDim;
+  // Each of the three costs is reduced matrix-free or formed once, by the one
+  // matrix-free rule (PreferMatrixFree).
   RowMatrix cxy, cxx, cyy;
-  if (!matrix_free) {
-    cxy = PairwiseCost(x, y, cost);
-    cxx = PairwiseCost(x, x, cost);
-    cyy = PairwiseCost(y, y, cost);
-  }
-  auto source = [&](const MatrixView& p, const MatrixView& q,
-                    const RowMatrix& formed) {
-    return matrix_free ? CostSource::Clouds(p, q, cost)
-                       : CostSource::Dense(formed);
-  };
-  const CostSource sxy = source(x, y, cxy);
+  const CostSource sxy = CostSource::ForClouds(x, y, cost, &cxy);
   ASSIGN_OR_RETURN(
       so.epsilon,
       options.epsilon.Resolve(options.epsilon.relative() ? sxy.Mean() : 1));
@@ -175,10 +157,12 @@ absl::StatusOr<DivergenceResult> SolveDivergence(
                         "only (entropic terms included)");
   }
   ASSIGN_OR_RETURN(SinkhornResult ab, SolveSinkhorn(a, b, sxy, so, control));
-  ASSIGN_OR_RETURN(SelfResult aa,
-                   SelfTransport(a, source(x, x, cxx), so, control));
-  ASSIGN_OR_RETURN(SelfResult bb,
-                   SelfTransport(b, source(y, y, cyy), so, control));
+  ASSIGN_OR_RETURN(
+      SelfResult aa,
+      SelfTransport(a, CostSource::ForClouds(x, x, cost, &cxx), so, control));
+  ASSIGN_OR_RETURN(
+      SelfResult bb,
+      SelfTransport(b, CostSource::ForClouds(y, y, cost, &cyy), so, control));
   const bool entropic = options.kind == DivergenceKind::kSinkhorn;
   result.cross = entropic ? ab.regularized_cost : ab.cost;
   result.self_source = entropic ? aa.regularized : aa.transport;

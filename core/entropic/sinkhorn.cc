@@ -1,6 +1,7 @@
-// Log-domain Sinkhorn. Both half-steps stream the row-major cost matrix by rows
-// (the column half-step keeps per-column running maxima and sums), so each
-// iteration is two passes over C with one exp per entry and pass.
+// Log-domain Sinkhorn in three parts: the stage loop (epsilon scaling, one
+// RunStage per stage), the over-relaxation controller (relaxation.h), and the
+// primal pass that turns the potentials into the plan's quantities. The
+// reductions run on the control's entropic kernels.
 #include "core/entropic/sinkhorn.h"
 
 #include <algorithm>
@@ -12,27 +13,134 @@
 #include "core/common/cost.h"
 #include "core/common/status_macros.h"
 #include "core/common/validate.h"
+#include "core/entropic/kernels.h"
+#include "core/entropic/relaxation.h"
 #include "core/entropic/softmin.h"
 
 namespace otcore {
 
 namespace {
-// Plain iterations of the last stage before the contraction rate is measured
-// (from kProbeStart over kProbeLength iterations) to set over-relaxation.
-constexpr int64_t kProbeStart = 10;
-constexpr int64_t kProbeLength = 10;
-constexpr double kMaxOmega = 1.95;
-// Over-relaxed runs refit g exactly (and test convergence) this often.
-constexpr int64_t kCheckEvery = 10;
+
 // Iteration cap of each intermediate epsilon stage.
 constexpr int64_t kStageIterations = 100;
+// Marginal error that ends an intermediate stage.
+constexpr double kStageTolerance = 1e-2;
 
-// Young's optimal SOR factor for a plain contraction rate theta.
-double OptimalOmega(double theta) {
-  if (!(theta > 0.0)) return 1.0;
-  return std::min(kMaxOmega,
-                  2.0 / (1.0 + std::sqrt(1.0 - std::min(theta, 1.0))));
+// The fixed inputs of one solve.
+struct Setup {
+  const CostSource& cost;
+  const EntropicKernels& kernels;
+  const SinkhornOptions& options;
+  const SolveControl& control;
+  absl::Time start;
+  bool balanced;
+  double mass;  // sum a
+  Eigen::ArrayXd wa, wb, log_a, log_b;
+  // Unbalanced updates are the balanced ones damped by lambda / (lambda + e).
+  double Damping(double e) const {
+    return balanced ? 1.0
+                    : options.marginal_relaxation /
+                          (options.marginal_relaxation + e);
+  }
+};
+
+// The potentials and counters carried across stages.
+struct Iterate {
+  Eigen::ArrayXd f, g, f_next, g_fit;
+  int64_t it = 0;  // over all stages
+  double err = std::numeric_limits<double>::infinity();
+};
+
+// g = damping x the column soft-min of f (the exact column update).
+void FitColumns(const Setup& su, double eps, Iterate* x) {
+  su.kernels.ColSoftMin(su.cost, x->f, su.log_a, eps, &x->g, su.control);
+  x->g *= su.Damping(eps);
 }
+
+// One epsilon stage. Returns kConverged when the stage tolerance was reached
+// on an exact plan, kNumericalError on a breakdown, else kIterationLimit (the
+// stage's or the solve's cap).
+absl::StatusOr<Termination> RunStage(const Setup& su, double eps,
+                                     bool last_stage, Iterate* x) {
+  const double tolerance = last_stage ? su.options.tolerance : kStageTolerance;
+  const double damp = su.Damping(eps);
+  RelaxationController relax(su.balanced && last_stage);
+  int64_t stage_it = 0;
+  // Whether g is the exact column update for f at the loop head. Then the
+  // plan (f, g) has exact column marginals and the row update below measures
+  // its row error for free: row_i = a_i exp((f_i - f_next_i) / eps); only
+  // such errors stop the solve. Unbalanced: the error is the sup-norm change
+  // of f / eps (and g is always exact).
+  bool exact_g = true;
+  for (;;) {
+    RETURN_IF_ERROR(su.control.Check());
+    su.kernels.RowSoftMin(su.cost, x->g, su.log_b, eps, &x->f_next, su.control);
+    if (su.balanced) {
+      x->err = (su.wa * ((x->f - x->f_next) / eps).exp() - su.wa).abs().sum() /
+               su.mass;
+    } else {
+      x->f_next *= damp;
+      x->err = (x->f_next - x->f).abs().maxCoeff() / eps;
+    }
+    ++x->it;
+    ++stage_it;
+    // err may overflow to +inf far from the solution; only NaN or non-finite
+    // potentials mean the iteration broke down.
+    if (std::isnan(x->err) || !x->f_next.allFinite()) {
+      return Termination::kNumericalError;
+    }
+    if (x->err <= tolerance && exact_g) return Termination::kConverged;
+    if (x->it >= su.options.max_iterations) return Termination::kIterationLimit;
+    if (!last_stage && stage_it >= kStageIterations) {
+      return Termination::kIterationLimit;
+    }
+    if (exact_g) relax.Observe(stage_it, x->err);
+    const double omega = relax.omega();
+    x->f += omega * (x->f_next - x->f);
+    su.kernels.ColSoftMin(su.cost, x->f, su.log_a, eps, &x->g_fit, su.control);
+    exact_g = relax.ExactNext(stage_it, x->err, tolerance);
+    if (exact_g) {
+      x->g = x->g_fit * damp;
+    } else {
+      x->g += omega * (x->g_fit - x->g);
+    }
+    if (x->it % 10 == 0) {
+      su.control.Report(
+          {x->it, x->err, eps, absl::ToDoubleSeconds(absl::Now() - su.start)});
+    }
+  }
+}
+
+// The plan (f, g) at `eps`: <P, C>, the regularised value, the marginal error
+// and the plan itself when asked for. Rows (and <P, C> per row) in one pass;
+// the column sums are b_j exp((g_j - T(f)_j) / eps) by one column soft-min.
+void PrimalQuantities(const Setup& su, const Iterate& x, double eps,
+                      SinkhornResult* result) {
+  const Eigen::Index n = su.wa.size(), m = su.wb.size();
+  Eigen::ArrayXd rows(n), row_cost(n), cols(m);
+  if (su.options.compute_plan) result->plan.emplace(n, m);
+  su.kernels.PrimalPass(su.cost, x.f / eps + su.log_a, x.g / eps + su.log_b,
+                        eps, &rows, &row_cost,
+                        result->plan ? &*result->plan : nullptr, su.control);
+  su.kernels.ColSoftMin(su.cost, x.f, su.log_a, eps, &cols, su.control);
+  cols = (su.wb > 0).select(su.wb * ((x.g - cols) / eps).exp(), 0.0);
+  // <P, C> + eps KL(P | a b^T) = sum P (f + g) - eps (sum P - sum a sum b);
+  // terms of zero-weight points vanish. Unbalanced adds the marginal penalties.
+  const double fr = (su.wa > 0).select(x.f * rows, 0.0).sum();
+  const double gc = (su.wb > 0).select(x.g * cols, 0.0).sum();
+  result->cost = row_cost.sum();
+  result->regularized_cost =
+      fr + gc - eps * (rows.sum() - su.mass * su.wb.sum());
+  if (!su.balanced) {
+    result->regularized_cost +=
+        su.options.marginal_relaxation *
+        (GeneralizedKl(rows, su.wa) + GeneralizedKl(cols, su.wb));
+  }
+  result->summary.marginal_error =
+      std::max((rows - su.wa).abs().sum(), (cols - su.wb).abs().sum()) /
+      su.mass;
+}
+
 }  // namespace
 
 absl::Status SinkhornOptions::Validate() const {
@@ -75,183 +183,76 @@ absl::StatusOr<SinkhornResult> SolveSinkhorn(const VectorView& a,
   if (!cost.AllFinite()) {
     return absl::InvalidArgumentError("cost matrix has non-finite entries");
   }
+  if (options.initial_f && options.initial_f->size() != n) {
+    return absl::InvalidArgumentError(
+        "initial_f must have one entry per source point");
+  }
 
   const double mass = a.sum();
   const Eigen::ArrayXd wa = a.array();
   const Eigen::ArrayXd wb = balanced
                                 ? Eigen::ArrayXd(b.array() * (mass / b.sum()))
                                 : Eigen::ArrayXd(b.array());
-  const double lambda = options.marginal_relaxation;
-  // Unbalanced updates are the balanced ones damped by lambda / (lambda + eps).
-  auto damping = [&](double e) {
-    return balanced ? 1.0 : lambda / (lambda + e);
-  };
-  const Eigen::ArrayXd log_a = wa.log(), log_b = wb.log();
+  const Setup su{cost,    KernelsFor(control),
+                 options, control,
+                 start,   balanced,
+                 mass,    wa,
+                 wb,      wa.log(),
+                 wb.log()};
+
+  // Epsilon scaling: from max(eps, the cost range) down to eps by halves,
+  // warm-starting the potentials; not with a given initial f.
   const double eps = options.epsilon;
   double eps_stage = eps;
-  if (options.initial_f && options.initial_f->size() != n) {
-    return absl::InvalidArgumentError(
-        "initial_f must have one entry per source point");
-  }
   if (options.epsilon_scaling && !options.initial_f) {
     eps_stage = std::max(eps, cost.Range());
   }
-
-  Eigen::ArrayXd f = options.initial_f
-                         ? Eigen::ArrayXd(options.initial_f->array())
-                         : Eigen::ArrayXd::Zero(n);
-  Eigen::ArrayXd g = Eigen::ArrayXd::Zero(m);
-  Eigen::ArrayXd f_next(n);
-  ColSoftMin(cost, f, log_a, eps_stage, &g, &control);
-  g *= damping(eps_stage);
+  Iterate x;
+  x.f = options.initial_f ? Eigen::ArrayXd(options.initial_f->array())
+                          : Eigen::ArrayXd::Zero(n);
+  x.g = Eigen::ArrayXd::Zero(m);
+  x.f_next.resize(n);
+  x.g_fit.resize(m);
+  FitColumns(su, eps_stage, &x);
 
   SinkhornResult result;
   Summary& s = result.summary;
   s.method = balanced ? Method::kSinkhorn : Method::kUnbalanced;
-  s.termination = Termination::kIterationLimit;
-  int64_t it = 0;
-  double err = std::numeric_limits<double>::infinity();
-  Eigen::ArrayXd g_fit(m);
   for (;;) {
     const bool last_stage = eps_stage <= eps;
-    const double stage_tol = last_stage ? options.tolerance : 1e-2;
-    int64_t stage_it = 0;
-    const double damp = damping(eps_stage);
-    // Over-relaxation (balanced, last stage): both half-steps move omega times
-    // the plain step. omega = 2 / (1 + sqrt(1 - theta)) from the observed
-    // per-iteration contraction theta of the plain iteration (Young's optimum
-    // for two-block SOR; Lehmann et al. 2021 for Sinkhorn), halved back
-    // towards 1 whenever the checked error grows.
-    double omega = 1.0;
-    double probe_err = 0.0, last_check_err = 0.0;
-    int64_t last_check_it = 0;
-    // Whether g is the exact column update for f at the loop head. Then the
-    // plan (f, g) has exact column marginals and the row update below measures
-    // its row error for free: row_i = a_i exp((f_i - f_next_i) / eps); only
-    // such errors stop the solve. Unbalanced: the error is the sup-norm change
-    // of f / eps (and g is always exact).
-    bool exact_g = true;
-    for (;;) {
-      RETURN_IF_ERROR(control.Check());
-      RowSoftMin(cost, g, log_b, eps_stage, &f_next, &control);
-      if (balanced) {
-        err = (wa * ((f - f_next) / eps_stage).exp() - wa).abs().sum() / mass;
-      } else {
-        f_next *= damp;
-        err = (f_next - f).abs().maxCoeff() / eps_stage;
-      }
-      ++it;
-      ++stage_it;
-      // err may overflow to +inf far from the solution; only NaN or non-finite
-      // potentials mean the iteration broke down.
-      if (std::isnan(err) || !f_next.allFinite()) {
-        s.termination = Termination::kNumericalError;
-        break;
-      }
-      if (err <= stage_tol && exact_g) {
-        if (last_stage) s.termination = Termination::kConverged;
-        break;
-      }
-      if (it >= options.max_iterations) break;
-      if (!last_stage && stage_it >= kStageIterations) break;
-      if (balanced && last_stage && exact_g) {
-        if (omega == 1.0 && stage_it == kProbeStart) probe_err = err;
-        if (omega == 1.0 && stage_it == kProbeStart + kProbeLength &&
-            probe_err > 0.0 && err < probe_err) {
-          omega = OptimalOmega(std::pow(err / probe_err, 1.0 / kProbeLength));
-        } else if (omega > 1.0 && err > last_check_err) {
-          omega = 1.0 + 0.5 * (omega - 1.0);
-        } else if (omega > 1.0 && last_check_err > 0.0) {
-          // The over-relaxed rate r reveals the plain rate theta through
-          // (r + omega - 1)^2 = r omega^2 theta; raise omega if it is slower
-          // than assumed (the early plain rate underestimates it).
-          const double r =
-              std::pow(err / last_check_err, 1.0 / (stage_it - last_check_it));
-          const double theta =
-              (r + omega - 1) * (r + omega - 1) / (r * omega * omega);
-          omega = std::max(omega, OptimalOmega(theta));
-        }
-        last_check_err = err;
-        last_check_it = stage_it;
-      }
-      f += omega * (f_next - f);
-      ColSoftMin(cost, f, log_a, eps_stage, &g_fit, &control);
-      // Exact every kCheckEvery iterations and once the error is near the
-      // tolerance, so that convergence is always judged on a true plan.
-      exact_g = omega == 1.0 || err <= 10.0 * stage_tol ||
-                stage_it % kCheckEvery == 0;
-      if (exact_g) {
-        g = g_fit * damp;
-      } else {
-        g += omega * (g_fit - g);
-      }
-      if (it % 10 == 0) {
-        control.Report(
-            {it, err, eps_stage, absl::ToDoubleSeconds(absl::Now() - start)});
-      }
-    }
-    if (last_stage || s.termination == Termination::kNumericalError ||
-        it >= options.max_iterations) {
+    ASSIGN_OR_RETURN(const Termination stage,
+                     RunStage(su, eps_stage, last_stage, &x));
+    s.termination =
+        last_stage && stage == Termination::kConverged ? Termination::kConverged
+        : stage == Termination::kNumericalError ? Termination::kNumericalError
+                                                : Termination::kIterationLimit;
+    if (last_stage || stage == Termination::kNumericalError ||
+        x.it >= options.max_iterations) {
       break;
     }
     // Next stage: keep f, refit g at the smaller epsilon.
     eps_stage = std::max(eps, eps_stage * 0.5);
-    f = f_next;
-    ColSoftMin(cost, f, log_a, eps_stage, &g, &control);
-    g *= damping(eps_stage);
+    x.f = x.f_next;
+    FitColumns(su, eps_stage, &x);
   }
   if (eps_stage > eps && s.termination != Termination::kNumericalError) {
     s.message = absl::StrCat("stopped at epsilon stage ", eps_stage,
                              " above the target ", eps);
   }
 
-  // Primal quantities of the plan (f, g) at the epsilon the potentials belong
-  // to (the target, unless the iteration cap struck in an earlier stage).
-  const double eps_final = eps_stage;
-  s.epsilon = eps_final;
-  // Rows (and <P, C> per row) in one tiled pass; the column sums are
-  // b_j exp((g_j - T(f)_j) / eps) by one column soft-min. Per-row partials are
-  // summed in order, so the result does not depend on the thread split.
-  Eigen::ArrayXd rows(n), row_cost(n), cols(m);
-  if (options.compute_plan) result.plan.emplace(n, m);
-  const Eigen::ArrayXd gb = g / eps_final + log_b;
-  ForEachRowBlock(cost, &control, [&](Eigen::Index i0, const RowMatrix& tile) {
-    for (Eigen::Index r = 0; r < tile.rows(); ++r) {
-      const Eigen::Index i = i0 + r;
-      Eigen::ArrayXd p_row = ((f(i) / eps_final + log_a(i)) + gb -
-                              tile.row(r).transpose().array() / eps_final)
-                                 .exp();
-      if (wa(i) == 0.0) p_row.setZero();
-      rows(i) = p_row.sum();
-      row_cost(i) = (p_row * tile.row(r).transpose().array()).sum();
-      if (result.plan) result.plan->row(i) = p_row.transpose().matrix();
-    }
-  });
-  ColSoftMin(cost, f, log_a, eps_final, &cols, &control);
-  cols = (wb > 0).select(wb * ((g - cols) / eps_final).exp(), 0.0);
-  const double transport = row_cost.sum();
-  // <P, C> + eps KL(P | a b^T) = sum P (f + g) - eps (sum P - sum a sum b);
-  // terms of zero-weight points vanish. Unbalanced adds the marginal penalties.
-  const double fr = (wa > 0).select(f * rows, 0.0).sum();
-  const double gc = (wb > 0).select(g * cols, 0.0).sum();
-  result.cost = transport;
-  result.regularized_cost =
-      fr + gc - eps_final * (rows.sum() - mass * wb.sum());
-  if (!balanced) {
-    result.regularized_cost +=
-        lambda * (GeneralizedKl(rows, wa) + GeneralizedKl(cols, wb));
-  }
-  result.f = f.matrix();
-  result.g = g.matrix();
-  s.iterations = it;
-  s.marginal_error =
-      std::max((rows - wa).abs().sum(), (cols - wb).abs().sum()) / mass;
-  if (!std::isfinite(transport) || !std::isfinite(s.marginal_error)) {
+  // The potentials belong to eps_stage (the target, unless the iteration cap
+  // struck in an earlier stage).
+  s.epsilon = eps_stage;
+  PrimalQuantities(su, x, eps_stage, &result);
+  result.f = x.f.matrix();
+  result.g = x.g.matrix();
+  s.iterations = x.it;
+  if (!std::isfinite(result.cost) || !std::isfinite(s.marginal_error)) {
     s.termination = Termination::kNumericalError;
   }
   if (s.termination == Termination::kIterationLimit && s.message.empty()) {
     s.message = absl::StrCat("max_iterations ", options.max_iterations,
-                             " reached at error ", err);
+                             " reached at error ", x.err);
   } else if (s.termination == Termination::kNumericalError) {
     s.message = "non-finite values in the Sinkhorn iteration";
   }

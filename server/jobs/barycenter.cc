@@ -284,8 +284,11 @@ class FixedSupportBarycenterJob final : public BarycenterJob {
       v.Add("support",
             "support points are required unless the cost is explicit");
     } else if (job->support_.Decode(request.support(), "support", 2, &v)) {
-      CheckMaxCostEntries(job->support_.rows() * job->support_.rows(),
-                          "support", context.limits, &v);
+      // Low-dimensional supports are reduced matrix-free (no n x n matrix).
+      const int64_t n = job->support_.rows();
+      if (!otcore::PreferMatrixFree(n, n, job->support_.cols())) {
+        CheckMaxCostEntries(n * n, "support", context.limits, &v);
+      }
     }
     const int k_count = request.measures_size();
     if (k_count == 0) v.Add("measures", "at least one histogram is required");
@@ -332,15 +335,13 @@ class FixedSupportBarycenterJob final : public BarycenterJob {
   absl::Status Run(const RunContext& context,
                    Response* response) const override {
     otcore::RowMatrix formed;
-    if (support_.present()) {
-      formed =
-          otcore::PairwiseCost(support_.matrix(), support_.matrix(), spec_);
-    }
-    const otcore::MatrixView cost = support_.present()
-                                        ? otcore::MatrixView(formed)
-                                        : otcore::MatrixView(matrix_.matrix());
+    const otcore::CostSource cost =
+        support_.present()
+            ? otcore::CostSource::ForClouds(support_.matrix(),
+                                            support_.matrix(), spec_, &formed)
+            : otcore::CostSource::Dense(matrix_.matrix());
     otcore::FixedSupportBarycenterOptions options = options_;
-    auto eps = epsilon_.Resolve(epsilon_.relative() ? cost.mean() : 1.0);
+    auto eps = epsilon_.Resolve(epsilon_.relative() ? cost.Mean() : 1.0);
     if (!eps.ok()) return eps.status();
     options.epsilon = *eps;
     auto r = otcore::FixedSupportBarycenter(histograms_, lambdas_, cost,
