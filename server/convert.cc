@@ -290,6 +290,10 @@ void FillDiagnostics(const otcore::Summary& s, absl::Duration queue_wait,
   out->set_message(s.message);
   out->set_n(n);
   out->set_m(m);
+  out->set_stopping_rule(s.stopping_rule.empty() ? "marginal_error"
+                                                 : s.stopping_rule);
+  out->set_stopping_value(s.stopping_rule.empty() ? s.marginal_error
+                                                  : s.stopping_value);
 }
 
 void FillArray(const double* data, std::vector<int64_t> shape,

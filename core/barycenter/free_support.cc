@@ -55,6 +55,7 @@ absl::StatusOr<FreeSupportResult> FreeSupportBarycenter(
     RETURN_IF_ERROR(control.Check());
     RowMatrix next =
         RowMatrix::Zero(result.points.rows(), result.points.cols());
+    double marginal_error = 0.0;  // of this sweep's inner plans
     for (size_t k = 0; k < measures.size(); ++k) {
       const auto& [y, w] = measures[k];
       const RowMatrix cost = PairwiseCost(result.points, y, {});
@@ -70,8 +71,10 @@ absl::StatusOr<FreeSupportResult> FreeSupportBarycenter(
         if (!r.ok()) return r.status();
         const RowMatrix& plan = r->plan.value();  // compute_plan was set
         ty = plan * y;
+        marginal_error = std::max(marginal_error, r->summary.marginal_error);
       } else {
         ASSIGN_OR_RETURN(ExactResult r, SolveExact(b, w, cost, {}, control));
+        marginal_error = std::max(marginal_error, r.summary.marginal_error);
         ty = RowMatrix::Zero(b.size(), y.cols());
         for (size_t e = 0; e < r.plan.values.size(); ++e) {
           ty.row(r.plan.rows[e]) += r.plan.values[e] * y.row(r.plan.cols[e]);
@@ -82,15 +85,17 @@ absl::StatusOr<FreeSupportResult> FreeSupportBarycenter(
     const double displacement = (next - result.points).squaredNorm();
     result.points = std::move(next);
     s.iterations = it;
-    s.marginal_error = displacement;
+    s.marginal_error = marginal_error;
+    s.stopping_value = displacement;
     if (displacement <= options.tolerance) {
       s.termination = Termination::kConverged;
       break;
     }
   }
+  s.stopping_rule = "squared_displacement";
   if (!s.converged()) {
     s.message = absl::StrCat("support still moving (squared displacement ",
-                             s.marginal_error, ") at max_iterations");
+                             s.stopping_value, ") at max_iterations");
   }
   s.seconds = absl::ToDoubleSeconds(absl::Now() - start);
   return result;

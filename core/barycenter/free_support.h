@@ -28,7 +28,9 @@ struct FreeSupportOptions {
 
 struct FreeSupportResult {
   RowMatrix points;  // [k, d]
-  Summary summary;   // marginal_error: the last squared displacement
+  // marginal_error: of the last sweep's inner plans; stopping_value: the last
+  // squared displacement of the support.
+  Summary summary;
 };
 
 // measures: (points [n_k, d], weights [n_k]) pairs; lambdas [K]; x_init [k, d];

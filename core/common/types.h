@@ -50,8 +50,17 @@ struct Summary {
   bool converged() const { return termination == Termination::kConverged; }
   // Sinkhorn iterations (all epsilon stages) or simplex pivots; 0 for 1-D.
   int64_t iterations = 0;
-  // max(L1 row-marginal error, L1 column-marginal error) / total mass.
+  // max(L1 row-marginal error, L1 column-marginal error) / total mass of the
+  // returned plan(s); 0 when there is no plan (Gaussian closed forms).
   double marginal_error = 0.0;
+  // What the stopping rule compared with the tolerance, when that is not the
+  // marginal error (empty: it is marginal_error): e.g. "squared_displacement"
+  // (free-support barycenter), "relative_covariance_change" (Gaussian
+  // barycenter), "potential_change" (unbalanced Sinkhorn), "plan_change"
+  // (entropic GW), "relative_objective_change" (GW conditional gradient).
+  std::string stopping_rule;
+  // Its last value.
+  double stopping_value = 0.0;
   // Wall-clock seconds spent in the solver.
   double seconds = 0.0;
   // Absolute epsilon used by entropic solvers; 0 otherwise.

@@ -247,6 +247,10 @@ absl::StatusOr<SinkhornResult> SolveSinkhorn(const VectorView& a,
   result.f = x.f.matrix();
   result.g = x.g.matrix();
   s.iterations = x.it;
+  if (!balanced) {
+    s.stopping_rule = "potential_change";
+    s.stopping_value = x.err;
+  }
   if (!std::isfinite(result.cost) || !std::isfinite(s.marginal_error)) {
     s.termination = Termination::kNumericalError;
   }

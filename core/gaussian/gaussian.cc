@@ -165,7 +165,7 @@ absl::StatusOr<GaussianBarycenterResult> GaussianBarycenter(
         (next - bar.cov).norm() / std::max(bar.cov.norm(), 1e-300);
     bar.cov = next;
     s.iterations = it;
-    s.marginal_error = change;
+    s.stopping_value = change;
     if (!bar.cov.allFinite()) {
       s.termination = Termination::kNumericalError;
       s.message = "non-finite covariance in the fixed-point iteration";
@@ -176,8 +176,9 @@ absl::StatusOr<GaussianBarycenterResult> GaussianBarycenter(
       break;
     }
   }
+  s.stopping_rule = "relative_covariance_change";
   if (s.termination == Termination::kIterationLimit) {
-    s.message = absl::StrCat("relative change ", s.marginal_error,
+    s.message = absl::StrCat("relative change ", s.stopping_value,
                              " after max_iterations");
   }
   s.seconds = absl::ToDoubleSeconds(absl::Now() - start);

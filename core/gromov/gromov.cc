@@ -139,7 +139,7 @@ absl::StatusOr<GromovResult> SolveGromov(
       const bool inner_tight = so.tolerance <= kInnerFloor;
       inner_tolerance = std::clamp(0.01 * change, kInnerFloor, 1e-4);
       t = std::move(*inner.plan);
-      s.marginal_error = inner.summary.marginal_error;
+      s.stopping_value = change;
       if (!std::isfinite(change)) {
         s.termination = Termination::kNumericalError;
         break;
@@ -172,6 +172,7 @@ absl::StatusOr<GromovResult> SolveGromov(
       const double next = objective(t);
       const double change = std::abs(next - value);
       value = next;
+      s.stopping_value = change / std::max(1.0, std::abs(value));
       if (change <= options.tolerance * std::max(1.0, std::abs(value)) ||
           step == 0.0) {
         s.termination = Termination::kConverged;
@@ -179,7 +180,7 @@ absl::StatusOr<GromovResult> SolveGromov(
       }
     }
     if (it % 10 == 0) {
-      control.Report({it, s.marginal_error, options.epsilon,
+      control.Report({it, s.stopping_value, options.epsilon,
                       absl::ToDoubleSeconds(absl::Now() - start)});
     }
   }
@@ -189,6 +190,8 @@ absl::StatusOr<GromovResult> SolveGromov(
   s.marginal_error =
       std::max((rows - p).lpNorm<1>(), (cols - q_scaled).lpNorm<1>()) / p.sum();
   result.plan = std::move(t);
+  s.stopping_rule =
+      options.epsilon > 0 ? "plan_change" : "relative_objective_change";
   if (s.termination == Termination::kIterationLimit) {
     s.message = "max_iterations reached before the outer iteration settled";
   }

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <random>
 
+#include "core/barycenter/free_support.h"
 #include "core/common/cost.h"
 #include "core/entropic/divergence.h"
 #include "core/entropic/sinkhorn.h"
@@ -100,6 +101,27 @@ TEST(GaussianTest, FitAndBarycenter) {
   EXPECT_TRUE(bar->barycenter.cov.isApprox(
       Eigen::Vector2d(4, 9).asDiagonal().toDenseMatrix(), 1e-10));
   EXPECT_TRUE(bar->barycenter.mean.isApprox(Eigen::Vector2d(1, 1)));
+  // No plan: no marginal error; the stopping rule says what converged.
+  EXPECT_EQ(bar->summary.marginal_error, 0.0);
+  EXPECT_EQ(bar->summary.stopping_rule, "relative_covariance_change");
+  EXPECT_LE(bar->summary.stopping_value, GaussianBarycenterOptions{}.tolerance);
+}
+
+TEST(FreeSupportTest, MarginalErrorIsOfThePlansAndTheDisplacementIsSeparate) {
+  std::mt19937_64 rng(9);
+  std::vector<std::pair<RowMatrix, Eigen::VectorXd>> measures = {
+      {RandomPoints(12, 2, rng), Uniform(12)},
+      {RandomPoints(12, 2, rng, 3.0), Uniform(12)}};
+  const RowMatrix x0 = RandomPoints(6, 2, rng);
+  SolveControl control;
+  auto r = FreeSupportBarycenter(measures, Eigen::Vector2d(1, 1), x0,
+                                 Uniform(6), {}, control);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_TRUE(r->summary.converged());
+  EXPECT_EQ(r->summary.stopping_rule, "squared_displacement");
+  EXPECT_LE(r->summary.stopping_value, FreeSupportOptions{}.tolerance);
+  // Exact inner plans: marginals exact to rounding.
+  EXPECT_LT(r->summary.marginal_error, 1e-12);
 }
 
 TEST(UnbalancedTest, MassesMayDifferAndLargeLambdaIsBalanced) {

@@ -218,5 +218,20 @@ TEST(DecodeTest, GromovChecksEachSpace) {
             (std::set<std::string>{"target_costs", "options.epsilon"}));
 }
 
+TEST(DiagnosticsTest, StoppingRuleDefaultsToTheMarginalError) {
+  otcore::Summary s;
+  s.marginal_error = 3e-7;
+  ot::v1::Diagnostics d;
+  FillDiagnostics(s, absl::ZeroDuration(), 2, 3, &d);
+  EXPECT_EQ(d.stopping_rule(), "marginal_error");
+  EXPECT_EQ(d.stopping_value(), 3e-7);
+  s.stopping_rule = "squared_displacement";
+  s.stopping_value = 0.5;
+  FillDiagnostics(s, absl::ZeroDuration(), 2, 3, &d);
+  EXPECT_EQ(d.stopping_rule(), "squared_displacement");
+  EXPECT_EQ(d.stopping_value(), 0.5);
+  EXPECT_EQ(d.marginal_error(), 3e-7);
+}
+
 }  // namespace
 }  // namespace otserve

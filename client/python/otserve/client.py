@@ -121,6 +121,7 @@ def _diagnostics(d: types_pb2.Diagnostics) -> dict:
         "termination": types_pb2.Termination.Name(d.termination).replace("TERMINATION_", "").lower(),
         "solve_seconds": d.solve_seconds, "queue_seconds": d.queue_seconds,
         "epsilon": d.epsilon, "message": d.message, "n": d.n, "m": d.m,
+        "stopping_rule": d.stopping_rule, "stopping_value": d.stopping_value,
     }
 
 
