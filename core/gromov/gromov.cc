@@ -199,4 +199,31 @@ absl::StatusOr<GromovResult> SolveGromov(
   return result;
 }
 
+absl::StatusOr<GromovResult> SolveGromov(
+    const GromovSpace& source, const GromovSpace& target, const VectorView& p,
+    const VectorView& q, const std::optional<MatrixView>& feature_cost,
+    const GromovOptions& options, const SolveControl& control) {
+  // Views the given costs; forms those of point spaces.
+  RowMatrix formed[2];
+  std::optional<MatrixView> intra[2];
+  const GromovSpace* spaces[2] = {&source, &target};
+  for (int k = 0; k < 2; ++k) {
+    const GromovSpace& s = *spaces[k];
+    const char* side = k == 0 ? "source" : "target";
+    if (s.costs) {
+      intra[k].emplace(*s.costs);
+    } else if (s.points && s.cost.kind != CostKind::kExplicit) {
+      RETURN_IF_ERROR(s.cost.Validate());
+      formed[k] = PairwiseCost(*s.points, *s.points, s.cost);
+      intra[k].emplace(formed[k]);
+    } else {
+      return InvalidField(absl::StrCat(side, ".points"),
+                          "points (with a non-explicit cost) or intra-space "
+                          "costs are required");
+    }
+  }
+  return SolveGromov(*intra[0], *intra[1], p, q, feature_cost, options,
+                     control);
+}
+
 }  // namespace otcore

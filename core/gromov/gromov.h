@@ -12,6 +12,7 @@
 
 #include "absl/status/statusor.h"
 #include "core/common/control.h"
+#include "core/common/cost.h"
 #include "core/common/types.h"
 
 namespace otcore {
@@ -50,6 +51,21 @@ struct GromovResult {
 // required when alpha < 1.
 absl::StatusOr<GromovResult> SolveGromov(
     const MatrixView& c1, const MatrixView& c2, const VectorView& p,
+    const VectorView& q, const std::optional<MatrixView>& feature_cost,
+    const GromovOptions& options, const SolveControl& control);
+
+// One space as a caller has it: its intra-space cost matrix [n, n], or its
+// points [n, d] whose intra cost is formed with `cost` (not kExplicit).
+struct GromovSpace {
+  std::optional<MatrixView> costs;
+  std::optional<MatrixView> points;
+  CostSpec cost;
+};
+
+// The same from spaces given either way; the intra costs of point spaces are
+// formed here (on the calling thread).
+absl::StatusOr<GromovResult> SolveGromov(
+    const GromovSpace& source, const GromovSpace& target, const VectorView& p,
     const VectorView& q, const std::optional<MatrixView>& feature_cost,
     const GromovOptions& options, const SolveControl& control);
 

@@ -125,31 +125,24 @@ absl::StatusOr<std::unique_ptr<GromovJob>> GromovJob::Decode(
 
 absl::Status GromovJob::Run(const RunContext& context,
                             Response* response) const {
-  // Intra-space costs of point clouds are formed here, on the worker; given
-  // ones are viewed.
-  otcore::RowMatrix formed1, formed2;
-  if (!source_.costs.present()) {
-    formed1 = otcore::PairwiseCost(source_.points.matrix(),
-                                   source_.points.matrix(), spec_);
-  }
-  if (!target_.costs.present()) {
-    formed2 = otcore::PairwiseCost(target_.points.matrix(),
-                                   target_.points.matrix(), spec_);
-  }
-  const otcore::MatrixView c1 = source_.costs.present()
-                                    ? otcore::MatrixView(source_.costs.matrix())
-                                    : otcore::MatrixView(formed1);
-  const otcore::MatrixView c2 = target_.costs.present()
-                                    ? otcore::MatrixView(target_.costs.matrix())
-                                    : otcore::MatrixView(formed2);
+  // The core views given intra-space costs and forms those of point clouds
+  // (here, on the worker).
+  auto space = [this](const Space& s) {
+    otcore::GromovSpace out;
+    if (s.costs.present()) out.costs.emplace(s.costs.matrix());
+    if (s.points.present()) out.points.emplace(s.points.matrix());
+    out.cost = spec_;
+    return out;
+  };
   auto weights = [](const Space& s) {
     return s.weights.present() ? otcore::VectorView(s.weights.vector())
                                : otcore::VectorView(s.uniform);
   };
   std::optional<otcore::MatrixView> feature;
   if (feature_.present()) feature.emplace(feature_.matrix());
-  auto r = otcore::SolveGromov(c1, c2, weights(source_), weights(target_),
-                               feature, options_, context.control);
+  auto r =
+      otcore::SolveGromov(space(source_), space(target_), weights(source_),
+                          weights(target_), feature, options_, context.control);
   if (!r.ok()) return r.status();
   response->set_value(r->value);
   FillDiagnostics(r->summary, context.queue_wait, source_.size(),
