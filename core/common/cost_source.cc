@@ -9,10 +9,14 @@ namespace otcore {
 // Points stored coordinate-major (d x n): a tile row is d vectorised passes
 // over contiguous coordinates.
 struct CostSource::Clouds_ {
-  RowMatrix xt, yt;       // [d, n], [d, m]
+  // [d, n], [d, m]; above kDirectMaxDim both are shifted by one common centre
+  // (costs are translation invariant), so that ||x||^2 + ||y||^2 - 2 x.y does
+  // not cancel catastrophically for clouds far from the origin.
+  RowMatrix xt, yt;
   Eigen::ArrayXd nx, ny;  // squared norms (the GEMM form for large d)
   CostSpec spec;
-  double range = 0.0;  // upper bound of max C - min C
+  double range = 0.0;      // upper bound of max C - min C
+  double mean_sq = 0.0;    // mean ||x_i - y_j||^2, from centred sums
 };
 
 namespace {
@@ -57,6 +61,20 @@ CostSource CostSource::Clouds(const MatrixView& x, const MatrixView& y,
   auto c = std::make_shared<Clouds_>();
   c->xt = x.transpose();
   c->yt = y.transpose();
+  if (x.rows() > 0 && y.rows() > 0) {
+    // mean ||x - y||^2 = var(x) + var(y) + ||mean x - mean y||^2, each term
+    // from centred coordinates (no cancellation under translation).
+    const Eigen::VectorXd mx = c->xt.rowwise().mean();
+    const Eigen::VectorXd my = c->yt.rowwise().mean();
+    c->mean_sq = (c->xt.colwise() - mx).colwise().squaredNorm().mean() +
+                 (c->yt.colwise() - my).colwise().squaredNorm().mean() +
+                 (mx - my).squaredNorm();
+    if (x.cols() > kDirectMaxDim) {
+      const Eigen::VectorXd centre = 0.5 * (mx + my);
+      c->xt.colwise() -= centre;
+      c->yt.colwise() -= centre;
+    }
+  }
   c->nx = c->xt.colwise().squaredNorm().transpose().array();
   c->ny = c->yt.colwise().squaredNorm().transpose().array();
   c->spec = spec;
@@ -124,12 +142,7 @@ double CostSource::Mean() const {
   if (rows_ == 0 || cols_ == 0) return 0.0;
   if (dense_) return dense_->mean();
   const Clouds_& c = *clouds_;
-  if (c.spec.kind == CostKind::kSqEuclidean) {
-    // mean ||x - y||^2 = mean ||x||^2 + mean ||y||^2 - 2 mean(x) . mean(y).
-    return std::max(0.0,
-                    c.nx.mean() + c.ny.mean() -
-                        2.0 * c.xt.rowwise().mean().dot(c.yt.rowwise().mean()));
-  }
+  if (c.spec.kind == CostKind::kSqEuclidean) return c.mean_sq;
   // One pass over the tiles.
   constexpr Eigen::Index kRows = 8;
   double total = 0.0;

@@ -5,6 +5,7 @@
 
 #include <random>
 
+#include "core/common/cost_source.h"
 #include "core/common/validate.h"
 #include "tests/core/test_util.h"
 
@@ -91,6 +92,29 @@ TEST(TransportTest, DimensionMismatchIsAnError) {
   SolveControl control;
   EXPECT_EQ(SolveTransport(p, {}, control).status().code(),
             absl::StatusCode::kInvalidArgument);
+}
+
+// Issue 10: the mean cost (and so a relative epsilon) and the GEMM-form tiles
+// must not change when both clouds are translated far from the origin.
+TEST(CostSourceTest, TranslationInvariantMeanAndTiles) {
+  std::mt19937_64 rng(21);
+  for (int d : {2, 20}) {
+    const RowMatrix x = testing::RandomPoints(50, d, rng);
+    const RowMatrix y = testing::RandomPoints(40, d, rng, 0.5);
+    const CostSource base = CostSource::Clouds(x, y, {});
+    const double mean = PairwiseCost(x, y, {}).mean();
+    EXPECT_NEAR(base.Mean(), mean, 1e-12 * mean);
+    for (double offset : {1e7, 1e8}) {
+      const RowMatrix xs = x.array() + offset, ys = y.array() + offset;
+      const CostSource shifted = CostSource::Clouds(xs, ys, {});
+      EXPECT_NEAR(shifted.Mean(), mean, 1e-6 * mean) << d << " " << offset;
+      RowMatrix tile;
+      shifted.Tile(0, 50, 0, 40, &tile);
+      const RowMatrix exact = PairwiseCost(x, y, {});
+      EXPECT_LE((tile - exact).cwiseAbs().maxCoeff(), 1e-6 * exact.maxCoeff())
+          << d << " " << offset;
+    }
+  }
 }
 
 TEST(EpsilonSpecTest, TheDefaultAndTheScalesHaveOneHome) {
