@@ -42,9 +42,8 @@ absl::StatusOr<SelfResult> SelfTransport(const VectorView& a,
     t *= damp;
     // Balanced: the marginal error of the plan built on (f, f), row_i =
     // a_i exp((f_i - t_i)/eps). Unbalanced: the sup-norm change / eps.
-    r.error = balanced
-                  ? (wa * ((f - t) / o.epsilon).exp() - wa).abs().sum() / mass
-                  : (f - t).abs().maxCoeff() / o.epsilon;
+    r.error = balanced ? RowMarginalError(wa, f, t, o.epsilon) / mass
+                       : (f - t).abs().maxCoeff() / o.epsilon;
     if (r.error <= o.tolerance) {
       r.converged = true;
       break;

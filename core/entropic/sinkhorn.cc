@@ -76,8 +76,7 @@ absl::StatusOr<Termination> RunStage(const Setup& su, double eps,
     RETURN_IF_ERROR(su.control.Check());
     su.kernels.RowSoftMin(su.cost, x->g, su.log_b, eps, &x->f_next, su.control);
     if (su.balanced) {
-      x->err = (su.wa * ((x->f - x->f_next) / eps).exp() - su.wa).abs().sum() /
-               su.mass;
+      x->err = RowMarginalError(su.wa, x->f, x->f_next, eps) / su.mass;
     } else {
       x->f_next *= damp;
       x->err = (x->f_next - x->f).abs().maxCoeff() / eps;

@@ -171,6 +171,11 @@ void ForEachRowBlock(
   }
 }
 
+double RowMarginalError(const Eigen::ArrayXd& a, const Eigen::ArrayXd& f,
+                        const Eigen::ArrayXd& f_next, double eps) {
+  return (a > 0).select(a * ((f - f_next) / eps).exp() - a, 0.0).abs().sum();
+}
+
 double GeneralizedKl(const Eigen::ArrayXd& p, const Eigen::ArrayXd& q) {
   double kl = 0.0;
   for (Eigen::Index i = 0; i < p.size(); ++i) {

@@ -43,6 +43,12 @@ void ForEachRowBlock(
     const CostSource& c, const SolveControl* control,
     const std::function<void(Eigen::Index, const RowMatrix&)>& body);
 
+// sum_i |a_i exp((f_i - f_next_i) / eps) - a_i|: the L1 row error of the plan
+// (f, g) whose row update is f_next. Rows without mass count 0 (their
+// exponent may overflow: no 0 x inf).
+double RowMarginalError(const Eigen::ArrayXd& a, const Eigen::ArrayXd& f,
+                        const Eigen::ArrayXd& f_next, double eps);
+
 // Generalised KL(p | q) = sum p log(p / q) - p + q (0 log 0 = 0).
 double GeneralizedKl(const Eigen::ArrayXd& p, const Eigen::ArrayXd& q);
 

@@ -103,6 +103,25 @@ TEST(SinkhornTest, SmallEpsilonWithoutScalingStaysFinite) {
   EXPECT_NE(r->summary.termination, Termination::kNumericalError);
 }
 
+// Issue 10: a zero-weight source point nearer the targets than any weighted
+// one made exp((f - f_next) / eps) overflow, and 0 x inf turned the error into
+// NaN (NUMERICAL_ERROR) when epsilon scaling was off.
+TEST(SinkhornTest, ZeroWeightRowsAreMaskedWithoutScaling) {
+  RowMatrix c(3, 2);
+  c << 0, 0, 100, 101, 101, 100;
+  const Eigen::Vector3d a(0, 0.5, 0.5);
+  const Eigen::Vector2d b(0.5, 0.5);
+  SinkhornOptions o;
+  o.epsilon = 0.01;
+  o.epsilon_scaling = false;
+  SolveControl control;
+  auto r = SolveSinkhorn(a, b, c, o, control);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->summary.termination, Termination::kConverged)
+      << r->summary.message;
+  EXPECT_NEAR(r->cost, 100.0, 1e-6);
+}
+
 TEST(SinkhornTest, IterationLimitIsReported) {
   Problem p = MakeProblem(30, 30, 4);
   SinkhornOptions o;
