@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "absl/strings/str_cat.h"
+#include "core/common/iteration.h"
 #include "core/common/status_macros.h"
 #include "core/common/validate.h"
 #include "core/methods.h"
@@ -223,6 +224,7 @@ absl::StatusOr<TransportResult> SolveTransport(const TransportProblem& problem,
     result.distance =
         std::pow(std::max(result.value, 0.0), 1.0 / problem.cost.Exponent());
   }
+  CheckFiniteValue(result.value, &result.summary);
   return result;
 }
 

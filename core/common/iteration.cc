@@ -28,6 +28,16 @@ bool EndSweep(int64_t it, double err, double tolerance, double epsilon,
   return false;
 }
 
+bool CheckFiniteValue(double value, Summary* s) {
+  if (std::isfinite(value)) return true;
+  s->termination = Termination::kNumericalError;
+  s->message = absl::StrCat(
+      "the value is ", value,
+      ": the inputs overflow double precision (rescale them) or the kernel "
+      "is degenerate");
+  return false;
+}
+
 void FinishSummary(absl::Time start, Summary* s) {
   if (s->termination == Termination::kIterationLimit && s->message.empty()) {
     s->message =

@@ -21,6 +21,11 @@ bool EndSweep(int64_t it, double err, double tolerance, double epsilon,
 // Sets converged, a message when the iteration cap struck, and the seconds.
 void FinishSummary(absl::Time start, Summary* s);
 
+// A result whose value is not finite (inputs at the edge of the double range,
+// a degenerate kernel) is NUMERICAL_ERROR with a message, never CONVERGED.
+// Returns whether `value` is finite.
+bool CheckFiniteValue(double value, Summary* s);
+
 }  // namespace otcore
 
 #endif  // OTSERVE_CORE_COMMON_ITERATION_H_

@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "core/common/iteration.h"
 #include "core/common/status_macros.h"
 #include "core/common/validate.h"
 #include "core/entropic/kernels.h"
@@ -137,6 +138,7 @@ absl::StatusOr<DivergenceResult> SolveDivergence(
     result.value =
         0.5 * result.self_source + 0.5 * result.self_target - result.cross;
     s.seconds = absl::ToDoubleSeconds(absl::Now() - start);
+    CheckFiniteValue(result.value, &s);
     return result;
   }
 
@@ -189,6 +191,7 @@ absl::StatusOr<DivergenceResult> SolveDivergence(
                              ", OT(b,b) ", bb.converged ? "yes" : "no");
   }
   s.seconds = absl::ToDoubleSeconds(absl::Now() - start);
+  CheckFiniteValue(result.value, &s);
   return result;
 }
 

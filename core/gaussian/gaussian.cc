@@ -44,6 +44,13 @@ absl::Status ValidateGaussian(const Gaussian& g) {
   if (!g.mean.allFinite() || !g.cov.allFinite()) {
     return absl::InvalidArgumentError("mean and covariance must be finite");
   }
+  // Products of entries must stay finite (W2 squares the means and multiplies
+  // covariances).
+  if (g.mean.cwiseAbs().maxCoeff() > kMaxGaussianEntry ||
+      g.cov.cwiseAbs().maxCoeff() > kMaxGaussianEntry) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "entries must be within +-", kMaxGaussianEntry, " (rescale the data)"));
+  }
   const double scale = std::max(1.0, g.cov.cwiseAbs().maxCoeff());
   if (!g.cov.isApprox(g.cov.transpose(), 1e-9) &&
       (g.cov - g.cov.transpose()).cwiseAbs().maxCoeff() > 1e-9 * scale) {

@@ -23,6 +23,9 @@ struct Gaussian {
 absl::StatusOr<Gaussian> FitGaussian(const MatrixView& x, const VectorView& w);
 
 // Checks shapes, finiteness, symmetry and positive semi-definiteness.
+// Entries of means and covariances are bounded so that W2's products stay
+// within double range.
+inline constexpr double kMaxGaussianEntry = 1e150;
 absl::Status ValidateGaussian(const Gaussian& g);
 
 struct GaussianW2Result {

@@ -8,6 +8,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "core/common/cost.h"
+#include "core/common/iteration.h"
 #include "core/common/status_macros.h"
 #include "core/common/validate.h"
 #include "core/entropic/sinkhorn.h"
@@ -185,6 +186,7 @@ absl::StatusOr<GromovResult> SolveGromov(
     }
   }
   result.value = objective(t);
+  CheckFiniteValue(result.value, &s);
   Eigen::VectorXd rows = t.rowwise().sum(),
                   cols = t.colwise().sum().transpose();
   s.marginal_error =

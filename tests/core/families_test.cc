@@ -7,12 +7,14 @@
 
 #include "core/barycenter/free_support.h"
 #include "core/common/cost.h"
+#include "core/common/iteration.h"
 #include "core/entropic/divergence.h"
 #include "core/entropic/sinkhorn.h"
 #include "core/exact/network_simplex.h"
 #include "core/gaussian/gaussian.h"
 #include "core/gromov/gromov.h"
 #include "core/sliced/sliced.h"
+#include "core/transport.h"
 #include "tests/core/test_util.h"
 
 namespace otcore {
@@ -105,6 +107,61 @@ TEST(GaussianTest, FitAndBarycenter) {
   EXPECT_EQ(bar->summary.marginal_error, 0.0);
   EXPECT_EQ(bar->summary.stopping_rule, "relative_covariance_change");
   EXPECT_LE(bar->summary.stopping_value, GaussianBarycenterOptions{}.tolerance);
+}
+
+// Issue 10: non-finite or meaningless values are never CONVERGED: either
+// NUMERICAL_ERROR or INVALID_ARGUMENT on the input's range.
+TEST(FiniteResultTest, OverflowingInputsAreNumericalErrorsOrRejected) {
+  SolveControl control;
+  RowMatrix x(3, 1), y(3, 1);
+  x << 0, 1e200, -1e200;
+  y << 1, 2, 3;
+  for (Method m : {Method::kOneD, Method::kSliced}) {
+    TransportProblem p;
+    p.x.emplace(x);
+    p.y.emplace(y);
+    TransportOptions o;
+    o.method = m;
+    auto r = SolveTransport(p, o, control);
+    ASSERT_TRUE(r.ok()) << r.status();
+    EXPECT_EQ(r->summary.termination, Termination::kNumericalError)
+        << MethodName(m) << " value " << r->value;
+    EXPECT_FALSE(r->summary.converged());
+    EXPECT_FALSE(r->summary.message.empty());
+  }
+  // A Gaussian-MMD blur so small that every kernel entry underflows.
+  std::mt19937_64 rng(5);
+  const RowMatrix a = RandomPoints(5, 2, rng), b = RandomPoints(4, 2, rng);
+  DivergenceOptions mmd;
+  mmd.kind = DivergenceKind::kGaussianMmd;
+  mmd.blur = 1e-300;
+  auto div = SolveDivergence(a, Uniform(5), b, Uniform(4), {}, mmd, control);
+  ASSERT_TRUE(div.ok()) << div.status();
+  if (!std::isfinite(div->value)) {
+    EXPECT_EQ(div->summary.termination, Termination::kNumericalError);
+  }
+  // Gaussians: out-of-range entries are refused, sums that overflow are
+  // numerical errors.
+  Gaussian huge{Eigen::Vector2d(1e155, 0), Eigen::Matrix2d::Identity()};
+  EXPECT_EQ(ValidateGaussian(huge).code(), absl::StatusCode::kInvalidArgument);
+  Gaussian wide{Eigen::Vector2d(0, 0), 1e308 * Eigen::Matrix2d::Identity()};
+  EXPECT_EQ(ValidateGaussian(wide).code(), absl::StatusCode::kInvalidArgument);
+  const int d = 64;
+  TransportProblem p;
+  p.source_gaussian = Gaussian{Eigen::VectorXd::Constant(d, 1e150),
+                               Eigen::MatrixXd::Identity(d, d)};
+  p.target_gaussian = Gaussian{Eigen::VectorXd::Constant(d, -1e150),
+                               Eigen::MatrixXd::Identity(d, d)};
+  TransportOptions o;
+  o.method = Method::kGaussian;
+  // At the bound the value stays finite and exact.
+  auto g = SolveTransport(p, o, control);
+  ASSERT_TRUE(g.ok()) << g.status();
+  EXPECT_TRUE(g->summary.converged());
+  EXPECT_NEAR(g->value, d * 4e300, 1e-12 * d * 4e300);
+  Summary s;
+  EXPECT_FALSE(CheckFiniteValue(std::nan(""), &s));
+  EXPECT_EQ(s.termination, Termination::kNumericalError);
 }
 
 TEST(FreeSupportTest, MarginalErrorIsOfThePlansAndTheDisplacementIsSeparate) {
