@@ -2,8 +2,6 @@
 #ifndef OTSERVE_SERVER_JOBS_COMMON_H_
 #define OTSERVE_SERVER_JOBS_COMMON_H_
 
-#include <type_traits>
-
 #include "absl/time/time.h"
 #include "core/transport.h"
 #include "ot/v1/service.pb.h"
@@ -25,16 +23,14 @@ void CopyStopping(const ot::v1::SolverOptions& opt, Options* out) {
   if (opt.has_max_iterations()) out->max_iterations = opt.max_iterations();
 }
 
-// value, regularized_value, distance (DistanceResponse) and diagnostics.
+// value, regularized_value, distance and diagnostics.
 template <typename Response>
 void FillTransport(const otcore::TransportResult& result,
                    const otcore::TransportProblem& problem,
                    absl::Duration queue_wait, Response* response) {
   response->set_value(result.value);
   response->set_regularized_value(result.regularized_value);
-  if constexpr (std::is_same_v<Response, ot::v1::DistanceResponse>) {
-    response->set_distance(result.distance);
-  }
+  response->set_distance(result.distance);
   FillDiagnostics(result.summary, queue_wait, problem.n(), problem.m(),
                   response->mutable_diagnostics());
 }

@@ -29,6 +29,20 @@ class PythonClientTest(unittest.TestCase):
         np.testing.assert_allclose(p.plan, [[0.2, 0.3], [0.0, 0.5]], atol=1e-15)
         self.assertAlmostEqual(0.5 * p.f.sum() + 0.2 * p.g[0] + 0.8 * p.g[1], 0.3, places=12)
 
+    def test_plan_and_distance_report_the_same_distance(self):
+        # Issue 10: plan().distance was always 0 (PlanResponse had no distance).
+        rng = np.random.default_rng(2)
+        x, y = rng.normal(size=(30, 2)), rng.normal(size=(20, 2))
+        for kw, p in ((dict(method="exact"), 2), (dict(method="sinkhorn"), 2),
+                      (dict(method="sinkhorn", cost="power", p=3), 3)):
+            d, pl = self.client.distance(x, y, **kw), self.client.plan(x, y, **kw)
+            self.assertGreater(pl.distance, 0.0, kw)
+            self.assertEqual(pl.distance, d.distance, kw)
+            self.assertAlmostEqual(d.distance, d.value ** (1 / p), places=12)
+        # The diagnostics say what the stopping rule measured.
+        self.assertEqual(d.diagnostics["stopping_rule"], "marginal_error")
+        self.assertEqual(d.diagnostics["stopping_value"], d.diagnostics["marginal_error"])
+
     def test_otctl_prints_the_seed_value(self):
         otctl = os.environ.get("OTCTL_BIN", "build/otctl")
         with tempfile.TemporaryDirectory() as d:

@@ -429,7 +429,7 @@ class Client:
         if r.HasField("linear_map"):
             lm = (_from_array(r.linear_map.matrix), _from_array(r.linear_map.offset))
         return PlanResult(r.value, r.regularized_value, _diagnostics(r.diagnostics),
-                          linear_map=lm,
+                          r.distance, linear_map=lm,
                           plan=_from_array(r.dense_plan) if r.HasField("dense_plan") else None,
                           f=_from_array(r.f) if r.HasField("f") else None,
                           g=_from_array(r.g) if r.HasField("g") else None)
