@@ -220,6 +220,16 @@ absl::StatusOr<TransportResult> SolveTransport(const TransportProblem& problem,
   }
   ASSIGN_OR_RETURN(TransportResult result,
                    InfoOf(resolved.method).solve(p, resolved, control));
+  if (options.method == Method::kAuto && InfoOf(resolved.method).entropic) {
+    // Say plainly that AUTO approximated.
+    result.summary.message = absl::StrCat(
+        "AUTO approximated with entropic Sinkhorn (epsilon ",
+        result.summary.epsilon, ") because n * m = ", p.n() * p.m(),
+        " exceeds ", kAutoExactMaxEntries,
+        "; value includes the entropic blur, ask for METHOD_EXACT for the "
+        "exact value",
+        result.summary.message.empty() ? "" : "; ", result.summary.message);
+  }
   if (problem.cost.kind != CostKind::kExplicit && result.distance == 0.0) {
     result.distance =
         std::pow(std::max(result.value, 0.0), 1.0 / problem.cost.Exponent());

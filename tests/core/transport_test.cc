@@ -23,10 +23,33 @@ TEST(TransportTest, AutoRule) {
   p.x.emplace(x2);
   p.y.emplace(x2);
   EXPECT_EQ(ChooseMethod(p), Method::kExact);
-  RowMatrix big(2049, 2), big2(2048, 2);
+  RowMatrix big(kAutoExactMaxEntries / 2048 + 1, 2), big2(2048, 2);
   p.x.emplace(big);
   p.y.emplace(big2);
   EXPECT_EQ(ChooseMethod(p), Method::kSinkhorn);
+  // Issue 10: 3000 x 3000 clouds are solved exactly.
+  RowMatrix x3(3000, 2);
+  p.x.emplace(x3);
+  p.y.emplace(x3);
+  EXPECT_EQ(ChooseMethod(p), Method::kExact);
+}
+
+TEST(TransportTest, AutoSaysWhenItApproximates) {
+  std::mt19937_64 rng(4);
+  const RowMatrix x = testing::RandomPoints(6000, 2, rng);
+  const RowMatrix y = testing::RandomPoints(5600, 2, rng);
+  ASSERT_GT(6000 * 5600, kAutoExactMaxEntries);
+  TransportProblem p;
+  p.x.emplace(x);
+  p.y.emplace(y);
+  TransportOptions o;
+  o.max_iterations = 2;  // the message is the point, not the value
+  SolveControl control;
+  auto r = SolveTransport(p, o, control);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_EQ(r->summary.method, Method::kSinkhorn);
+  EXPECT_NE(r->summary.message.find("AUTO approximated"), std::string::npos)
+      << r->summary.message;
 }
 
 TEST(TransportTest, SeedExampleWithExplicitCostEveryMethod) {
