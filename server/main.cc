@@ -29,6 +29,10 @@ ABSL_FLAG(
     int64_t, max_cost_entries, 100'000'000,
     "Largest n*m for methods that form the cost matrix (EXACT, SINKHORN); "
     "8 bytes of memory each.");
+ABSL_FLAG(double, max_job_seconds, 300.0,
+          "Longest one job may run once a worker starts it; then it stops "
+          "with DEADLINE_EXCEEDED (bounds jobs sent without a deadline or "
+          "with huge iteration caps).");
 ABSL_FLAG(double, drain_seconds, 30.0,
           "On SIGINT/SIGTERM, how long in-flight jobs may run before being "
           "cancelled.");
@@ -61,6 +65,7 @@ int main(int argc, char** argv) {
   }
   options.max_queue = absl::GetFlag(FLAGS_max_queue);
   options.max_message_mb = absl::GetFlag(FLAGS_max_message_mb);
+  options.max_job_time = absl::Seconds(absl::GetFlag(FLAGS_max_job_seconds));
   options.limits.max_points = absl::GetFlag(FLAGS_max_points);
   options.limits.max_cost_entries = absl::GetFlag(FLAGS_max_cost_entries);
   auto server = otserve::OtServer::Start(options);

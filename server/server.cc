@@ -21,14 +21,17 @@ absl::StatusOr<std::unique_ptr<OtServer>> OtServer::Start(
   if (o.max_message_mb < 1 || o.max_message_mb > 2047) {
     return absl::InvalidArgumentError("--max_message_mb must be in [1, 2047]");
   }
+  if (!(o.max_job_time > absl::ZeroDuration())) {
+    return absl::InvalidArgumentError("--max_job_seconds must be > 0");
+  }
   if (o.limits.max_points < 1 || o.limits.max_cost_entries < 1) {
     return absl::InvalidArgumentError("size limits must be >= 1");
   }
   std::unique_ptr<OtServer> s(new OtServer());
   const int64_t max_bytes = int64_t{o.max_message_mb} << 20;
   s->scheduler_ = std::make_unique<Scheduler>(o.threads, o.max_queue);
-  s->service_ =
-      std::make_unique<OtService>(s->scheduler_.get(), o.limits, max_bytes);
+  s->service_ = std::make_unique<OtService>(s->scheduler_.get(), o.limits,
+                                            max_bytes, o.max_job_time);
 
   grpc::EnableDefaultHealthCheckService(true);
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();

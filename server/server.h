@@ -27,6 +27,8 @@ struct ServerOptions {
   int max_queue = 64;
   // Largest request and response, MiB (>= 1).
   int max_message_mb = 256;
+  // Longest a job may run once started (DEADLINE_EXCEEDED after), > 0.
+  absl::Duration max_job_time = absl::Minutes(5);
   Limits limits;
 };
 

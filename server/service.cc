@@ -2,9 +2,12 @@
 #include "server/service.h"
 
 #include <atomic>
+#include <exception>
 #include <memory>
+#include <new>
 #include <optional>
 
+#include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "core/common/control.h"
@@ -53,6 +56,27 @@ grpc::ServerUnaryReactor* FinishNow(grpc::CallbackServerContext* context,
   return reactor;
 }
 
+// The job boundary, on the worker: a call cancelled or expired while queued is
+// not started; the job gets at most `max_job_time`; an exception thrown inside
+// (e.g. std::bad_alloc) fails this job only, never the process.
+template <typename Job, typename Response>
+absl::Status RunJob(const Job& job, otcore::SolveControl& control,
+                    absl::Duration queue_wait, absl::Duration max_job_time,
+                    Response* response) {
+  if (absl::Status s = control.Check(); !s.ok()) return s;
+  control.set_time_limit(absl::Now() + max_job_time);
+  try {
+    return job.Run({control, queue_wait}, response);
+  } catch (const std::bad_alloc&) {
+    return absl::ResourceExhaustedError(
+        "the job ran out of memory; send a smaller problem");
+  } catch (const std::exception& e) {
+    return absl::InternalError(absl::StrCat("the job failed: ", e.what()));
+  } catch (...) {
+    return absl::InternalError("the job failed with an unknown exception");
+  }
+}
+
 // Decode on this (gRPC) thread, then Run on a worker, which finishes the call;
 // RESOURCE_EXHAUSTED at once when the scheduler is full.
 template <typename Job>
@@ -60,17 +84,18 @@ grpc::ServerUnaryReactor* Serve(grpc::CallbackServerContext* context,
                                 const typename Job::Request& request,
                                 typename Job::Response* response,
                                 const DecodeContext& decode,
+                                absl::Duration max_job_time,
                                 Scheduler* scheduler) {
   auto decoded = Job::Decode(request, decode);
   if (!decoded.ok()) return FinishNow(context, decoded.status());
   std::shared_ptr<const Job> job = *std::move(decoded);
   auto control = MakeControl(context, scheduler);
   auto* reactor = new JobReactor(control);
-  const bool admitted = scheduler->TrySubmit(
-      [reactor, control, job, response](absl::Duration queue_wait) {
-        // A call cancelled or past its deadline while queued is not started.
-        absl::Status status = control->Check();
-        if (status.ok()) status = job->Run({*control, queue_wait}, response);
+  const bool admitted =
+      scheduler->TrySubmit([reactor, control, job, response,
+                            max_job_time](absl::Duration queue_wait) {
+        const absl::Status status =
+            RunJob(*job, *control, queue_wait, max_job_time, response);
         reactor->Finish(ToGrpcStatus(status));  // the reactor may go now
       });
   if (!admitted) {
@@ -176,13 +201,15 @@ grpc::ServerUnaryReactor* OtService::Distance(
     grpc::CallbackServerContext* context,
     const ot::v1::DistanceRequest* request,
     ot::v1::DistanceResponse* response) {
-  return Serve<DistanceJob>(context, *request, response, context_, scheduler_);
+  return Serve<DistanceJob>(context, *request, response, context_,
+                            max_job_time_, scheduler_);
 }
 
 grpc::ServerUnaryReactor* OtService::Plan(grpc::CallbackServerContext* context,
                                           const ot::v1::PlanRequest* request,
                                           ot::v1::PlanResponse* response) {
-  return Serve<PlanJob>(context, *request, response, context_, scheduler_);
+  return Serve<PlanJob>(context, *request, response, context_, max_job_time_,
+                        scheduler_);
 }
 
 grpc::ServerUnaryReactor* OtService::Divergence(
@@ -190,7 +217,7 @@ grpc::ServerUnaryReactor* OtService::Divergence(
     const ot::v1::DivergenceRequest* request,
     ot::v1::DivergenceResponse* response) {
   return Serve<DivergenceJob>(context, *request, response, context_,
-                              scheduler_);
+                              max_job_time_, scheduler_);
 }
 
 grpc::ServerUnaryReactor* OtService::Barycenter(
@@ -198,7 +225,7 @@ grpc::ServerUnaryReactor* OtService::Barycenter(
     const ot::v1::BarycenterRequest* request,
     ot::v1::BarycenterResponse* response) {
   return Serve<BarycenterJob>(context, *request, response, context_,
-                              scheduler_);
+                              max_job_time_, scheduler_);
 }
 
 grpc::ServerUnaryReactor* OtService::DistanceBatch(
@@ -206,19 +233,21 @@ grpc::ServerUnaryReactor* OtService::DistanceBatch(
     const ot::v1::DistanceBatchRequest* request,
     ot::v1::DistanceBatchResponse* response) {
   return Serve<DistanceBatchJob>(context, *request, response, context_,
-                                 scheduler_);
+                                 max_job_time_, scheduler_);
 }
 
 grpc::ServerUnaryReactor* OtService::GromovWasserstein(
     grpc::CallbackServerContext* context, const ot::v1::GromovRequest* request,
     ot::v1::GromovResponse* response) {
-  return Serve<GromovJob>(context, *request, response, context_, scheduler_);
+  return Serve<GromovJob>(context, *request, response, context_, max_job_time_,
+                          scheduler_);
 }
 
 grpc::ServerUnaryReactor* OtService::Map(grpc::CallbackServerContext* context,
                                          const ot::v1::MapRequest* request,
                                          ot::v1::MapResponse* response) {
-  return Serve<MapJob>(context, *request, response, context_, scheduler_);
+  return Serve<MapJob>(context, *request, response, context_, max_job_time_,
+                       scheduler_);
 }
 
 grpc::ServerWriteReactor<ot::v1::DistanceEvent>* OtService::DistanceStream(
@@ -236,13 +265,12 @@ grpc::ServerWriteReactor<ot::v1::DistanceEvent>* OtService::DistanceStream(
   control->set_progress_callback(
       [reactor](const otcore::Progress& p) { reactor->Progress(p); });
   reactor->set_control(control);
-  const bool admitted =
-      scheduler_->TrySubmit([reactor, control, job](absl::Duration queue_wait) {
+  const bool admitted = scheduler_->TrySubmit(
+      [reactor, control, job,
+       max_job_time = max_job_time_](absl::Duration queue_wait) {
         ot::v1::DistanceEvent event;
-        absl::Status status = control->Check();
-        if (status.ok()) {
-          status = job->Run({*control, queue_wait}, event.mutable_result());
-        }
+        const absl::Status status = RunJob(
+            *job, *control, queue_wait, max_job_time, event.mutable_result());
         reactor->Complete(status, std::move(event));
         reactor->Release();
       });

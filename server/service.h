@@ -8,6 +8,7 @@
 
 #include <cstdint>
 
+#include "absl/time/time.h"
 #include "ot/v1/service.grpc.pb.h"
 #include "server/jobs/jobs.h"
 #include "server/scheduler.h"
@@ -17,9 +18,13 @@ namespace otserve {
 class OtService final
     : public ot::v1::OptimalTransportService::CallbackService {
  public:
-  // `scheduler` must outlive the service.
-  OtService(Scheduler* scheduler, Limits limits, int64_t max_message_bytes)
-      : scheduler_(scheduler), context_{limits, max_message_bytes} {}
+  // `scheduler` must outlive the service. Each job may run for at most
+  // `max_job_time` (then DEADLINE_EXCEEDED), whatever the caller's deadline.
+  OtService(Scheduler* scheduler, Limits limits, int64_t max_message_bytes,
+            absl::Duration max_job_time)
+      : scheduler_(scheduler),
+        context_{limits, max_message_bytes},
+        max_job_time_(max_job_time) {}
 
   grpc::ServerUnaryReactor* Distance(
       grpc::CallbackServerContext* context,
@@ -58,6 +63,7 @@ class OtService final
  private:
   Scheduler* const scheduler_;
   const DecodeContext context_;
+  const absl::Duration max_job_time_;
 };
 
 }  // namespace otserve

@@ -38,6 +38,9 @@ class SolveControl {
   bool cancelled() const { return cancelled_.load(std::memory_order_relaxed); }
 
   void set_deadline(absl::Time deadline) { deadline_ = deadline; }
+  // A limit on the solve's own time (e.g. a server's time per job), reported
+  // as such: DEADLINE_EXCEEDED "... time limit of the job ...".
+  void set_time_limit(absl::Time limit) { time_limit_ = limit; }
 
   void set_progress_callback(std::function<void(const Progress&)> callback) {
     progress_ = std::move(callback);
@@ -80,6 +83,7 @@ class SolveControl {
  private:
   std::atomic<bool> cancelled_{false};
   absl::Time deadline_ = absl::InfiniteFuture();
+  absl::Time time_limit_ = absl::InfiniteFuture();
   std::function<void(const Progress&)> progress_;
   ParallelFor parallel_for_;
   const EntropicKernels* entropic_kernels_ = nullptr;

@@ -23,12 +23,14 @@ using otclient::SetArray;
 
 class ServiceTest : public ::testing::Test {
  protected:
-  void StartServer(int threads = 2, int max_queue = 4, Limits limits = {}) {
+  void StartServer(int threads = 2, int max_queue = 4, Limits limits = {},
+                   absl::Duration max_job_time = absl::Minutes(5)) {
     ServerOptions o;
     o.listen = "127.0.0.1:0";
     o.threads = threads;
     o.max_queue = max_queue;
     o.limits = limits;
+    o.max_job_time = max_job_time;
     auto s = OtServer::Start(o);
     ASSERT_TRUE(s.ok()) << s.status();
     server_ = *std::move(s);
@@ -336,6 +338,22 @@ TEST_F(ServiceTest, DeadlineStopsTheSolve) {
   grpc::Status status = stub_->Distance(&c, SlowRequest(), &out);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
   EXPECT_TRUE(WaitNoJobs()) << "the solve kept running after its deadline";
+}
+
+// Issue 10: a job sent without a deadline and with a huge iteration cap is
+// stopped by the server's time limit per job, and the worker is freed.
+TEST_F(ServiceTest, ServerTimeLimitStopsAJobWithoutDeadline) {
+  StartServer(2, 4, {}, absl::Milliseconds(300));
+  grpc::ClientContext c;  // no deadline
+  ot::v1::DistanceResponse out;
+  const absl::Time start = absl::Now();
+  const grpc::Status status = stub_->Distance(&c, SlowRequest(), &out);
+  const absl::Duration took = absl::Now() - start;
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
+  EXPECT_NE(status.error_message().find("max_job_seconds"), std::string::npos)
+      << status.error_message();
+  EXPECT_LT(took, absl::Seconds(5));
+  EXPECT_TRUE(WaitNoJobs());
 }
 
 TEST_F(ServiceTest, ClientCancelStopsTheSolve) {
