@@ -1,6 +1,8 @@
 // Barycentric projections and the entropic map.
 #include "core/maps.h"
 
+#include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <limits>
 
@@ -44,7 +46,8 @@ RowMatrix BarycentricProjection(const MatrixView& plan, const MatrixView& y) {
 
 absl::StatusOr<RowMatrix> EntropicMap(const MatrixView& query,
                                       const MatrixView& y, const VectorView& b,
-                                      const VectorView& g, double eps) {
+                                      const VectorView& g, double eps,
+                                      const SolveControl& control) {
   if (query.cols() != y.cols()) {
     return absl::InvalidArgumentError(
         "query points and target points differ in dimension");
@@ -55,14 +58,28 @@ absl::StatusOr<RowMatrix> EntropicMap(const MatrixView& query,
   }
   const Eigen::ArrayXd base = b.array().log() + g.array() / eps;
   RowMatrix out(query.rows(), y.cols());
-  Eigen::ArrayXd logits(y.rows());
-  for (Eigen::Index i = 0; i < query.rows(); ++i) {
-    logits = base -
-             (y.rowwise() - query.row(i)).rowwise().squaredNorm().array() / eps;
-    const double mx = logits.maxCoeff();
-    const Eigen::ArrayXd w = (logits - mx).exp();
-    out.row(i) = (w.matrix().transpose() * y) / w.sum();
-  }
+  constexpr Eigen::Index kBlock = 64;  // queries between two checks
+  const Eigen::Index blocks = (query.rows() + kBlock - 1) / kBlock;
+  std::atomic<bool> stopped{false};
+  control.ParallelRange(blocks, 1, [&](int64_t begin, int64_t end) {
+    Eigen::ArrayXd logits(y.rows());
+    for (int64_t blk = begin; blk < end && !stopped.load(); ++blk) {
+      if (!control.Check().ok()) {
+        stopped = true;
+        return;
+      }
+      const Eigen::Index last = std::min(query.rows(), (blk + 1) * kBlock);
+      for (Eigen::Index i = blk * kBlock; i < last; ++i) {
+        logits =
+            base -
+            (y.rowwise() - query.row(i)).rowwise().squaredNorm().array() / eps;
+        const double mx = logits.maxCoeff();
+        const Eigen::ArrayXd w = (logits - mx).exp();
+        out.row(i) = (w.matrix().transpose() * y) / w.sum();
+      }
+    }
+  });
+  RETURN_IF_ERROR(control.Check());
   return out;
 }
 
@@ -117,7 +134,7 @@ absl::StatusOr<MapResult> SolveMap(const TransportProblem& p,
         Eigen::VectorXd::Constant(p.m(), 1.0 / p.m());
     ASSIGN_OR_RETURN(out.mapped,
                      EntropicMap(*query, *p.y, p.b ? *p.b : VectorView(uniform),
-                                 r.g, r.summary.epsilon));
+                                 r.g, r.summary.epsilon, control));
   } else if (r.sparse_plan) {
     out.mapped = BarycentricProjection(*r.sparse_plan, p.n(), *p.y);
   } else {

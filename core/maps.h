@@ -24,10 +24,13 @@ RowMatrix BarycentricProjection(const SparsePlan& plan, int64_t n,
                                 const MatrixView& y);
 RowMatrix BarycentricProjection(const MatrixView& plan, const MatrixView& y);
 
-// query [k, d], y [m, d], b [m] > 0 somewhere, g [m], eps > 0.
+// query [k, d], y [m, d], b [m] > 0 somewhere, g [m], eps > 0. Queries are
+// split across the control's parallel-for; cancel and deadlines are honoured
+// between blocks of queries.
 absl::StatusOr<RowMatrix> EntropicMap(const MatrixView& query,
                                       const MatrixView& y, const VectorView& b,
-                                      const VectorView& g, double eps);
+                                      const VectorView& g, double eps,
+                                      const SolveControl& control);
 
 // The map workflow (the Map RPC): solve the transport with its plan, then map
 // the source points by the barycentric projection or, given `query` [k, d],

@@ -133,19 +133,56 @@ absl::StatusOr<TransportResult> SolveEntropicMethod(
   return result;
 }
 
+int64_t Dimension(const TransportProblem& p) {
+  if (p.x) return p.x->cols();
+  if (p.source_gaussian) return p.source_gaussian->mean.size();
+  return 0;
+}
+
+Footprint ExactFootprint(const TransportProblem& p, const TransportOptions&) {
+  return {p.n() * p.m(), 0};
+}
+
+// The cost (unless matrix-free) and the dense plan when asked for.
+Footprint EntropicFootprint(const TransportProblem& p,
+                            const TransportOptions& o) {
+  const int64_t nm = p.n() * p.m();
+  const bool matrix_free = RunsMatrixFree(p, InfoOf(o.method));
+  return {(matrix_free ? 0 : nm) + (o.compute_plan ? nm : 0), 0};
+}
+
+Footprint NoFootprint(const TransportProblem&, const TransportOptions&) {
+  return {};
+}
+
+// The directions, L x d.
+Footprint SlicedFootprint(const TransportProblem& p,
+                          const TransportOptions& o) {
+  const int64_t d = Dimension(p);
+  const int64_t l = p.directions ? 0 : o.num_directions;
+  return {l * d, 0, "options.num_directions"};
+}
+
+// A few d x d matrices and their eigendecompositions.
+Footprint GaussianFootprint(const TransportProblem& p,
+                            const TransportOptions&) {
+  const int64_t d = Dimension(p);
+  return {8 * d * d, d, p.x ? "source.points" : "source.gaussian.mean"};
+}
+
 using PK = PlanKind;
 using CM = CostMemory;
 // clang-format off
 constexpr MethodInfo kMethods[] = {
-//  method               name          plan            pot.   clouds 1d     sqeuc  balan. entrop. cost memory                  solve
-  {Method::kAuto,       "auto",       PK::kNone,      false, false, false, false, true,  false, CM::kNone,                  nullptr},
-  {Method::kExact,      "exact",      PK::kSparse,    true,  false, false, false, true,  false, CM::kDense,                 SolveExactMethod},
-  {Method::kSinkhorn,   "sinkhorn",   PK::kDense,     true,  false, false, false, true,  true,  CM::kDenseUnlessMatrixFree, SolveEntropicMethod},
-  {Method::kOneD,       "1d",         PK::kSparse,    false, true,  true,  false, true,  false, CM::kNone,                  SolveOneDMethod},
-  {Method::kUnbalanced, "unbalanced", PK::kDense,     true,  false, false, false, false, true,  CM::kDenseUnlessMatrixFree, SolveEntropicMethod},
-  {Method::kSliced,     "sliced",     PK::kNone,      false, true,  false, false, true,  false, CM::kNone,                  SolveSlicedMethod},
-  {Method::kMaxSliced,  "max_sliced", PK::kNone,      false, true,  false, false, true,  false, CM::kNone,                  SolveSlicedMethod},
-  {Method::kGaussian,   "gaussian",   PK::kLinearMap, false, false, false, true,  false, false, CM::kNone,                  SolveGaussianMethod},
+//  method               name          plan            pot.   clouds 1d     sqeuc  balan. entrop. cost memory                  footprint          solve
+  {Method::kAuto,       "auto",       PK::kNone,      false, false, false, false, true,  false, CM::kNone,                  nullptr, nullptr},
+  {Method::kExact,      "exact",      PK::kSparse,    true,  false, false, false, true,  false, CM::kDense,                 ExactFootprint, SolveExactMethod},
+  {Method::kSinkhorn,   "sinkhorn",   PK::kDense,     true,  false, false, false, true,  true,  CM::kDenseUnlessMatrixFree, EntropicFootprint, SolveEntropicMethod},
+  {Method::kOneD,       "1d",         PK::kSparse,    false, true,  true,  false, true,  false, CM::kNone,                  NoFootprint, SolveOneDMethod},
+  {Method::kUnbalanced, "unbalanced", PK::kDense,     true,  false, false, false, false, true,  CM::kDenseUnlessMatrixFree, EntropicFootprint, SolveEntropicMethod},
+  {Method::kSliced,     "sliced",     PK::kNone,      false, true,  false, false, true,  false, CM::kNone,                  SlicedFootprint, SolveSlicedMethod},
+  {Method::kMaxSliced,  "max_sliced", PK::kNone,      false, true,  false, false, true,  false, CM::kNone,                  SlicedFootprint, SolveSlicedMethod},
+  {Method::kGaussian,   "gaussian",   PK::kLinearMap, false, false, false, true,  false, false, CM::kNone,                  GaussianFootprint, SolveGaussianMethod},
 };
 // clang-format on
 

@@ -42,6 +42,9 @@ struct MethodInfo {
   bool balanced;          // source and target masses must agree
   bool entropic;          // reads epsilon
   CostMemory cost_memory;
+  // What it will allocate for a problem (TransportFootprint); null for kAuto.
+  Footprint (*footprint)(const TransportProblem& problem,
+                         const TransportOptions& options);
   // The solver; null for kAuto (resolved before dispatch). Called with a
   // validated problem whose weights are given (uniform filled in).
   absl::StatusOr<TransportResult> (*solve)(const TransportProblem& problem,

@@ -185,20 +185,12 @@ absl::Status ValidateTransport(const TransportProblem& p,
   return absl::OkStatus();
 }
 
-int64_t DenseEntries(const TransportProblem& problem,
-                     const TransportOptions& options) {
-  const MethodInfo& info = InfoOf(ResolveMethod(problem, options));
-  const int64_t entries = problem.n() * problem.m();
-  const bool dense_plan = options.compute_plan && info.plan == PlanKind::kDense;
-  switch (info.cost_memory) {
-    case CostMemory::kNone:
-      return 0;
-    case CostMemory::kDense:
-      return entries;
-    case CostMemory::kDenseUnlessMatrixFree:
-      return RunsMatrixFree(problem, info) && !dense_plan ? 0 : entries;
-  }
-  return entries;
+Footprint TransportFootprint(const TransportProblem& problem,
+                             const TransportOptions& options) {
+  TransportOptions resolved = options;
+  resolved.method = ResolveMethod(problem, options);
+  const MethodInfo& info = InfoOf(resolved.method);
+  return info.footprint ? info.footprint(problem, resolved) : Footprint{};
 }
 
 absl::StatusOr<TransportResult> SolveTransport(const TransportProblem& problem,

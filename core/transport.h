@@ -9,6 +9,7 @@
 #include <optional>
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "core/common/control.h"
 #include "core/common/cost.h"
 #include "core/common/types.h"
@@ -96,12 +97,21 @@ Method ResolveMethod(const TransportProblem& problem,
 absl::Status ValidateTransport(const TransportProblem& problem,
                                const TransportOptions& options);
 
-// Cost-matrix (and dense plan) entries the resolved method will hold in memory
-// for this problem: n * m when it forms the cost or a dense plan, 0 when it
-// runs matrix-free, in 1-D, sliced or in closed form. The server's size limit
-// asks this instead of keeping its own list.
-int64_t DenseEntries(const TransportProblem& problem,
-                     const TransportOptions& options);
+// What a solve will allocate beyond its inputs, known before it starts: the
+// server's size limits ask this instead of keeping their own lists.
+struct Footprint {
+  // Doubles held: the cost matrix and a dense plan (n * m each, 0 when
+  // matrix-free), random directions (L * d), d x d covariance work.
+  int64_t entries = 0;
+  // d of the d x d eigendecompositions it runs (O(d^3), not interruptible);
+  // 0 when none.
+  int64_t dense_dimension = 0;
+  // The request field that sets these sizes (for error messages).
+  absl::string_view field = "source";
+};
+// For the resolved method (the MethodInfo's footprint function).
+Footprint TransportFootprint(const TransportProblem& problem,
+                             const TransportOptions& options);
 
 // Validates, resolves AUTO and runs the method's solver (from the method
 // table). Errors: INVALID_ARGUMENT (an InvalidField error), CANCELLED /

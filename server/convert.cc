@@ -175,6 +175,15 @@ absl::Status DecodeTransport(const TransportFields& f, const Limits& limits,
         Side{f.target, "target", &out->y, &out->b, &p.target_gaussian}}) {
     const std::string name = side.name;
     if (side.measure.has_gaussian()) {
+      // Bounded before the O(d^3) PSD check.
+      const auto& mean = side.measure.gaussian().mean();
+      const size_t before = v.size();
+      CheckMaxDenseDimension(mean.shape_size() == 1 ? mean.shape(0) : 0,
+                             name + ".gaussian.mean", limits, &v);
+      if (v.size() != before) {
+        arrays_ok = false;
+        continue;
+      }
       auto params =
           DecodeGaussian(side.measure.gaussian(), name + ".gaussian", &v);
       arrays_ok &= params.has_value();
@@ -235,16 +244,18 @@ absl::Status DecodeTransport(const TransportFields& f, const Limits& limits,
   CheckMaxPoints(m, "target", limits, &v);
   v.AddStatus(otcore::ValidateTransport(p, o));
   if (!v.empty()) return v.ToStatus();
-  const int64_t entries = otcore::DenseEntries(p, o);
-  if (entries > limits.max_cost_entries) {
-    v.Add("source",
-          absl::StrCat("n * m = ", n, " * ", m,
-                       " exceeds the server limit "
-                       "max_cost_entries = ",
-                       limits.max_cost_entries, " for method ",
-                       otcore::MethodName(otcore::ResolveMethod(p, o))));
-    return v.ToStatus();
+  const otcore::Footprint footprint = otcore::TransportFootprint(p, o);
+  if (footprint.entries > limits.max_cost_entries) {
+    v.Add(footprint.field,
+          absl::StrCat("the solve would hold ", footprint.entries,
+                       " doubles (n * m = ", n, " * ", m, ") for method ",
+                       otcore::MethodName(otcore::ResolveMethod(p, o)),
+                       ", over the server limit max_cost_entries = ",
+                       limits.max_cost_entries));
   }
+  CheckMaxDenseDimension(footprint.dense_dimension, footprint.field, limits,
+                         &v);
+  if (!v.empty()) return v.ToStatus();
   return absl::OkStatus();
 }
 
@@ -255,6 +266,26 @@ void CheckMaxPoints(int64_t count, absl::string_view field,
            absl::StrCat(count, " points exceed the server limit max_points = ",
                         limits.max_points));
   }
+}
+
+void CheckMaxDenseDimension(int64_t d, absl::string_view field,
+                            const Limits& limits, Violations* v) {
+  if (d > limits.max_dense_dimension) {
+    v->Add(field, absl::StrCat("dimension ", d,
+                               " exceeds the server limit "
+                               "max_dense_dimension = ",
+                               limits.max_dense_dimension));
+  }
+}
+
+absl::Status CheckResponseBytes(int64_t bytes, absl::string_view what,
+                                int64_t max_bytes) {
+  if (bytes <= max_bytes) return absl::OkStatus();
+  return absl::ResourceExhaustedError(absl::StrCat(
+      "the response would carry ", what, " of ", bytes,
+      " bytes, over the server limit max_message_mb = ", max_bytes >> 20,
+      "; ask for less (e.g. a sparse plan, "
+      "fewer points)"));
 }
 
 void CheckMaxCostEntries(int64_t entries, absl::string_view field,

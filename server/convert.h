@@ -21,9 +21,13 @@ namespace otserve {
 struct Limits {
   // Points in one measure.
   int64_t max_points = 10'000'000;
-  // Cost-matrix / dense-plan entries a job may hold (8 bytes each), as the core
-  // reports them (otcore::DenseEntries).
+  // Doubles a job may allocate beyond its request (cost matrices, dense plans,
+  // directions, covariance work), as the core reports them
+  // (otcore::TransportFootprint, DivergenceDenseEntries); 8 bytes each.
   int64_t max_cost_entries = 100'000'000;
+  // Largest d of a d x d eigendecomposition (Gaussian methods): O(d^3) work
+  // that cannot be interrupted.
+  int64_t max_dense_dimension = 1024;
 };
 
 // A float64 view of an ot.v1.Array, owning a converted copy only when needed.
@@ -92,6 +96,13 @@ void CheckMaxPoints(int64_t count, absl::string_view field,
                     const Limits& limits, Violations* v);
 void CheckMaxCostEntries(int64_t entries, absl::string_view field,
                          const Limits& limits, Violations* v);
+// d <= max_dense_dimension.
+void CheckMaxDenseDimension(int64_t d, absl::string_view field,
+                            const Limits& limits, Violations* v);
+// RESOURCE_EXHAUSTED, before any solve, when a response part of `bytes` cannot
+// fit the message limit.
+absl::Status CheckResponseBytes(int64_t bytes, absl::string_view what,
+                                int64_t max_bytes);
 
 // cost.kind and cost.p into `spec`, validated (violations under "cost.kind",
 // "cost.p").

@@ -27,8 +27,13 @@ ABSL_FLAG(int64_t, max_points, 10'000'000,
           "Largest number of points per measure.");
 ABSL_FLAG(
     int64_t, max_cost_entries, 100'000'000,
-    "Largest n*m for methods that form the cost matrix (EXACT, SINKHORN); "
-    "8 bytes of memory each.");
+    "Largest number of doubles (8 bytes each) one job may allocate beyond its "
+    "request: cost matrices and dense plans (n*m; point-cloud Sinkhorn "
+    "without a plan runs matrix-free), sliced directions (L*d), covariance "
+    "work, entropic-map evaluations (queries*targets).");
+ABSL_FLAG(int64_t, max_dense_dimension, 1024,
+          "Largest dimension d of the d x d eigendecompositions of the "
+          "Gaussian methods (O(d^3), not interruptible).");
 ABSL_FLAG(double, max_job_seconds, 300.0,
           "Longest one job may run once a worker starts it; then it stops "
           "with DEADLINE_EXCEEDED (bounds jobs sent without a deadline or "
@@ -68,6 +73,7 @@ int main(int argc, char** argv) {
   options.max_job_time = absl::Seconds(absl::GetFlag(FLAGS_max_job_seconds));
   options.limits.max_points = absl::GetFlag(FLAGS_max_points);
   options.limits.max_cost_entries = absl::GetFlag(FLAGS_max_cost_entries);
+  options.limits.max_dense_dimension = absl::GetFlag(FLAGS_max_dense_dimension);
   auto server = otserve::OtServer::Start(options);
   if (!server.ok()) {
     std::fprintf(stderr, "otserve: %s\n", server.status().ToString().c_str());

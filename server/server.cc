@@ -24,7 +24,8 @@ absl::StatusOr<std::unique_ptr<OtServer>> OtServer::Start(
   if (!(o.max_job_time > absl::ZeroDuration())) {
     return absl::InvalidArgumentError("--max_job_seconds must be > 0");
   }
-  if (o.limits.max_points < 1 || o.limits.max_cost_entries < 1) {
+  if (o.limits.max_points < 1 || o.limits.max_cost_entries < 1 ||
+      o.limits.max_dense_dimension < 1) {
     return absl::InvalidArgumentError("size limits must be >= 1");
   }
   std::unique_ptr<OtServer> s(new OtServer());

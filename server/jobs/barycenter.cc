@@ -22,7 +22,7 @@ std::string MeasureField(int k) { return absl::StrCat("measures[", k, "]"); }
 class GaussianBarycenterJob final : public BarycenterJob {
  public:
   static absl::StatusOr<std::unique_ptr<BarycenterJob>> Decode(
-      const Request& request, const DecodeContext&) {
+      const Request& request, const DecodeContext& context) {
     auto job = std::make_unique<GaussianBarycenterJob>();
     Violations v;
     if (request.measures_size() == 0) {
@@ -32,6 +32,11 @@ class GaussianBarycenterJob final : public BarycenterJob {
       const ot::v1::Measure& m = request.measures(k);
       const std::string field = MeasureField(k);
       if (m.has_gaussian()) {
+        CheckMaxDenseDimension(m.gaussian().mean().shape_size() == 1
+                                   ? m.gaussian().mean().shape(0)
+                                   : 0,
+                               field + ".gaussian.mean", context.limits, &v);
+        if (!v.empty()) continue;
         if (auto g = DecodeGaussian(m.gaussian(), field + ".gaussian", &v)) {
           job->gaussians_.push_back(std::move(*g));
         }
@@ -43,6 +48,10 @@ class GaussianBarycenterJob final : public BarycenterJob {
       }
       ArrayData points, weights;
       if (!points.Decode(m.points(), field + ".points", 2, &v)) continue;
+      // Bounded before the d x d covariance is formed.
+      CheckMaxDenseDimension(points.cols(), field + ".points", context.limits,
+                             &v);
+      if (!v.empty()) continue;
       if (m.has_weights() &&
           !weights.Decode(m.weights(), field + ".weights", 1, &v)) {
         continue;

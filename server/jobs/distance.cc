@@ -33,18 +33,36 @@ absl::StatusOr<std::unique_ptr<PlanJob>> PlanJob::Decode(
   if (!ot::v1::PlanFormat_IsValid(request.format())) {
     v.Add("format", "unknown value");
   }
-  if (status.ok()) {
-    const otcore::Method m =
-        otcore::ResolveMethod(job->decoded_.problem, job->decoded_.options);
-    if (otcore::InfoOf(m).plan == otcore::PlanKind::kNone) {
-      v.Add("method", absl::StrCat("method ", otcore::MethodName(m),
-                                   " has no transport plan; use Distance"));
-    }
-  }
   if (!status.ok()) return status;
+  const otcore::TransportProblem& p = job->decoded_.problem;
+  const otcore::Method m = otcore::ResolveMethod(p, job->decoded_.options);
+  const otcore::PlanKind kind = otcore::InfoOf(m).plan;
+  if (kind == otcore::PlanKind::kNone) {
+    v.Add("method", absl::StrCat("method ", otcore::MethodName(m),
+                                 " has no transport plan; use Distance"));
+  }
   if (!v.empty()) return v.ToStatus();
+  // The response must fit the message limit: refused before the solve.
+  const int64_t n = p.n(), m_ = p.m();
+  const bool dense = request.format() == ot::v1::PLAN_FORMAT_DENSE ||
+                     (request.format() == ot::v1::PLAN_FORMAT_UNSPECIFIED &&
+                      kind == otcore::PlanKind::kDense);
+  int64_t bytes = 8 * (n + m_);  // potentials
+  if (kind == otcore::PlanKind::kLinearMap) {
+    const int64_t d = p.x ? p.x->cols() : p.source_gaussian->mean.size();
+    bytes = 8 * d * (d + 1);
+  } else if (dense) {
+    bytes += 8 * n * m_;
+  } else {
+    // 3 x 8 bytes per non-zero: n + m - 1 for a basic plan, up to n m.
+    bytes += 24 * (kind == otcore::PlanKind::kSparse ? n + m_ : n * m_);
+  }
+  if (absl::Status s =
+          CheckResponseBytes(bytes, "the plan", context.max_message_bytes);
+      !s.ok()) {
+    return s;
+  }
   job->format_ = request.format();
-  job->max_message_bytes_ = context.max_message_bytes;
   return job;
 }
 
@@ -71,11 +89,6 @@ absl::Status PlanJob::Run(const RunContext& context, Response* response) const {
       format_ == ot::v1::PLAN_FORMAT_DENSE ||
       (format_ == ot::v1::PLAN_FORMAT_UNSPECIFIED && result->dense_plan);
   if (dense) {
-    if (n * m * 8 > max_message_bytes_) {
-      return absl::ResourceExhaustedError(
-          "the dense plan exceeds the maximum message size; ask for "
-          "PLAN_FORMAT_SPARSE");
-    }
     if (!result->dense_plan) {
       result->dense_plan = otcore::Densify(*result->sparse_plan, n, m);
     }

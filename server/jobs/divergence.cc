@@ -103,8 +103,21 @@ absl::StatusOr<std::unique_ptr<MapJob>> MapJob::Decode(
   o = otcore::MapOptions(o, has_query);
   std::optional<otcore::MatrixView> query;
   if (has_query) query.emplace(job->query_.matrix());
-  v.AddStatus(otcore::ValidateMap(job->decoded_.problem, o, query));
+  const otcore::TransportProblem& p = job->decoded_.problem;
+  v.AddStatus(otcore::ValidateMap(p, o, query));
   if (!v.empty()) return v.ToStatus();
+  // The entropic map costs k x m kernel evaluations; the output is k x d.
+  const int64_t rows = has_query ? job->query_.rows() : p.n();
+  if (has_query) {
+    CheckMaxCostEntries(rows * p.m(), "query_points", context.limits, &v);
+    if (!v.empty()) return v.ToStatus();
+  }
+  if (absl::Status s =
+          CheckResponseBytes(8 * rows * p.y->cols(), "the mapped points",
+                             context.max_message_bytes);
+      !s.ok()) {
+    return s;
+  }
   return job;
 }
 

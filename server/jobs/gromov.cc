@@ -120,6 +120,13 @@ absl::StatusOr<std::unique_ptr<GromovJob>> GromovJob::Decode(
   }
   if (!v.empty()) return v.ToStatus();
   job->return_plan_ = request.return_plan();
+  if (job->return_plan_) {
+    if (absl::Status s = CheckResponseBytes(8 * n * m, "the plan",
+                                            context.max_message_bytes);
+        !s.ok()) {
+      return s;
+    }
+  }
   return job;
 }
 

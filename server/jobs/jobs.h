@@ -60,7 +60,6 @@ class PlanJob {
  private:
   DecodedTransport decoded_;
   ot::v1::PlanFormat format_ = ot::v1::PLAN_FORMAT_UNSPECIFIED;
-  int64_t max_message_bytes_ = 0;
 };
 
 class DivergenceJob {

@@ -163,6 +163,68 @@ TEST(DecodeTest, SizeLimitsAskTheCoreWhatTheMethodAllocates) {
             (std::set<std::string>{"source", "target"}));
 }
 
+// Issue 10: every size a request implies is bounded before anything is
+// allocated (these requests crashed or stalled the server).
+TEST(DecodeTest, SizesImpliedByARequestAreBoundedFirst) {
+  const DecodeContext context;
+  // One float32 point of dimension 100,000 and a million directions.
+  std::string point(4 * 100'000, '\0');
+  ot::v1::DistanceRequest sliced;
+  sliced.set_method(ot::v1::METHOD_SLICED);
+  for (auto* m : {sliced.mutable_source(), sliced.mutable_target()}) {
+    auto* a = m->mutable_points();
+    a->add_shape(1);
+    a->add_shape(100'000);
+    a->set_dtype(ot::v1::DTYPE_FLOAT32);
+    a->set_data(point);
+  }
+  sliced.mutable_options()->set_num_directions(1'000'000);
+  auto job = DistanceJob::Decode(sliced, context);
+  EXPECT_EQ(Fields(job.status()),
+            std::set<std::string>{"options.num_directions"});
+  // The Gaussian closed form on points of dimension 2,000 (d x d work).
+  ot::v1::DistanceRequest gaussian = sliced;
+  gaussian.set_method(ot::v1::METHOD_GAUSSIAN);
+  gaussian.clear_options();
+  for (auto* m : {gaussian.mutable_source(), gaussian.mutable_target()}) {
+    m->mutable_points()->set_shape(1, 2000);
+    m->mutable_points()->set_data(std::string(4 * 2000, '\0'));
+  }
+  job = DistanceJob::Decode(gaussian, context);
+  EXPECT_EQ(Fields(job.status()), std::set<std::string>{"source.points"});
+  ot::v1::BarycenterRequest bar;
+  bar.set_kind(ot::v1::BARYCENTER_KIND_GAUSSIAN);
+  *bar.add_measures() = gaussian.source();
+  auto bjob = BarycenterJob::Decode(bar, context);
+  EXPECT_EQ(Fields(bjob.status()), std::set<std::string>{"measures[0].points"});
+}
+
+TEST(DecodeTest, ResponsesThatCannotFitAreRefusedBeforeTheSolve) {
+  DecodeContext context;
+  context.max_message_bytes = 1000;  // 20 x 20 dense plan = 3,200 bytes
+  auto dense = PlanJob::Decode(
+      Parse<ot::v1::PlanRequest>(Clouds(20) + " method: METHOD_SINKHORN"),
+      context);
+  EXPECT_EQ(dense.status().code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_NE(dense.status().message().find("max_message_mb"), std::string::npos);
+  auto gw = GromovJob::Decode(
+      Parse<ot::v1::GromovRequest>(Clouds(20) + " return_plan: true"), context);
+  EXPECT_EQ(gw.status().code(), absl::StatusCode::kResourceExhausted);
+  auto map = MapJob::Decode(Parse<ot::v1::MapRequest>(Clouds(100)), context);
+  EXPECT_EQ(map.status().code(), absl::StatusCode::kResourceExhausted);
+  // Small enough: admitted.
+  context.max_message_bytes = 1 << 20;
+  EXPECT_TRUE(
+      PlanJob::Decode(Parse<ot::v1::PlanRequest>(Clouds(20)), context).ok());
+  // The entropic map's k x m work is bounded by max_cost_entries.
+  context.limits.max_cost_entries = 30;  // the 5 x 5 plan fits, 10 x 5 not
+  std::string q = " query_points { shape: 10 shape: 2";
+  for (int k = 0; k < 20; ++k) absl::StrAppend(&q, " values: ", k);
+  auto query =
+      MapJob::Decode(Parse<ot::v1::MapRequest>(Clouds(5) + q + " }"), context);
+  EXPECT_EQ(Fields(query.status()), std::set<std::string>{"query_points"});
+}
+
 TEST(DecodeTest, PlanRefusesMethodsWithoutAPlan) {
   for (const char* method : {"METHOD_SLICED", "METHOD_MAX_SLICED"}) {
     auto job = PlanJob::Decode(
