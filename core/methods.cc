@@ -30,7 +30,7 @@ bool Explicit(const TransportProblem& p) {
 // METHOD kGaussian: closed form between the given or fitted Gaussians.
 absl::StatusOr<TransportResult> SolveGaussianMethod(
     const TransportProblem& p, const TransportOptions& options,
-    const SolveControl&) {
+    const SolveControl& control) {
   auto side =
       [](const std::optional<Gaussian>& given,
          const std::optional<MatrixView>& points,
@@ -40,7 +40,8 @@ absl::StatusOr<TransportResult> SolveGaussianMethod(
   };
   ASSIGN_OR_RETURN(Gaussian g1, side(p.source_gaussian, p.x, p.a));
   ASSIGN_OR_RETURN(Gaussian g2, side(p.target_gaussian, p.y, p.b));
-  ASSIGN_OR_RETURN(GaussianW2Result w2, GaussianW2(g1, g2));
+  RETURN_IF_ERROR(control.Check());
+  ASSIGN_OR_RETURN(GaussianW2Result w2, GaussianW2(g1, g2, &control));
   TransportResult result;
   result.value = w2.value;
   result.distance = std::sqrt(w2.value);

@@ -27,7 +27,7 @@ struct Limits {
   int64_t max_cost_entries = 100'000'000;
   // Largest d of a d x d eigendecomposition (Gaussian methods): O(d^3) work
   // that cannot be interrupted.
-  int64_t max_dense_dimension = 1024;
+  int64_t max_dense_dimension = 2048;
 };
 
 // A float64 view of an ot.v1.Array, owning a converted copy only when needed.

@@ -31,7 +31,7 @@ ABSL_FLAG(
     "request: cost matrices and dense plans (n*m; point-cloud Sinkhorn "
     "without a plan runs matrix-free), sliced directions (L*d), covariance "
     "work, entropic-map evaluations (queries*targets).");
-ABSL_FLAG(int64_t, max_dense_dimension, 1024,
+ABSL_FLAG(int64_t, max_dense_dimension, 2048,
           "Largest dimension d of the d x d eigendecompositions of the "
           "Gaussian methods (O(d^3), not interruptible).");
 ABSL_FLAG(double, max_job_seconds, 300.0,

@@ -80,16 +80,24 @@ absl::StatusOr<Gaussian> FitGaussian(const MatrixView& x, const VectorView& w) {
 }
 
 absl::StatusOr<GaussianW2Result> GaussianW2(const Gaussian& g1,
-                                            const Gaussian& g2) {
+                                            const Gaussian& g2,
+                                            const SolveControl* control) {
   const absl::Time start = absl::Now();
+  auto check = [control]() {
+    return control ? control->Check() : absl::OkStatus();
+  };
   RETURN_IF_ERROR(ValidateGaussian(g1));
+  RETURN_IF_ERROR(check());
   RETURN_IF_ERROR(ValidateGaussian(g2));
+  RETURN_IF_ERROR(check());
   if (g1.mean.size() != g2.mean.size()) {
     return absl::InvalidArgumentError(
         "the Gaussians have different dimensions");
   }
   GaussianW2Result r;
-  const double cross = BuresCross(SqrtPsd(g1.cov), g2.cov);
+  const Eigen::MatrixXd half = SqrtPsd(g1.cov);
+  RETURN_IF_ERROR(check());
+  const double cross = BuresCross(half, g2.cov);
   r.value = std::max(0.0, (g1.mean - g2.mean).squaredNorm() + g1.cov.trace() +
                               g2.cov.trace() - 2.0 * cross);
   r.summary.method = Method::kGaussian;

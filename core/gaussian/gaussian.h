@@ -33,8 +33,11 @@ struct GaussianW2Result {
   double value = 0.0;
   Summary summary;
 };
-absl::StatusOr<GaussianW2Result> GaussianW2(const Gaussian& g1,
-                                            const Gaussian& g2);
+// With a control, cancel and deadlines are honoured between its four d x d
+// eigendecompositions (each O(d^3) and not interruptible itself).
+absl::StatusOr<GaussianW2Result> GaussianW2(
+    const Gaussian& g1, const Gaussian& g2,
+    const SolveControl* control = nullptr);
 
 // T(x) = A x + b pushes N(m1, S1) to N(m2, S2) optimally:
 // A = S1^-1/2 (S1^1/2 S2 S1^1/2)^1/2 S1^-1/2, b = m2 - A m1. S1 must be

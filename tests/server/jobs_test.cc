@@ -182,13 +182,13 @@ TEST(DecodeTest, SizesImpliedByARequestAreBoundedFirst) {
   auto job = DistanceJob::Decode(sliced, context);
   EXPECT_EQ(Fields(job.status()),
             std::set<std::string>{"options.num_directions"});
-  // The Gaussian closed form on points of dimension 2,000 (d x d work).
+  // The Gaussian closed form on points of dimension 3,000 (d x d work).
   ot::v1::DistanceRequest gaussian = sliced;
   gaussian.set_method(ot::v1::METHOD_GAUSSIAN);
   gaussian.clear_options();
   for (auto* m : {gaussian.mutable_source(), gaussian.mutable_target()}) {
-    m->mutable_points()->set_shape(1, 2000);
-    m->mutable_points()->set_data(std::string(4 * 2000, '\0'));
+    m->mutable_points()->set_shape(1, 3000);
+    m->mutable_points()->set_data(std::string(4 * 3000, '\0'));
   }
   job = DistanceJob::Decode(gaussian, context);
   EXPECT_EQ(Fields(job.status()), std::set<std::string>{"source.points"});
