@@ -95,6 +95,12 @@ void FillBatchError(const grpc::Status& status, ot::v1::BatchError* out) {
   }
 }
 
+absl::Status DrainingStatus() {
+  return absl::UnavailableError(
+      "the server is shutting down and takes no new jobs; retry on another "
+      "replica");
+}
+
 absl::Status QueueFullStatus(int in_flight, int capacity) {
   absl::Status status = absl::ResourceExhaustedError(
       absl::StrCat("server busy: ", in_flight, " jobs in flight (capacity ",

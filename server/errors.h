@@ -51,6 +51,9 @@ grpc::Status ToGrpcStatus(const absl::Status& status);
 // batch item's error.
 void FillBatchError(const grpc::Status& status, ot::v1::BatchError* out);
 
+// UNAVAILABLE while the server drains for shutdown (clients retry elsewhere).
+absl::Status DrainingStatus();
+
 // RESOURCE_EXHAUSTED with a google.rpc.RetryInfo hint.
 absl::Status QueueFullStatus(int in_flight, int capacity);
 

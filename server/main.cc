@@ -1,8 +1,10 @@
 // otserve: the optimal transport gRPC server. Flags are described by --help.
-// SIGINT / SIGTERM: health goes NOT_SERVING, in-flight jobs drain for up to
-// --drain_seconds, then the process exits 0.
+// SIGINT / SIGTERM: health goes NOT_SERVING (still answering), new jobs get
+// UNAVAILABLE, in-flight jobs drain for up to --drain_seconds, then the rest
+// are cancelled and the process exits 0; a second signal exits at once (1).
 #include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <thread>
 
 #include "absl/flags/flag.h"
@@ -87,7 +89,22 @@ int main(int argc, char** argv) {
   sigwait(&stop, &signal_number);
   std::fprintf(stderr, "otserve: signal %d, draining for up to %.0f s\n",
                signal_number, absl::GetFlag(FLAGS_drain_seconds));
-  (*server)->Shutdown(absl::Seconds(absl::GetFlag(FLAGS_drain_seconds)));
+  // A second signal ends the process at once.
+  std::thread([stop]() {
+    int again = 0;
+    sigwait(&stop, &again);
+    std::fprintf(stderr, "otserve: second signal %d, exiting now\n", again);
+    std::_Exit(1);
+  }).detach();
+  const bool stopped =
+      (*server)->Shutdown(absl::Seconds(absl::GetFlag(FLAGS_drain_seconds)));
+  if (!stopped) {
+    // A job is inside work that cannot be interrupted (e.g. an
+    // eigendecomposition): do not wait for it.
+    std::fprintf(stderr, "otserve: stopped with jobs still running\n");
+    std::fflush(stderr);
+    std::_Exit(0);
+  }
   std::fprintf(stderr, "otserve: stopped\n");
   return 0;
 }

@@ -8,10 +8,12 @@ Scheduler::Scheduler(int threads, int max_queue)
 
 Scheduler::~Scheduler() { WaitIdle(absl::InfiniteFuture()); }
 
-bool Scheduler::TrySubmit(std::function<void(absl::Duration)> job) {
+Scheduler::Admission Scheduler::TrySubmit(
+    std::function<void(absl::Duration)> job) {
+  if (draining_.load()) return Admission::kDraining;
   int current = in_flight_.load();
   do {
-    if (current >= capacity()) return false;
+    if (current >= capacity()) return Admission::kFull;
   } while (!in_flight_.compare_exchange_weak(current, current + 1));
   const absl::Time submitted = absl::Now();
   pool_.Schedule([this, job = std::move(job), submitted]() {
@@ -19,7 +21,7 @@ bool Scheduler::TrySubmit(std::function<void(absl::Duration)> job) {
     absl::MutexLock lock(&mu_);  // pairs with WaitIdle's condition
     in_flight_.fetch_sub(1);
   });
-  return true;
+  return Admission::kAdmitted;
 }
 
 void Scheduler::ParallelFor(int64_t count,

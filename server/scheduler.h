@@ -27,8 +27,12 @@ class Scheduler {
   Scheduler(const Scheduler&) = delete;
   Scheduler& operator=(const Scheduler&) = delete;
 
-  // Runs job(queue_wait) on a worker, or returns false when full.
-  bool TrySubmit(std::function<void(absl::Duration queue_wait)> job);
+  enum class Admission { kAdmitted, kFull, kDraining };
+  // Runs job(queue_wait) on a worker; kFull at capacity, kDraining after
+  // StopAdmitting() (the job is not run).
+  Admission TrySubmit(std::function<void(absl::Duration queue_wait)> job);
+  // From now on TrySubmit answers kDraining; admitted jobs still run.
+  void StopAdmitting() { draining_.store(true); }
 
   // Runs body(i) for i in [0, count) on the calling worker plus up to
   // threads - 1 helpers from the pool, and returns when all are done. Safe to
@@ -53,6 +57,7 @@ class Scheduler {
   const int threads_;
   const int max_queue_;
   std::atomic<int> in_flight_{0};
+  std::atomic<bool> draining_{false};
   absl::Mutex mu_;
   Eigen::ThreadPool pool_;
 };

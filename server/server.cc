@@ -52,18 +52,22 @@ absl::StatusOr<std::unique_ptr<OtServer>> OtServer::Start(
   return s;
 }
 
-void OtServer::Shutdown(absl::Duration drain) {
-  if (shut_down_.exchange(true)) return;
+bool OtServer::Shutdown(absl::Duration drain, absl::Duration grace) {
+  if (shut_down_.exchange(true)) return scheduler_->WaitIdle(absl::Now());
+  // Still serving: health checks read NOT_SERVING, new jobs UNAVAILABLE.
   server_->GetHealthCheckService()->SetServingStatus(false);
-  // Waits for in-flight calls until the deadline, then cancels them (which
-  // reaches running solves through OnCancel).
-  server_->Shutdown(absl::ToChronoTime(absl::Now() + drain));
-  scheduler_->WaitIdle(absl::InfiniteFuture());
+  scheduler_->StopAdmitting();
+  scheduler_->WaitIdle(absl::Now() + drain);
+  // Stops the server; calls still running are cancelled, which reaches their
+  // solves through OnCancel.
+  server_->Shutdown(absl::ToChronoTime(absl::Now()));
+  return scheduler_->WaitIdle(absl::Now() + grace);
 }
 
 OtServer::~OtServer() {
-  Shutdown(absl::ZeroDuration());
+  Shutdown(absl::ZeroDuration(), absl::InfiniteDuration());
   server_->Wait();
+  scheduler_->WaitIdle(absl::InfiniteFuture());
 }
 
 }  // namespace otserve

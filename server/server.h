@@ -41,9 +41,13 @@ class OtServer {
 
   int port() const { return port_; }
 
-  // Health goes NOT_SERVING, new calls are refused, in-flight calls get until
-  // `drain` to finish, then are cancelled; returns when all jobs have stopped.
-  void Shutdown(absl::Duration drain);
+  // Health goes NOT_SERVING (and still answers), new jobs are refused with
+  // UNAVAILABLE, in-flight jobs get until `drain` to finish; then the server
+  // stops and cancels what still runs. Returns true when every job has
+  // stopped, false if one was still running `grace` after the cancel (e.g.
+  // inside an eigendecomposition); the caller may then exit regardless.
+  bool Shutdown(absl::Duration drain,
+                absl::Duration grace = absl::Milliseconds(500));
 
  private:
   OtServer() = default;

@@ -56,6 +56,14 @@ grpc::ServerUnaryReactor* FinishNow(grpc::CallbackServerContext* context,
   return reactor;
 }
 
+// Why the scheduler did not take a job.
+absl::Status RefusalStatus(Scheduler::Admission admission,
+                           const Scheduler& scheduler) {
+  return admission == Scheduler::Admission::kDraining
+             ? DrainingStatus()
+             : QueueFullStatus(scheduler.in_flight(), scheduler.capacity());
+}
+
 // The job boundary, on the worker: a call cancelled or expired while queued is
 // not started; the job gets at most `max_job_time`; an exception thrown inside
 // (e.g. std::bad_alloc) fails this job only, never the process.
@@ -91,16 +99,15 @@ grpc::ServerUnaryReactor* Serve(grpc::CallbackServerContext* context,
   std::shared_ptr<const Job> job = *std::move(decoded);
   auto control = MakeControl(context, scheduler);
   auto* reactor = new JobReactor(control);
-  const bool admitted =
+  const Scheduler::Admission admission =
       scheduler->TrySubmit([reactor, control, job, response,
                             max_job_time](absl::Duration queue_wait) {
         const absl::Status status =
             RunJob(*job, *control, queue_wait, max_job_time, response);
         reactor->Finish(ToGrpcStatus(status));  // the reactor may go now
       });
-  if (!admitted) {
-    reactor->Finish(ToGrpcStatus(
-        QueueFullStatus(scheduler->in_flight(), scheduler->capacity())));
+  if (admission != Scheduler::Admission::kAdmitted) {
+    reactor->Finish(ToGrpcStatus(RefusalStatus(admission, *scheduler)));
   }
   return reactor;
 }
@@ -265,7 +272,7 @@ grpc::ServerWriteReactor<ot::v1::DistanceEvent>* OtService::DistanceStream(
   control->set_progress_callback(
       [reactor](const otcore::Progress& p) { reactor->Progress(p); });
   reactor->set_control(control);
-  const bool admitted = scheduler_->TrySubmit(
+  const Scheduler::Admission admission = scheduler_->TrySubmit(
       [reactor, control, job,
        max_job_time = max_job_time_](absl::Duration queue_wait) {
         ot::v1::DistanceEvent event;
@@ -274,9 +281,8 @@ grpc::ServerWriteReactor<ot::v1::DistanceEvent>* OtService::DistanceStream(
         reactor->Complete(status, std::move(event));
         reactor->Release();
       });
-  if (!admitted) {
-    reactor->Complete(
-        QueueFullStatus(scheduler_->in_flight(), scheduler_->capacity()), {});
+  if (admission != Scheduler::Admission::kAdmitted) {
+    reactor->Complete(RefusalStatus(admission, *scheduler_), {});
     reactor->Release();
   }
   return reactor;

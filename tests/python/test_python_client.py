@@ -1,6 +1,6 @@
 """The Python client against a real otserve process: the seed example, the CLI,
 errors with field violations, SIGTERM exit status."""
-import os, subprocess, tempfile, unittest
+import os, signal, subprocess, tempfile, time, unittest
 
 import numpy as np
 
@@ -112,6 +112,43 @@ class PythonClientTest(unittest.TestCase):
 
 
 class ShutdownTest(unittest.TestCase):
+    def _server_with_an_endless_job(self, *args):
+        import threading
+        s = Server(*args)
+        c = otserve.Client(s.address)
+        rng = np.random.default_rng(3)
+        x, y = rng.normal(size=(400, 2)), rng.normal(size=(400, 2)) + 1
+        t = threading.Thread(target=lambda: self.assertRaises(
+            otserve.OTServeError, c.distance, x, y, method="sinkhorn", epsilon=1e-4,
+            tol=1e-300, max_iter=10**9, epsilon_scaling=False), daemon=True)
+        t.start()
+        while c.server_info()["jobs_in_flight"] == 0:
+            time.sleep(0.01)
+        return s, c, t
+
+    def test_sigterm_exits_within_the_drain_with_a_job_running(self):
+        # Issue 10: the process lingered 7 s past the drain.
+        s, c, t = self._server_with_an_endless_job("--drain_seconds=1")
+        start = time.monotonic()
+        s.proc.send_signal(signal.SIGTERM)
+        self.assertEqual(s.proc.wait(10), 0)
+        self.assertLess(time.monotonic() - start, 2.0)
+        t.join(10)
+        c.close()
+        s.proc.stderr.close()
+
+    def test_second_signal_exits_at_once(self):
+        s, c, t = self._server_with_an_endless_job("--drain_seconds=60")
+        s.proc.send_signal(signal.SIGTERM)
+        time.sleep(0.3)
+        start = time.monotonic()
+        s.proc.send_signal(signal.SIGTERM)
+        self.assertEqual(s.proc.wait(10), 1)
+        self.assertLess(time.monotonic() - start, 1.0)
+        t.join(10)
+        c.close()
+        s.proc.stderr.close()
+
     def test_sigterm_exits_zero(self):
         s = Server()
         c = otserve.Client(s.address)

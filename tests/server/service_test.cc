@@ -422,28 +422,68 @@ TEST_F(ServiceTest, ShutdownDrainsInFlightJobs) {
 }
 
 // Health and reflection through the generic stub (Debian ships no client stubs
-// for them): hand-encoded protobuf messages.
+// for them): hand-encoded protobuf messages. The health status byte: 1
+// SERVING, 2 NOT_SERVING; -1 when the check itself failed.
+int HealthStatus(const std::shared_ptr<grpc::Channel>& channel,
+                 const std::string& service) {
+  grpc::GenericStub generic(channel);
+  std::string request;
+  if (!service.empty())
+    request = std::string("\x0a", 1) + char(service.size()) + service;
+  grpc::Slice slice(request);
+  grpc::ByteBuffer in(&slice, 1), out;
+  grpc::ClientContext c;
+  std::promise<grpc::Status> done;
+  generic.UnaryCall(&c, "/grpc.health.v1.Health/Check", {}, &in, &out,
+                    [&done](grpc::Status s) { done.set_value(s); });
+  if (!done.get_future().get().ok()) return -1;
+  std::vector<grpc::Slice> slices;
+  if (!out.Dump(&slices).ok()) return -1;
+  std::string bytes;
+  for (auto& s : slices)
+    bytes += std::string(reinterpret_cast<const char*>(s.begin()), s.size());
+  return bytes.size() == 2 && bytes[0] == '\x08' ? bytes[1] : -1;
+}
+
 TEST_F(ServiceTest, HealthReportsServing) {
-  grpc::GenericStub generic(channel_);
   for (std::string service : {"", "ot.v1.OptimalTransportService"}) {
-    std::string request;
-    if (!service.empty())
-      request = std::string("\x0a", 1) + char(service.size()) + service;
-    grpc::Slice slice(request);
-    grpc::ByteBuffer in(&slice, 1), out;
-    grpc::ClientContext c;
-    std::promise<grpc::Status> done;
-    generic.UnaryCall(&c, "/grpc.health.v1.Health/Check", {}, &in, &out,
-                      [&done](grpc::Status s) { done.set_value(s); });
-    ASSERT_TRUE(done.get_future().get().ok());
-    std::vector<grpc::Slice> slices;
-    ASSERT_TRUE(out.Dump(&slices).ok());
-    std::string bytes;
-    for (auto& s : slices)
-      bytes += std::string(reinterpret_cast<const char*>(s.begin()), s.size());
-    EXPECT_EQ(bytes, std::string("\x08\x01", 2))
-        << "status SERVING for '" << service << "'";
+    EXPECT_EQ(HealthStatus(channel_, service), 1) << "'" << service << "'";
   }
+}
+
+// Issue 10: during the drain health still answers, NOT_SERVING; new jobs get
+// UNAVAILABLE; a job that would run forever is cancelled at the drain's end
+// and Shutdown returns promptly.
+TEST_F(ServiceTest, DrainAnswersNotServingThenCancels) {
+  grpc::ClientContext slow;
+  ot::v1::DistanceResponse out;
+  std::promise<grpc::Status> done;
+  const ot::v1::DistanceRequest req = SlowRequest();
+  stub_->async()->Distance(&slow, &req, &out,
+                           [&done](grpc::Status s) { done.set_value(s); });
+  const absl::Time end = absl::Now() + absl::Seconds(10);
+  while (InFlight() == 0 && absl::Now() < end)
+    absl::SleepFor(absl::Milliseconds(1));
+  ASSERT_EQ(InFlight(), 1);
+  const absl::Time start = absl::Now();
+  std::promise<bool> stopped;
+  std::thread shutdown(
+      [&]() { stopped.set_value(server_->Shutdown(absl::Seconds(1))); });
+  absl::SleepFor(absl::Milliseconds(200));
+  EXPECT_EQ(HealthStatus(channel_, ""), 2);
+  EXPECT_EQ(HealthStatus(channel_, "ot.v1.OptimalTransportService"), 2);
+  grpc::ClientContext late;
+  ot::v1::DistanceResponse r;
+  EXPECT_EQ(stub_->Distance(&late, SeedRequest(), &r).error_code(),
+            grpc::StatusCode::UNAVAILABLE);
+  EXPECT_TRUE(stopped.get_future().get());
+  shutdown.join();
+  EXPECT_LT(absl::Now() - start, absl::Seconds(2));
+  // The stopped call reads UNAVAILABLE (the server went away) or CANCELLED.
+  const grpc::StatusCode code = done.get_future().get().error_code();
+  EXPECT_TRUE(code == grpc::StatusCode::UNAVAILABLE ||
+              code == grpc::StatusCode::CANCELLED)
+      << code;
 }
 
 TEST_F(ServiceTest, ReflectionListsTheService) {
