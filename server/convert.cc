@@ -60,6 +60,19 @@ std::optional<otcore::Gaussian> DecodeGaussian(const ot::v1::GaussianParams& g,
   return out;
 }
 
+void ArrayData::ViewOrCopy(const char* bytes, int64_t count) {
+  // Vectorised reductions peel a scalar head up to the first packet-aligned
+  // element, so their rounding depends on the address: identical requests
+  // only give identical bits when every array starts at the same alignment.
+  if (reinterpret_cast<uintptr_t>(bytes) % kArrayAlignment == 0) {
+    data_ = reinterpret_cast<const double*>(bytes);  // no copy
+    return;
+  }
+  owned_.resize(count);
+  std::memcpy(owned_.data(), bytes, count * sizeof(double));
+  data_ = owned_.data();
+}
+
 bool ArrayData::Decode(const ot::v1::Array& array, const std::string& field,
                        int rank, Violations* v) {
   present_ = true;
@@ -99,21 +112,15 @@ bool ArrayData::Decode(const ot::v1::Array& array, const std::string& field,
       v->Add(field + ".values", absl::StrCat("has ", array.values_size(),
                                              " elements, shape needs ", count));
     } else {
-      data_ = array.values().data();
+      ViewOrCopy(reinterpret_cast<const char*>(array.values().data()), count);
     }
   } else if (array.dtype() == ot::v1::DTYPE_FLOAT64) {
     if (static_cast<int64_t>(array.data().size()) != count * 8) {
       v->Add(field + ".data",
              absl::StrCat("has ", array.data().size(),
                           " bytes, shape x float64 needs ", count * 8));
-    } else if (reinterpret_cast<uintptr_t>(array.data().data()) %
-                   alignof(double) ==
-               0) {
-      data_ = reinterpret_cast<const double*>(array.data().data());  // no copy
     } else {
-      owned_.resize(count);
-      std::memcpy(owned_.data(), array.data().data(), count * 8);
-      data_ = owned_.data();
+      ViewOrCopy(array.data().data(), count);
     }
   } else if (array.dtype() == ot::v1::DTYPE_FLOAT32) {
     if (static_cast<int64_t>(array.data().size()) != count * 4) {

@@ -30,6 +30,11 @@ struct Limits {
   int64_t max_dense_dimension = 2048;
 };
 
+// Arrays are viewed in place only at this alignment (the widest SIMD packet),
+// so that results are bitwise reproducible whatever the request buffer's
+// address.
+inline constexpr uintptr_t kArrayAlignment = EIGEN_MAX_ALIGN_BYTES;
+
 // A float64 view of an ot.v1.Array, owning a converted copy only when needed.
 class ArrayData {
  public:
@@ -59,8 +64,12 @@ class ArrayData {
  private:
   bool present_ = false;
   std::vector<int64_t> shape_;
+  // Views `count` little-endian doubles at `bytes` when they are aligned to
+  // kArrayAlignment, else copies them into aligned storage.
+  void ViewOrCopy(const char* bytes, int64_t count);
+
   const double* data_ = nullptr;
-  std::vector<double> owned_;
+  Eigen::VectorXd owned_;  // aligned to EIGEN_MAX_ALIGN_BYTES
 };
 
 // A decoded transport request: the arrays and the core problem viewing them

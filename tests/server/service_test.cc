@@ -8,8 +8,10 @@
 #include <chrono>
 #include <future>
 #include <random>
+#include <set>
 #include <thread>
 
+#include "absl/base/casts.h"
 #include "client/client.h"
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
@@ -342,6 +344,49 @@ TEST_F(ServiceTest, DeadlineStopsTheSolve) {
 
 // Issue 10: a job sent without a deadline and with a huge iteration cap is
 // stopped by the server's time limit per job, and the worker is freed.
+// Issue 10: identical requests give bitwise-identical answers (request buffers
+// land at varying alignments; vectorised reductions must not see that).
+TEST_F(ServiceTest, IdenticalRequestsGiveIdenticalBits) {
+  StartServer(1);
+  std::mt19937_64 rng(7);
+  std::normal_distribution<double> normal;
+  std::uniform_real_distribution<double> uniform(0.1, 1.0);
+  const int n = 300, m = 250, d = 3;
+  RowMatrix x(n, d), y(m, d), c(n, m);
+  for (int i = 0; i < n * d; ++i) x.data()[i] = normal(rng);
+  for (int i = 0; i < m * d; ++i) y.data()[i] = normal(rng) + 0.5;
+  for (int i = 0; i < n; ++i)
+    for (int j = 0; j < m; ++j) c(i, j) = (x.row(i) - y.row(j)).squaredNorm();
+  Eigen::VectorXd a(n), b(m);
+  for (int i = 0; i < n; ++i) a(i) = uniform(rng);
+  for (int j = 0; j < m; ++j) b(j) = uniform(rng);
+  a /= a.sum();
+  b /= b.sum();
+  for (ot::v1::Method method :
+       {ot::v1::METHOD_EXACT, ot::v1::METHOD_SINKHORN, ot::v1::METHOD_GAUSSIAN,
+        ot::v1::METHOD_SLICED}) {
+    ot::v1::DistanceRequest r;
+    r.set_method(method);
+    SetArray(a.data(), {n}, r.mutable_source()->mutable_weights());
+    SetArray(b.data(), {m}, r.mutable_target()->mutable_weights());
+    if (method == ot::v1::METHOD_EXACT) {
+      r.mutable_cost()->set_kind(ot::v1::COST_KIND_EXPLICIT);
+      SetArray(c.data(), {n, m}, r.mutable_cost()->mutable_matrix());
+    } else {
+      SetArray(x.data(), {n, d}, r.mutable_source()->mutable_points());
+      SetArray(y.data(), {m, d}, r.mutable_target()->mutable_points());
+    }
+    std::set<uint64_t> bits;
+    for (int k = 0; k < 16; ++k) {
+      grpc::ClientContext ctx;
+      ot::v1::DistanceResponse out;
+      ASSERT_TRUE(stub_->Distance(&ctx, r, &out).ok());
+      bits.insert(absl::bit_cast<uint64_t>(out.value()));
+    }
+    EXPECT_EQ(bits.size(), 1u) << ot::v1::Method_Name(method);
+  }
+}
+
 TEST_F(ServiceTest, ServerTimeLimitStopsAJobWithoutDeadline) {
   StartServer(2, 4, {}, absl::Milliseconds(300));
   grpc::ClientContext c;  // no deadline
