@@ -34,8 +34,8 @@ struct SinkhornOptions {
   // Return the dense plan (n x m) in the result.
   bool compute_plan = false;
   // Unbalanced OT: lambda in lambda KL(P 1 | a) + lambda KL(P^T 1 | b)
-  // replacing the marginal constraints (POT's reg_m; GeomLoss reach^p; OTT tau
-  // = lambda / (lambda + eps)). Infinity (default) = balanced. Unbalanced runs
+  // replacing the marginal constraints (POT's reg_m; conversions to OTT-JAX
+  // and GeomLoss in types.proto). Infinity (default) = balanced. Unbalanced runs
   // stop when the sup-norm change of f / eps is <= tolerance, and the masses of
   // a and b may differ.
   double marginal_relaxation = std::numeric_limits<double>::infinity();

@@ -270,8 +270,8 @@ class Client:
 
     def transport(self, x, y, a=None, b=None, *, query=None, timeout=None, **kw) -> np.ndarray:
         """Maps points with the solved problem (distance() keywords): query=None gives
-        the barycentric projection of x (sum_j P_ij y_j / a_i, any method with a
-        plan); query [k, d] is moved by the entropic map of a Sinkhorn solve (as
+        the barycentric projection of x (sum_j P_ij y_j / sum_j P_ij, any method with
+        a plan; a point whose row has no mass maps to the mean of y); query [k, d] is moved by the entropic map of a Sinkhorn solve (as
         OTT's DualPotentials.transport; squared Euclidean cost)."""
         req = self._distance_request(x, y, a, b, request_type=service_pb2.MapRequest, **kw)
         if query is not None:
