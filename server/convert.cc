@@ -4,6 +4,7 @@
 #include <bit>
 #include <cmath>
 #include <cstring>
+#include <new>
 
 #include "absl/strings/str_cat.h"
 #include "server/methods.h"
@@ -68,9 +69,19 @@ void ArrayData::ViewOrCopy(const char* bytes, int64_t count) {
     data_ = reinterpret_cast<const double*>(bytes);  // no copy
     return;
   }
-  owned_.resize(count);
-  std::memcpy(owned_.data(), bytes, count * sizeof(double));
-  data_ = owned_.data();
+  std::memcpy(Own(count), bytes, count * sizeof(double));
+}
+
+double* ArrayData::Own(int64_t count) {
+  const size_t bytes =
+      (static_cast<size_t>(count) * sizeof(double) + kArrayAlignment - 1) /
+      kArrayAlignment * kArrayAlignment;
+  owned_.reset(
+      static_cast<double*>(std::aligned_alloc(kArrayAlignment, bytes)));
+  if (!owned_) throw std::bad_alloc();
+  owned_count_ = count;
+  data_ = owned_.get();
+  return owned_.get();
 }
 
 bool ArrayData::Decode(const ot::v1::Array& array, const std::string& field,
@@ -128,13 +139,12 @@ bool ArrayData::Decode(const ot::v1::Array& array, const std::string& field,
              absl::StrCat("has ", array.data().size(),
                           " bytes, shape x float32 needs ", count * 4));
     } else {
-      owned_.resize(count);
+      double* out = Own(count);
       for (int64_t k = 0; k < count; ++k) {
         float f;
         std::memcpy(&f, array.data().data() + 4 * k, 4);
-        owned_[k] = f;
+        out[k] = f;
       }
-      data_ = owned_.data();
     }
   } else {
     v->Add(field + ".dtype", "must be DTYPE_FLOAT64 or DTYPE_FLOAT32");
@@ -263,6 +273,11 @@ absl::Status DecodeTransport(const TransportFields& f, const Limits& limits,
   CheckMaxDenseDimension(footprint.dense_dimension, footprint.field, limits,
                          &v);
   if (!v.empty()) return v.ToStatus();
+  out->working_bytes = 8 * footprint.entries;
+  for (const ArrayData* a : {&out->x, &out->y, &out->a, &out->b,
+                             &out->cost_matrix, &out->directions}) {
+    out->working_bytes += a->owned_bytes();
+  }
   return absl::OkStatus();
 }
 

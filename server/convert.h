@@ -7,6 +7,8 @@
 #define OTSERVE_SERVER_CONVERT_H_
 
 #include <cstdint>
+#include <cstdlib>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -49,6 +51,8 @@ class ArrayData {
   // Columns of a matrix; 1 for a vector.
   int64_t cols() const { return shape_.size() == 2 ? shape_[1] : 1; }
   const double* data() const { return data_; }
+  // Bytes of the converted copy (0 when viewed in place).
+  int64_t owned_bytes() const { return 8 * owned_count_; }
   Eigen::Map<const otcore::RowMatrix> matrix() const {
     return {data_, rows(), cols()};
   }
@@ -68,8 +72,15 @@ class ArrayData {
   // kArrayAlignment, else copies them into aligned storage.
   void ViewOrCopy(const char* bytes, int64_t count);
 
+  // A copy of `count` doubles at kArrayAlignment; returns its storage.
+  double* Own(int64_t count);
+
+  struct FreeDeleter {
+    void operator()(double* p) const { std::free(p); }
+  };
   const double* data_ = nullptr;
-  Eigen::VectorXd owned_;  // aligned to EIGEN_MAX_ALIGN_BYTES
+  std::unique_ptr<double[], FreeDeleter> owned_;  // kArrayAlignment-aligned
+  int64_t owned_count_ = 0;
 };
 
 // A decoded transport request: the arrays and the core problem viewing them
@@ -78,6 +89,9 @@ struct DecodedTransport {
   ArrayData x, y, a, b, cost_matrix, directions;
   otcore::TransportProblem problem;
   otcore::TransportOptions options;
+  // Memory the job will hold beyond its request: array copies and what the
+  // solve allocates (the footprint).
+  int64_t working_bytes = 0;
 };
 
 // The shared fields of DistanceRequest and PlanRequest.

@@ -101,14 +101,24 @@ absl::Status DrainingStatus() {
       "replica");
 }
 
-absl::Status QueueFullStatus(int in_flight, int capacity) {
-  absl::Status status = absl::ResourceExhaustedError(
-      absl::StrCat("server busy: ", in_flight, " jobs in flight (capacity ",
-                   capacity, "); retry later"));
+static absl::Status WithRetryHint(absl::Status status) {
   google::rpc::RetryInfo retry;
   retry.mutable_retry_delay()->set_nanos(100'000'000);
   status.SetPayload(kRetryInfoUrl, absl::Cord(retry.SerializeAsString()));
   return status;
+}
+
+absl::Status QueueFullStatus(int in_flight, int capacity) {
+  return WithRetryHint(absl::ResourceExhaustedError(
+      absl::StrCat("server busy: ", in_flight, " jobs in flight (capacity ",
+                   capacity, "); retry later")));
+}
+
+absl::Status MemoryBusyStatus(int64_t used_mb, int64_t budget_mb) {
+  return WithRetryHint(absl::ResourceExhaustedError(
+      absl::StrCat("server busy: jobs in flight hold ", used_mb,
+                   " MiB of the memory budget --max_memory_mb = ", budget_mb,
+                   "; retry later")));
 }
 
 }  // namespace otserve

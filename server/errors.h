@@ -54,8 +54,10 @@ void FillBatchError(const grpc::Status& status, ot::v1::BatchError* out);
 // UNAVAILABLE while the server drains for shutdown (clients retry elsewhere).
 absl::Status DrainingStatus();
 
-// RESOURCE_EXHAUSTED with a google.rpc.RetryInfo hint.
+// RESOURCE_EXHAUSTED with a google.rpc.RetryInfo hint: the job queue is full,
+// or the memory budget is taken by jobs in flight.
 absl::Status QueueFullStatus(int in_flight, int capacity);
+absl::Status MemoryBusyStatus(int64_t used_mb, int64_t budget_mb);
 
 }  // namespace otserve
 

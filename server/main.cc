@@ -25,6 +25,11 @@ ABSL_FLAG(
     "Jobs that may wait for a free worker; beyond that calls fail at once "
     "with RESOURCE_EXHAUSTED. 0..1000.");
 ABSL_FLAG(int, max_message_mb, 256, "Largest request and response in MiB.");
+ABSL_FLAG(int64_t, max_memory_mb, 4096,
+          "Memory budget in MiB: jobs in flight (requests plus estimated "
+          "working memory) are admitted within it (beyond: "
+          "RESOURCE_EXHAUSTED), and gRPC's receive buffers are bounded by it. "
+          "Set it below the container's memory limit.");
 ABSL_FLAG(int64_t, max_points, 10'000'000,
           "Largest number of points per measure.");
 ABSL_FLAG(
@@ -72,6 +77,7 @@ int main(int argc, char** argv) {
   }
   options.max_queue = absl::GetFlag(FLAGS_max_queue);
   options.max_message_mb = absl::GetFlag(FLAGS_max_message_mb);
+  options.max_memory_mb = absl::GetFlag(FLAGS_max_memory_mb);
   options.max_job_time = absl::Seconds(absl::GetFlag(FLAGS_max_job_seconds));
   options.limits.max_points = absl::GetFlag(FLAGS_max_points);
   options.limits.max_cost_entries = absl::GetFlag(FLAGS_max_cost_entries);

@@ -3,25 +3,53 @@
 
 namespace otserve {
 
-Scheduler::Scheduler(int threads, int max_queue)
-    : threads_(threads), max_queue_(max_queue), pool_(threads) {}
+Scheduler::Scheduler(int threads, int max_queue, int64_t max_bytes)
+    : threads_(threads),
+      max_queue_(max_queue),
+      max_bytes_(max_bytes),
+      pool_(threads) {}
 
 Scheduler::~Scheduler() { WaitIdle(absl::InfiniteFuture()); }
 
 Scheduler::Admission Scheduler::TrySubmit(
-    std::function<void(absl::Duration)> job) {
-  if (draining_.load()) return Admission::kDraining;
-  int current = in_flight_.load();
-  do {
-    if (current >= capacity()) return Admission::kFull;
-  } while (!in_flight_.compare_exchange_weak(current, current + 1));
-  const absl::Time submitted = absl::Now();
-  pool_.Schedule([this, job = std::move(job), submitted]() {
-    job(absl::Now() - submitted);
-    absl::MutexLock lock(&mu_);  // pairs with WaitIdle's condition
-    in_flight_.fetch_sub(1);
-  });
+    std::function<void(absl::Duration)> job, int64_t bytes) {
+  {
+    absl::MutexLock lock(&mu_);
+    if (draining_) return Admission::kDraining;
+    if (in_flight_.load() >= capacity()) return Admission::kFull;
+    if (bytes > max_bytes_) return Admission::kTooLarge;
+    if (bytes > max_bytes_ - bytes_in_flight_) return Admission::kNoMemory;
+    in_flight_.fetch_add(1);
+    bytes_in_flight_ += bytes;
+    queue_.push_back({std::move(job), absl::Now(), bytes});
+  }
+  // The pool's own order is not FIFO; each task takes the oldest job.
+  pool_.Schedule([this]() { RunNext(); });
   return Admission::kAdmitted;
+}
+
+void Scheduler::RunNext() {
+  Queued next;
+  {
+    absl::MutexLock lock(&mu_);
+    next = std::move(queue_.front());
+    queue_.pop_front();
+  }
+  next.job(absl::Now() - next.submitted);
+  next.job = nullptr;          // release what the job holds before its bytes
+  absl::MutexLock lock(&mu_);  // pairs with WaitIdle's condition
+  bytes_in_flight_ -= next.bytes;
+  in_flight_.fetch_sub(1);
+}
+
+void Scheduler::StopAdmitting() {
+  absl::MutexLock lock(&mu_);
+  draining_ = true;
+}
+
+int64_t Scheduler::bytes_in_flight() const {
+  absl::MutexLock lock(&mu_);
+  return bytes_in_flight_;
 }
 
 void Scheduler::ParallelFor(int64_t count,

@@ -1,15 +1,18 @@
 // Scheduler: admission control in front of one process-wide worker pool
-// (Eigen's ThreadPool). At most threads + max_queue jobs are in flight; beyond
-// that TrySubmit refuses at once, which the service answers with
-// RESOURCE_EXHAUSTED. Thread-safe: TrySubmit and in_flight may be called from
-// any thread.
+// (Eigen's ThreadPool). At most threads + max_queue jobs are in flight, and
+// their estimated memory stays within a byte budget; beyond either TrySubmit
+// refuses at once, which the service answers with RESOURCE_EXHAUSTED. Admitted
+// jobs start in FIFO order. Thread-safe: every method may be called from any
+// thread.
 #ifndef OTSERVE_SERVER_SCHEDULER_H_
 #define OTSERVE_SERVER_SCHEDULER_H_
 
 #define EIGEN_USE_THREADS
 #include <atomic>
 #include <cstdint>
+#include <deque>
 #include <functional>
+#include <limits>
 #include <memory>
 #include <unsupported/Eigen/CXX11/ThreadPool>
 
@@ -20,19 +23,27 @@ namespace otserve {
 
 class Scheduler {
  public:
-  // threads >= 1, max_queue >= 0.
-  Scheduler(int threads, int max_queue);
+  // threads >= 1, max_queue >= 0, max_bytes >= 1.
+  Scheduler(int threads, int max_queue,
+            int64_t max_bytes = std::numeric_limits<int64_t>::max());
   // Waits for every admitted job to finish.
   ~Scheduler();
   Scheduler(const Scheduler&) = delete;
   Scheduler& operator=(const Scheduler&) = delete;
 
-  enum class Admission { kAdmitted, kFull, kDraining };
-  // Runs job(queue_wait) on a worker; kFull at capacity, kDraining after
-  // StopAdmitting() (the job is not run).
-  Admission TrySubmit(std::function<void(absl::Duration queue_wait)> job);
+  enum class Admission {
+    kAdmitted,
+    kFull,      // threads + max_queue jobs in flight
+    kNoMemory,  // the budget is taken by jobs in flight: retry later
+    kTooLarge,  // `bytes` alone exceeds the budget
+    kDraining,  // after StopAdmitting()
+  };
+  // Runs job(queue_wait) on a worker, holding `bytes` of the memory budget
+  // until it returns; otherwise the job is not run.
+  Admission TrySubmit(std::function<void(absl::Duration queue_wait)> job,
+                      int64_t bytes = 0) ABSL_LOCKS_EXCLUDED(mu_);
   // From now on TrySubmit answers kDraining; admitted jobs still run.
-  void StopAdmitting() { draining_.store(true); }
+  void StopAdmitting() ABSL_LOCKS_EXCLUDED(mu_);
 
   // Runs body(i) for i in [0, count) on the calling worker plus up to
   // threads - 1 helpers from the pool, and returns when all are done. Safe to
@@ -49,16 +60,29 @@ class Scheduler {
   bool WaitIdle(absl::Time deadline);
 
   int in_flight() const { return in_flight_.load(); }
+  int64_t bytes_in_flight() const ABSL_LOCKS_EXCLUDED(mu_);
   int threads() const { return threads_; }
   int max_queue() const { return max_queue_; }
   int capacity() const { return threads_ + max_queue_; }
+  int64_t max_bytes() const { return max_bytes_; }
 
  private:
+  struct Queued {
+    std::function<void(absl::Duration)> job;
+    absl::Time submitted;
+    int64_t bytes = 0;
+  };
+  // A pool task: runs the oldest queued job.
+  void RunNext() ABSL_LOCKS_EXCLUDED(mu_);
+
   const int threads_;
   const int max_queue_;
-  std::atomic<int> in_flight_{0};
-  std::atomic<bool> draining_{false};
-  absl::Mutex mu_;
+  const int64_t max_bytes_;
+  std::atomic<int> in_flight_{0};  // written under mu_
+  mutable absl::Mutex mu_;
+  bool draining_ ABSL_GUARDED_BY(mu_) = false;
+  int64_t bytes_in_flight_ ABSL_GUARDED_BY(mu_) = 0;
+  std::deque<Queued> queue_ ABSL_GUARDED_BY(mu_);
   Eigen::ThreadPool pool_;
 };
 

@@ -3,6 +3,7 @@
 
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
+#include <grpcpp/resource_quota.h>
 #include <grpcpp/security/server_credentials.h>
 #include <grpcpp/server_builder.h>
 
@@ -18,6 +19,9 @@ absl::StatusOr<std::unique_ptr<OtServer>> OtServer::Start(
   if (o.max_queue < 0 || o.max_queue > 1000) {
     return absl::InvalidArgumentError("--max_queue must be in [0, 1000]");
   }
+  if (o.max_memory_mb < 64) {
+    return absl::InvalidArgumentError("--max_memory_mb must be >= 64");
+  }
   if (o.max_message_mb < 1 || o.max_message_mb > 2047) {
     return absl::InvalidArgumentError("--max_message_mb must be in [1, 2047]");
   }
@@ -30,7 +34,8 @@ absl::StatusOr<std::unique_ptr<OtServer>> OtServer::Start(
   }
   std::unique_ptr<OtServer> s(new OtServer());
   const int64_t max_bytes = int64_t{o.max_message_mb} << 20;
-  s->scheduler_ = std::make_unique<Scheduler>(o.threads, o.max_queue);
+  s->scheduler_ = std::make_unique<Scheduler>(o.threads, o.max_queue,
+                                              o.max_memory_mb << 20);
   s->service_ = std::make_unique<OtService>(s->scheduler_.get(), o.limits,
                                             max_bytes, o.max_job_time);
 
@@ -39,6 +44,10 @@ absl::StatusOr<std::unique_ptr<OtServer>> OtServer::Start(
   grpc::ServerBuilder builder;
   builder.AddListeningPort(o.listen, grpc::InsecureServerCredentials(),
                            &s->port_);
+  // gRPC's own buffers (requests being received) within the same budget.
+  grpc::ResourceQuota quota("otserve");
+  quota.Resize(static_cast<size_t>(o.max_memory_mb) << 20);
+  builder.SetResourceQuota(quota);
   builder.SetMaxReceiveMessageSize(static_cast<int>(max_bytes));
   builder.SetMaxSendMessageSize(static_cast<int>(max_bytes));
   builder.RegisterService(s->service_.get());

@@ -27,6 +27,10 @@ struct ServerOptions {
   int max_queue = 64;
   // Largest request and response, MiB (>= 1).
   int max_message_mb = 256;
+  // Memory budget, MiB: jobs in flight (their requests and estimated working
+  // memory) are admitted within it, and gRPC's buffers are bounded by it (a
+  // ResourceQuota). >= 64.
+  int64_t max_memory_mb = 4096;
   // Longest a job may run once started (DEADLINE_EXCEEDED after), > 0.
   absl::Duration max_job_time = absl::Minutes(5);
   Limits limits;

@@ -59,9 +59,20 @@ grpc::ServerUnaryReactor* FinishNow(grpc::CallbackServerContext* context,
 // Why the scheduler did not take a job.
 absl::Status RefusalStatus(Scheduler::Admission admission,
                            const Scheduler& scheduler) {
-  return admission == Scheduler::Admission::kDraining
-             ? DrainingStatus()
-             : QueueFullStatus(scheduler.in_flight(), scheduler.capacity());
+  switch (admission) {
+    case Scheduler::Admission::kDraining:
+      return DrainingStatus();
+    case Scheduler::Admission::kTooLarge:
+      return absl::ResourceExhaustedError(absl::StrCat(
+          "the job needs more memory than the server's budget "
+          "--max_memory_mb = ",
+          scheduler.max_bytes() >> 20, "; send a smaller problem"));
+    case Scheduler::Admission::kNoMemory:
+      return MemoryBusyStatus(scheduler.bytes_in_flight() >> 20,
+                              scheduler.max_bytes() >> 20);
+    default:
+      return QueueFullStatus(scheduler.in_flight(), scheduler.capacity());
+  }
 }
 
 // The job boundary, on the worker: a call cancelled or expired while queued is
@@ -99,13 +110,17 @@ grpc::ServerUnaryReactor* Serve(grpc::CallbackServerContext* context,
   std::shared_ptr<const Job> job = *std::move(decoded);
   auto control = MakeControl(context, scheduler);
   auto* reactor = new JobReactor(control);
-  const Scheduler::Admission admission =
-      scheduler->TrySubmit([reactor, control, job, response,
-                            max_job_time](absl::Duration queue_wait) {
+  // The request stays in memory until the call ends: it counts too.
+  const int64_t bytes =
+      static_cast<int64_t>(request.ByteSizeLong()) + job->WorkingBytes();
+  const Scheduler::Admission admission = scheduler->TrySubmit(
+      [reactor, control, job, response,
+       max_job_time](absl::Duration queue_wait) {
         const absl::Status status =
             RunJob(*job, *control, queue_wait, max_job_time, response);
         reactor->Finish(ToGrpcStatus(status));  // the reactor may go now
-      });
+      },
+      bytes);
   if (admission != Scheduler::Admission::kAdmitted) {
     reactor->Finish(ToGrpcStatus(RefusalStatus(admission, *scheduler)));
   }
@@ -280,7 +295,8 @@ grpc::ServerWriteReactor<ot::v1::DistanceEvent>* OtService::DistanceStream(
             *job, *control, queue_wait, max_job_time, event.mutable_result());
         reactor->Complete(status, std::move(event));
         reactor->Release();
-      });
+      },
+      static_cast<int64_t>(request->ByteSizeLong()) + job->WorkingBytes());
   if (admission != Scheduler::Admission::kAdmitted) {
     reactor->Complete(RefusalStatus(admission, *scheduler_), {});
     reactor->Release();

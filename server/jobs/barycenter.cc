@@ -81,6 +81,9 @@ class GaussianBarycenterJob final : public BarycenterJob {
     CopyStopping(request.options(), &job->options_);
     v.AddStatus(job->options_.Validate());
     if (!v.empty()) return v.ToStatus();
+    for (const otcore::Gaussian& g : job->gaussians_) {
+      job->working_bytes_ += 8 * (g.cov.size() * 5 + g.mean.size());
+    }
     return job;
   }
 
@@ -162,9 +165,11 @@ class FreeSupportBarycenterJob final : public BarycenterJob {
       }
       total_entries +=
           points.rows() * std::max<int64_t>(job->x_init_.rows(), 1);
+      job->working_bytes_ += 8 * (points.rows() * (points.cols() + 1));
       job->measures_.emplace_back(points.matrix(), std::move(w));
     }
     CheckMaxCostEntries(total_entries, "measures", context.limits, &v);
+    job->working_bytes_ += 8 * 2 * total_entries;  // a cost and a plan each
     job->lambdas_ = DecodeLambdas(request, &v);
     const auto& opt = request.options();
     if (opt.has_epsilon()) job->options_.epsilon = opt.epsilon();
@@ -240,6 +245,7 @@ class GridBarycenterJob final : public BarycenterJob {
       Eigen::Map<const Eigen::VectorXd> flat(a.data(), count);
       if (!v.Check(otcore::ValidateProbability(flat, field))) continue;
       job->images_.push_back(flat.array());
+      job->working_bytes_ += 8 * 4 * count;  // image, potentials, log kernel
     }
     job->lambdas_ = DecodeLambdas(request, &v);
     const auto& opt = request.options();
@@ -305,6 +311,12 @@ class FixedSupportBarycenterJob final : public BarycenterJob {
     const int64_t n =
         explicit_cost ? job->matrix_.rows() : job->support_.rows();
     job->histograms_.resize(n, k_count);
+    job->working_bytes_ =
+        8 *
+        (n * k_count * 5 + (otcore::PreferMatrixFree(
+                                n, n, explicit_cost ? 0 : job->support_.cols())
+                                ? 0
+                                : n * n));
     for (int k = 0; k < k_count; ++k) {
       const std::string field = MeasureField(k) + ".weights";
       ArrayData w;

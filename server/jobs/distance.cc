@@ -62,6 +62,7 @@ absl::StatusOr<std::unique_ptr<PlanJob>> PlanJob::Decode(
       !s.ok()) {
     return s;
   }
+  job->response_bytes_ = bytes;
   job->format_ = request.format();
   return job;
 }
@@ -130,6 +131,14 @@ absl::StatusOr<std::unique_ptr<DistanceBatchJob>> DistanceBatchJob::Decode(
     }
   }
   return job;
+}
+
+int64_t DistanceBatchJob::WorkingBytes() const {
+  int64_t bytes = 0;
+  for (const auto& item : items_) {
+    if (item) bytes += item->WorkingBytes();
+  }
+  return bytes;
 }
 
 absl::Status DistanceBatchJob::Run(const RunContext& context,

@@ -62,10 +62,11 @@ absl::StatusOr<std::unique_ptr<DivergenceJob>> DivergenceJob::Decode(
   if (request.has_blur()) {
     v.AddStatus(otcore::CheckPositive(options.blur, "blur"));
   }
-  CheckMaxCostEntries(
-      otcore::DivergenceDenseEntries(p.n(), p.m(), p.x->cols(), options.kind),
-      "source", context.limits, &v);
+  const int64_t dense =
+      otcore::DivergenceDenseEntries(p.n(), p.m(), p.x->cols(), options.kind);
+  CheckMaxCostEntries(dense, "source", context.limits, &v);
   if (!v.empty()) return v.ToStatus();
+  job->working_bytes_ = job->decoded_.working_bytes + 8 * dense;
   return job;
 }
 

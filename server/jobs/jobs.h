@@ -44,6 +44,8 @@ class DistanceJob {
   static absl::StatusOr<std::unique_ptr<DistanceJob>> Decode(
       const Request& request, const DecodeContext& context);
   absl::Status Run(const RunContext& context, Response* response) const;
+  // Memory the job holds beyond its request (the scheduler's budget).
+  int64_t WorkingBytes() const { return decoded_.working_bytes; }
 
  private:
   DecodedTransport decoded_;
@@ -56,10 +58,15 @@ class PlanJob {
   static absl::StatusOr<std::unique_ptr<PlanJob>> Decode(
       const Request& request, const DecodeContext& context);
   absl::Status Run(const RunContext& context, Response* response) const;
+  // Plus the response, built in memory before it is sent.
+  int64_t WorkingBytes() const {
+    return decoded_.working_bytes + response_bytes_;
+  }
 
  private:
   DecodedTransport decoded_;
   ot::v1::PlanFormat format_ = ot::v1::PLAN_FORMAT_UNSPECIFIED;
+  int64_t response_bytes_ = 0;
 };
 
 class DivergenceJob {
@@ -69,10 +76,12 @@ class DivergenceJob {
   static absl::StatusOr<std::unique_ptr<DivergenceJob>> Decode(
       const Request& request, const DecodeContext& context);
   absl::Status Run(const RunContext& context, Response* response) const;
+  int64_t WorkingBytes() const { return working_bytes_; }
 
  private:
   DecodedTransport decoded_;
   otcore::DivergenceOptions options_;
+  int64_t working_bytes_ = 0;
 };
 
 // All four barycenter kinds; Decode picks the implementation by kind.
@@ -85,6 +94,11 @@ class BarycenterJob {
       const Request& request, const DecodeContext& context);
   virtual absl::Status Run(const RunContext& context,
                            Response* response) const = 0;
+  // Estimated from the measures' copies and the solver's work arrays.
+  int64_t WorkingBytes() const { return working_bytes_; }
+
+ protected:
+  int64_t working_bytes_ = 0;
 };
 
 // Items are decoded one by one; an invalid item is answered in its slot.
@@ -95,6 +109,7 @@ class DistanceBatchJob {
   static absl::StatusOr<std::unique_ptr<DistanceBatchJob>> Decode(
       const Request& request, const DecodeContext& context);
   absl::Status Run(const RunContext& context, Response* response) const;
+  int64_t WorkingBytes() const;
 
  private:
   std::vector<std::unique_ptr<DistanceJob>> items_;
@@ -108,6 +123,11 @@ class GromovJob {
   static absl::StatusOr<std::unique_ptr<GromovJob>> Decode(
       const Request& request, const DecodeContext& context);
   absl::Status Run(const RunContext& context, Response* response) const;
+  // Intra costs, the tensor product, the plan and its gradient.
+  int64_t WorkingBytes() const {
+    const int64_t n = source_.size(), m = target_.size();
+    return 8 * (n * n + m * m + 4 * n * m);
+  }
 
  private:
   // One space: its intra-space cost matrix, or points whose cost Run forms.
@@ -130,6 +150,9 @@ class MapJob {
   static absl::StatusOr<std::unique_ptr<MapJob>> Decode(
       const Request& request, const DecodeContext& context);
   absl::Status Run(const RunContext& context, Response* response) const;
+  int64_t WorkingBytes() const {
+    return decoded_.working_bytes + query_.owned_bytes();
+  }
 
  private:
   DecodedTransport decoded_;

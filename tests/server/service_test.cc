@@ -403,9 +403,10 @@ TEST_F(ServiceTest, ServerTimeLimitStopsAJobWithoutDeadline) {
 
 TEST_F(ServiceTest, ClientCancelStopsTheSolve) {
   grpc::ClientContext c;
+  const ot::v1::DistanceRequest request = SlowRequest();  // outlives the call
   ot::v1::DistanceResponse out;
   std::promise<grpc::Status> done;
-  stub_->async()->Distance(&c, new ot::v1::DistanceRequest(SlowRequest()), &out,
+  stub_->async()->Distance(&c, &request, &out,
                            [&done](grpc::Status s) { done.set_value(s); });
   const absl::Time end = absl::Now() + absl::Seconds(10);
   while (InFlight() == 0 && absl::Now() < end)
