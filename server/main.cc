@@ -21,9 +21,11 @@ ABSL_FLAG(
 ABSL_FLAG(int, threads, 0,
           "Worker threads that run solves; 0 = number of CPU cores.");
 ABSL_FLAG(
-    int, max_queue, 64,
+    int, max_queue, -1,
     "Jobs that may wait for a free worker; beyond that calls fail at once "
-    "with RESOURCE_EXHAUSTED. 0..1000.");
+    "with RESOURCE_EXHAUSTED (and RetryInfo). 0..1000; -1 = 4 x threads (at "
+    "64, most queued jobs outlived their callers' deadlines under overload: "
+    "bench/overload.py).");
 ABSL_FLAG(int, max_message_mb, 256, "Largest request and response in MiB.");
 ABSL_FLAG(int64_t, max_memory_mb, 4096,
           "Memory budget in MiB: jobs in flight (requests plus estimated "
@@ -76,6 +78,7 @@ int main(int argc, char** argv) {
     options.threads = std::max(1u, std::thread::hardware_concurrency());
   }
   options.max_queue = absl::GetFlag(FLAGS_max_queue);
+  if (options.max_queue < 0) options.max_queue = 4 * options.threads;
   options.max_message_mb = absl::GetFlag(FLAGS_max_message_mb);
   options.max_memory_mb = absl::GetFlag(FLAGS_max_memory_mb);
   options.max_job_time = absl::Seconds(absl::GetFlag(FLAGS_max_job_seconds));

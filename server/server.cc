@@ -34,8 +34,12 @@ absl::StatusOr<std::unique_ptr<OtServer>> OtServer::Start(
   }
   std::unique_ptr<OtServer> s(new OtServer());
   const int64_t max_bytes = int64_t{o.max_message_mb} << 20;
-  s->scheduler_ = std::make_unique<Scheduler>(o.threads, o.max_queue,
-                                              o.max_memory_mb << 20);
+  // Half the budget for admitted jobs (their requests and working memory), a
+  // quarter for gRPC's buffers of requests still arriving (a ResourceQuota),
+  // whose parsed copies may briefly take as much again.
+  const int64_t budget = o.max_memory_mb << 20;
+  s->scheduler_ =
+      std::make_unique<Scheduler>(o.threads, o.max_queue, budget / 2);
   s->service_ = std::make_unique<OtService>(s->scheduler_.get(), o.limits,
                                             max_bytes, o.max_job_time);
 
@@ -44,9 +48,8 @@ absl::StatusOr<std::unique_ptr<OtServer>> OtServer::Start(
   grpc::ServerBuilder builder;
   builder.AddListeningPort(o.listen, grpc::InsecureServerCredentials(),
                            &s->port_);
-  // gRPC's own buffers (requests being received) within the same budget.
   grpc::ResourceQuota quota("otserve");
-  quota.Resize(static_cast<size_t>(o.max_memory_mb) << 20);
+  quota.Resize(static_cast<size_t>(budget / 4));
   builder.SetResourceQuota(quota);
   builder.SetMaxReceiveMessageSize(static_cast<int>(max_bytes));
   builder.SetMaxSendMessageSize(static_cast<int>(max_bytes));

@@ -24,7 +24,7 @@ struct ServerOptions {
   // Worker threads for solves (>= 1).
   int threads = 2;
   // Jobs that may wait for a worker (0..1000); more get RESOURCE_EXHAUSTED.
-  int max_queue = 64;
+  int max_queue = 8;
   // Largest request and response, MiB (>= 1).
   int max_message_mb = 256;
   // Memory budget, MiB: jobs in flight (their requests and estimated working
