@@ -96,6 +96,25 @@ absl::Status RunJob(const Job& job, otcore::SolveControl& control,
   }
 }
 
+// Job::Decode with the same boundary as RunJob: an exception (e.g. bad_alloc
+// while converting a request) fails this call only, with its own code.
+template <typename Job>
+auto DecodeJob(const typename Job::Request& request,
+               const DecodeContext& decode)
+    -> decltype(Job::Decode(request, decode)) {
+  try {
+    return Job::Decode(request, decode);
+  } catch (const std::bad_alloc&) {
+    return absl::ResourceExhaustedError(
+        "out of memory while reading the request; send a smaller one");
+  } catch (const std::exception& e) {
+    return absl::InternalError(
+        absl::StrCat("reading the request failed: ", e.what()));
+  } catch (...) {
+    return absl::InternalError("reading the request failed");
+  }
+}
+
 // Decode on this (gRPC) thread, then Run on a worker, which finishes the call;
 // RESOURCE_EXHAUSTED at once when the scheduler is full.
 template <typename Job>
@@ -105,7 +124,7 @@ grpc::ServerUnaryReactor* Serve(grpc::CallbackServerContext* context,
                                 const DecodeContext& decode,
                                 absl::Duration max_job_time,
                                 Scheduler* scheduler) {
-  auto decoded = Job::Decode(request, decode);
+  auto decoded = DecodeJob<Job>(request, decode);
   if (!decoded.ok()) return FinishNow(context, decoded.status());
   std::shared_ptr<const Job> job = *std::move(decoded);
   auto control = MakeControl(context, scheduler);
@@ -276,7 +295,7 @@ grpc::ServerWriteReactor<ot::v1::DistanceEvent>* OtService::DistanceStream(
     grpc::CallbackServerContext* context,
     const ot::v1::DistanceRequest* request) {
   auto* reactor = new StreamReactor();
-  auto decoded = DistanceJob::Decode(*request, context_);
+  auto decoded = DecodeJob<DistanceJob>(*request, context_);
   if (!decoded.ok()) {
     reactor->Complete(decoded.status(), {});
     reactor->Release();

@@ -34,7 +34,7 @@ Eigen::MatrixXd SqrtPsd(const Eigen::MatrixXd& s) {
   return PowPsd(s, 0.5, 0.0);
 }
 
-absl::Status ValidateGaussian(const Gaussian& g) {
+absl::Status ValidateGaussian(const Gaussian& g, bool check_psd) {
   const Eigen::Index d = g.mean.size();
   if (d == 0) return absl::InvalidArgumentError("mean is empty");
   if (g.cov.rows() != d || g.cov.cols() != d) {
@@ -56,6 +56,7 @@ absl::Status ValidateGaussian(const Gaussian& g) {
       (g.cov - g.cov.transpose()).cwiseAbs().maxCoeff() > 1e-9 * scale) {
     return absl::InvalidArgumentError("covariance is not symmetric");
   }
+  if (!check_psd) return absl::OkStatus();
   Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> eig(g.cov,
                                                      Eigen::EigenvaluesOnly);
   if (eig.eigenvalues().minCoeff() < -1e-9 * scale) {
@@ -79,6 +80,15 @@ absl::StatusOr<Gaussian> FitGaussian(const MatrixView& x, const VectorView& w) {
   return g;
 }
 
+namespace {
+// ValidateGaussian with the error on `field` ("source.gaussian" ...).
+absl::Status ValidateNamed(const Gaussian& g, absl::string_view field) {
+  const absl::Status s = ValidateGaussian(g);
+  if (s.ok()) return s;
+  return InvalidField(absl::StrCat(field, ".covariance"), s.message());
+}
+}  // namespace
+
 absl::StatusOr<GaussianW2Result> GaussianW2(const Gaussian& g1,
                                             const Gaussian& g2,
                                             const SolveControl* control) {
@@ -86,9 +96,9 @@ absl::StatusOr<GaussianW2Result> GaussianW2(const Gaussian& g1,
   auto check = [control]() {
     return control ? control->Check() : absl::OkStatus();
   };
-  RETURN_IF_ERROR(ValidateGaussian(g1));
+  RETURN_IF_ERROR(ValidateNamed(g1, "source.gaussian"));
   RETURN_IF_ERROR(check());
-  RETURN_IF_ERROR(ValidateGaussian(g2));
+  RETURN_IF_ERROR(ValidateNamed(g2, "target.gaussian"));
   RETURN_IF_ERROR(check());
   if (g1.mean.size() != g2.mean.size()) {
     return absl::InvalidArgumentError(
@@ -108,8 +118,8 @@ absl::StatusOr<GaussianW2Result> GaussianW2(const Gaussian& g1,
 
 absl::StatusOr<LinearMap> GaussianMongeMap(const Gaussian& g1,
                                            const Gaussian& g2) {
-  RETURN_IF_ERROR(ValidateGaussian(g1));
-  RETURN_IF_ERROR(ValidateGaussian(g2));
+  RETURN_IF_ERROR(ValidateNamed(g1, "source.gaussian"));
+  RETURN_IF_ERROR(ValidateNamed(g2, "target.gaussian"));
   if (g1.mean.size() != g2.mean.size()) {
     return absl::InvalidArgumentError(
         "the Gaussians have different dimensions");
@@ -146,8 +156,11 @@ absl::StatusOr<GaussianBarycenterResult> GaussianBarycenter(
   RETURN_IF_ERROR(ValidateWeights(lambdas, "weights"));
   RETURN_IF_ERROR(options.Validate());
   const Eigen::Index d = gaussians[0].mean.size();
-  for (const Gaussian& g : gaussians) {
-    RETURN_IF_ERROR(ValidateGaussian(g));
+  for (size_t k = 0; k < gaussians.size(); ++k) {
+    const Gaussian& g = gaussians[k];
+    RETURN_IF_ERROR(control.Check());
+    RETURN_IF_ERROR(
+        ValidateNamed(g, absl::StrCat("measures[", k, "].gaussian")));
     if (g.mean.size() != d) {
       return absl::InvalidArgumentError(
           "the Gaussians have different dimensions");

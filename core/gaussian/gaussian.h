@@ -26,7 +26,10 @@ absl::StatusOr<Gaussian> FitGaussian(const MatrixView& x, const VectorView& w);
 // Entries of means and covariances are bounded so that W2's products stay
 // within double range.
 inline constexpr double kMaxGaussianEntry = 1e150;
-absl::Status ValidateGaussian(const Gaussian& g);
+// Shapes, finiteness, range and symmetry; with check_psd also positive
+// semi-definiteness (an O(d^3) eigendecomposition: the solvers run it, not
+// request decoding).
+absl::Status ValidateGaussian(const Gaussian& g, bool check_psd = true);
 
 struct GaussianW2Result {
   // W2^2 = ||m1 - m2||^2 + tr(S1 + S2 - 2 (S1^1/2 S2 S1^1/2)^1/2).
