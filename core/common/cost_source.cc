@@ -15,8 +15,8 @@ struct CostSource::Clouds_ {
   RowMatrix xt, yt;
   Eigen::ArrayXd nx, ny;  // squared norms (the GEMM form for large d)
   CostSpec spec;
-  double range = 0.0;      // upper bound of max C - min C
-  double mean_sq = 0.0;    // mean ||x_i - y_j||^2, from centred sums
+  double range = 0.0;    // upper bound of max C - min C
+  double mean_sq = 0.0;  // mean ||x_i - y_j||^2, from centred sums
 };
 
 namespace {

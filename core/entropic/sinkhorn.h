@@ -35,9 +35,9 @@ struct SinkhornOptions {
   bool compute_plan = false;
   // Unbalanced OT: lambda in lambda KL(P 1 | a) + lambda KL(P^T 1 | b)
   // replacing the marginal constraints (POT's reg_m; conversions to OTT-JAX
-  // and GeomLoss in types.proto). Infinity (default) = balanced. Unbalanced runs
-  // stop when the sup-norm change of f / eps is <= tolerance, and the masses of
-  // a and b may differ.
+  // and GeomLoss in types.proto). Infinity (default) = balanced. Unbalanced
+  // runs stop when the sup-norm change of f / eps is <= tolerance, and the
+  // masses of a and b may differ.
   double marginal_relaxation = std::numeric_limits<double>::infinity();
   // Warm start: the potential f [n] of a nearby problem (e.g. the previous
   // outer step of Gromov-Wasserstein). Given, the solve starts at the target

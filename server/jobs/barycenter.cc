@@ -28,68 +28,77 @@ class GaussianBarycenterJob final : public BarycenterJob {
     if (request.measures_size() == 0) {
       v.Add("measures", "at least one measure is required");
     }
+    job->inputs_.resize(request.measures_size());
+    int64_t d0 = -1;
     for (int k = 0; k < request.measures_size(); ++k) {
       const ot::v1::Measure& m = request.measures(k);
       const std::string field = MeasureField(k);
+      Input& in = job->inputs_[k];
+      int64_t d = 0;
       if (m.has_gaussian()) {
-        CheckMaxDenseDimension(m.gaussian().mean().shape_size() == 1
-                                   ? m.gaussian().mean().shape(0)
-                                   : 0,
-                               field + ".gaussian.mean", context.limits, &v);
+        d = m.gaussian().mean().shape_size() == 1 ? m.gaussian().mean().shape(0)
+                                                  : 0;
+        CheckMaxDenseDimension(d, field + ".gaussian.mean", context.limits, &v);
         if (!v.empty()) continue;
-        if (auto g = DecodeGaussian(m.gaussian(), field + ".gaussian", &v)) {
-          job->gaussians_.push_back(std::move(*g));
-        }
-        continue;
-      }
-      if (!m.has_points()) {
+        // Cheap checks here; positive semi-definiteness in the solver.
+        in.gaussian = DecodeGaussian(m.gaussian(), field + ".gaussian", &v);
+        if (!in.gaussian) continue;
+      } else if (!m.has_points()) {
         v.Add(field + ".points", "points or gaussian parameters are required");
         continue;
+      } else {
+        // Fitted on the worker (O(n d^2)); bounded before anything is formed.
+        in.points = std::make_unique<ArrayData>();
+        if (!in.points->Decode(m.points(), field + ".points", 2, &v)) continue;
+        d = in.points->cols();
+        CheckMaxDenseDimension(d, field + ".points", context.limits, &v);
+        if (!v.empty()) continue;
+        if (m.has_weights()) {
+          in.weights = std::make_unique<ArrayData>();
+          if (!in.weights->Decode(m.weights(), field + ".weights", 1, &v)) {
+            continue;
+          }
+          if (in.weights->rows() != in.points->rows()) {
+            v.Add(field + ".weights",
+                  "length differs from the number of points");
+            continue;
+          }
+          v.AddStatus(otcore::ValidateWeights(in.weights->vector(),
+                                              field + ".weights"));
+        }
+        job->working_bytes_ += 8 * in.points->rows() * (d + 1);
       }
-      ArrayData points, weights;
-      if (!points.Decode(m.points(), field + ".points", 2, &v)) continue;
-      // Bounded before the d x d covariance is formed.
-      CheckMaxDenseDimension(points.cols(), field + ".points", context.limits,
-                             &v);
-      if (!v.empty()) continue;
-      if (m.has_weights() &&
-          !weights.Decode(m.weights(), field + ".weights", 1, &v)) {
-        continue;
-      }
-      if (weights.present() && weights.rows() != points.rows()) {
-        v.Add(field + ".weights", "length differs from the number of points");
-        continue;
-      }
-      const Eigen::VectorXd uniform =
-          Eigen::VectorXd::Constant(points.rows(), 1.0 / points.rows());
-      auto g = otcore::FitGaussian(points.matrix(),
-                                   weights.present()
-                                       ? otcore::VectorView(weights.vector())
-                                       : otcore::VectorView(uniform));
-      if (!g.ok()) {
-        v.Add(field + ".weights", otcore::FieldMessage(g.status()));
-        continue;
-      }
-      job->gaussians_.push_back(*std::move(g));
-    }
-    for (size_t k = 1; k < job->gaussians_.size(); ++k) {
-      if (job->gaussians_[k].mean.size() != job->gaussians_[0].mean.size()) {
-        v.Add(MeasureField(k), "dimension differs from measures[0]");
-      }
+      if (d0 < 0) d0 = d;
+      if (d != d0) v.Add(field, "dimension differs from measures[0]");
+      job->working_bytes_ += 8 * (5 * d * d + d);
     }
     job->lambdas_ = DecodeLambdas(request, &v);
     CopyStopping(request.options(), &job->options_);
     v.AddStatus(job->options_.Validate());
     if (!v.empty()) return v.ToStatus();
-    for (const otcore::Gaussian& g : job->gaussians_) {
-      job->working_bytes_ += 8 * (g.cov.size() * 5 + g.mean.size());
-    }
     return job;
   }
 
   absl::Status Run(const RunContext& context,
                    Response* response) const override {
-    auto r = otcore::GaussianBarycenter(gaussians_, lambdas_, options_,
+    std::vector<otcore::Gaussian> gaussians;
+    gaussians.reserve(inputs_.size());
+    for (const Input& in : inputs_) {
+      if (absl::Status s = context.control.Check(); !s.ok()) return s;
+      if (in.gaussian) {
+        gaussians.push_back(*in.gaussian);
+        continue;
+      }
+      const Eigen::VectorXd uniform =
+          Eigen::VectorXd::Constant(in.points->rows(), 1.0 / in.points->rows());
+      auto g = otcore::FitGaussian(
+          in.points->matrix(), in.weights
+                                   ? otcore::VectorView(in.weights->vector())
+                                   : otcore::VectorView(uniform));
+      if (!g.ok()) return g.status();
+      gaussians.push_back(*std::move(g));
+    }
+    auto r = otcore::GaussianBarycenter(gaussians, lambdas_, options_,
                                         context.control);
     if (!r.ok()) return r.status();
     const int64_t d = r->barycenter.mean.size();
@@ -98,13 +107,18 @@ class GaussianBarycenterJob final : public BarycenterJob {
               response->mutable_gaussian()->mutable_mean());
     FillArray(cov.data(), {d, d},
               response->mutable_gaussian()->mutable_covariance());
-    FillDiagnostics(r->summary, context.queue_wait, gaussians_.size(), 1,
+    FillDiagnostics(r->summary, context.queue_wait, gaussians.size(), 1,
                     response->mutable_diagnostics());
     return absl::OkStatus();
   }
 
  private:
-  std::vector<otcore::Gaussian> gaussians_;
+  // One measure: its parameters, or points (and weights) to fit.
+  struct Input {
+    std::optional<otcore::Gaussian> gaussian;
+    std::unique_ptr<ArrayData> points, weights;
+  };
+  std::vector<Input> inputs_;
   Eigen::VectorXd lambdas_;
   otcore::GaussianBarycenterOptions options_;
 };

@@ -34,7 +34,9 @@ void DecodeAndRun(const uint8_t* data, size_t size) {
   otcore::SolveControl control;
   control.set_deadline(absl::Now() + absl::Milliseconds(20));
   typename Job::Response response;
-  (*job)->Run(RunContext{control, absl::ZeroDuration()}, &response).IgnoreError();
+  (*job)
+      ->Run(RunContext{control, absl::ZeroDuration()}, &response)
+      .IgnoreError();
 }
 
 }  // namespace

@@ -20,8 +20,7 @@ void Write(const std::string& dir, char rpc, const std::string& text) {
     std::fprintf(stderr, "bad seed: %s\n", text.c_str());
     std::exit(1);
   }
-  std::ofstream out(dir + "/seed" + std::to_string(count++),
-                    std::ios::binary);
+  std::ofstream out(dir + "/seed" + std::to_string(count++), std::ios::binary);
   out << rpc << m.SerializeAsString();
 }
 
@@ -51,15 +50,18 @@ int main(int argc, char** argv) {
   }
   Write<ot::v1::DistanceRequest>(
       dir, 0,
-      clouds + "method: METHOD_UNBALANCED_SINKHORN options { "
-               "marginal_relaxation: 1 epsilon: 0.5 }");
+      clouds +
+          "method: METHOD_UNBALANCED_SINKHORN options { "
+          "marginal_relaxation: 1 epsilon: 0.5 }");
   Write<ot::v1::DistanceRequest>(
       dir, 0,
       "source { points { shape: 3 values: 0 values: 1 values: 2 } } target { "
       "points { shape: 2 values: 1 values: 3 } } method: METHOD_ONE_D");
-  Write<ot::v1::PlanRequest>(dir, 1, explicit_cost + "format: PLAN_FORMAT_DENSE");
+  Write<ot::v1::PlanRequest>(dir, 1,
+                             explicit_cost + "format: PLAN_FORMAT_DENSE");
   Write<ot::v1::PlanRequest>(dir, 1, clouds + "method: METHOD_SINKHORN");
-  Write<ot::v1::DivergenceRequest>(dir, 2, clouds + "kind: DIVERGENCE_KIND_SINKHORN");
+  Write<ot::v1::DivergenceRequest>(dir, 2,
+                                   clouds + "kind: DIVERGENCE_KIND_SINKHORN");
   Write<ot::v1::DivergenceRequest>(
       dir, 2, clouds + "kind: DIVERGENCE_KIND_GAUSSIAN_MMD blur: 0.5");
   Write<ot::v1::BarycenterRequest>(
@@ -88,8 +90,8 @@ int main(int argc, char** argv) {
   Write<ot::v1::DistanceBatchRequest>(
       dir, 4, "items { " + clouds + "} items { " + explicit_cost + "}");
   Write<ot::v1::GromovRequest>(dir, 5, clouds + "return_plan: true");
-  Write<ot::v1::GromovRequest>(dir, 5,
-                               clouds + "options { epsilon: 0.5 } return_plan: true");
+  Write<ot::v1::GromovRequest>(
+      dir, 5, clouds + "options { epsilon: 0.5 } return_plan: true");
   Write<ot::v1::MapRequest>(dir, 6, clouds);
   Write<ot::v1::MapRequest>(
       dir, 6,
