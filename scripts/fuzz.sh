@@ -5,15 +5,7 @@
 # fails the script (the reproducer is left in $BUILD_DIR/fuzz-artifacts).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-./scripts/install-deps.sh
-SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
-for p in clang libclang-rt-14-dev; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "$p" >/dev/null
-done
-BUILD_DIR=${BUILD_DIR:-build-asan}  # shared with check-sanitizers.sh
-cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DCMAKE_CXX_COMPILER=clang++ -DOTSERVE_SANITIZE=ON -DOTSERVE_FUZZ=ON >/dev/null
+source ./scripts/configure-asan.sh
 cmake --build "$BUILD_DIR" -j "$(nproc)" --target decode_fuzzer fuzz_seeds
 corpus="$BUILD_DIR/fuzz-corpus"
 mkdir -p "$corpus" "$BUILD_DIR/fuzz-artifacts"
