@@ -96,6 +96,30 @@ absl::Status RunJob(const Job& job, otcore::SolveControl& control,
   }
 }
 
+// The service takes and sends raw bytes so that a request that is not a valid
+// message gets INVALID_ARGUMENT with a message (gRPC's own answer was
+// UNIMPLEMENTED with none).
+template <typename Message>
+absl::Status ParseRequest(const grpc::ByteBuffer& raw, Message* message) {
+  grpc::ByteBuffer copy(raw);  // shares the slices
+  if (!grpc::SerializationTraits<Message>::Deserialize(&copy, message).ok()) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("the request is not a valid ", message->GetTypeName(),
+                     " message (check the client's ot.v1 protos)"));
+  }
+  return absl::OkStatus();
+}
+
+template <typename Message>
+absl::Status SerializeResponse(const Message& message, grpc::ByteBuffer* out) {
+  bool own = false;
+  out->Clear();  // the writer needs an empty buffer (a stream reuses one)
+  if (!grpc::SerializationTraits<Message>::Serialize(message, out, &own).ok()) {
+    return absl::InternalError("the response could not be serialised");
+  }
+  return absl::OkStatus();
+}
+
 // Job::Decode with the same boundary as RunJob: an exception (e.g. bad_alloc
 // while converting a request) fails this call only, with its own code.
 template <typename Job>
@@ -119,24 +143,31 @@ auto DecodeJob(const typename Job::Request& request,
 // RESOURCE_EXHAUSTED at once when the scheduler is full.
 template <typename Job>
 grpc::ServerUnaryReactor* Serve(grpc::CallbackServerContext* context,
-                                const typename Job::Request& request,
-                                typename Job::Response* response,
+                                const grpc::ByteBuffer& raw_request,
+                                grpc::ByteBuffer* raw_response,
                                 const DecodeContext& decode,
                                 absl::Duration max_job_time,
                                 Scheduler* scheduler) {
-  auto decoded = DecodeJob<Job>(request, decode);
+  // The request and the job that views it live until the call ends.
+  auto request = std::make_shared<typename Job::Request>();
+  if (absl::Status s = ParseRequest(raw_request, request.get()); !s.ok()) {
+    return FinishNow(context, s);
+  }
+  auto decoded = DecodeJob<Job>(*request, decode);
   if (!decoded.ok()) return FinishNow(context, decoded.status());
   std::shared_ptr<const Job> job = *std::move(decoded);
   auto control = MakeControl(context, scheduler);
   auto* reactor = new JobReactor(control);
   // The request stays in memory until the call ends: it counts too.
   const int64_t bytes =
-      static_cast<int64_t>(request.ByteSizeLong()) + job->WorkingBytes();
+      static_cast<int64_t>(request->ByteSizeLong()) + job->WorkingBytes();
   const Scheduler::Admission admission = scheduler->TrySubmit(
-      [reactor, control, job, response,
+      [reactor, control, request, job, raw_response,
        max_job_time](absl::Duration queue_wait) {
-        const absl::Status status =
-            RunJob(*job, *control, queue_wait, max_job_time, response);
+        typename Job::Response response;
+        absl::Status status =
+            RunJob(*job, *control, queue_wait, max_job_time, &response);
+        if (status.ok()) status = SerializeResponse(response, raw_response);
         reactor->Finish(ToGrpcStatus(status));  // the reactor may go now
       },
       bytes);
@@ -149,8 +180,7 @@ grpc::ServerUnaryReactor* Serve(grpc::CallbackServerContext* context,
 // Streams progress events and then the result of one Distance job. Writes are
 // serialised (one in flight); progress events are coalesced to the newest.
 // Lifetime: one reference for gRPC (dropped in OnDone) and one for the job.
-class StreamReactor final
-    : public grpc::ServerWriteReactor<ot::v1::DistanceEvent> {
+class StreamReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
  public:
   void Progress(const otcore::Progress& p) ABSL_LOCKS_EXCLUDED(mu_) {
     absl::MutexLock lock(&mu_);
@@ -203,10 +233,10 @@ class StreamReactor final
   void PumpLocked() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     if (writing_ || done_ || finished_) return;
     if (pending_progress_) {
-      current_ = std::move(*pending_progress_);
+      SerializeResponse(*pending_progress_, &current_).IgnoreError();
       pending_progress_.reset();
     } else if (pending_result_) {
-      current_ = std::move(*pending_result_);
+      SerializeResponse(*pending_result_, &current_).IgnoreError();
       pending_result_.reset();
     } else {
       if (finishing_) {
@@ -231,7 +261,7 @@ class StreamReactor final
   bool done_ ABSL_GUARDED_BY(mu_) = false;
   std::optional<ot::v1::DistanceEvent> pending_progress_ ABSL_GUARDED_BY(mu_);
   std::optional<ot::v1::DistanceEvent> pending_result_ ABSL_GUARDED_BY(mu_);
-  ot::v1::DistanceEvent current_ ABSL_GUARDED_BY(mu_);
+  grpc::ByteBuffer current_ ABSL_GUARDED_BY(mu_);
   grpc::Status status_ ABSL_GUARDED_BY(mu_);
   std::atomic<int> refs_{2};
 };
@@ -239,62 +269,63 @@ class StreamReactor final
 }  // namespace
 
 grpc::ServerUnaryReactor* OtService::Distance(
-    grpc::CallbackServerContext* context,
-    const ot::v1::DistanceRequest* request,
-    ot::v1::DistanceResponse* response) {
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
+    grpc::ByteBuffer* response) {
   return Serve<DistanceJob>(context, *request, response, context_,
                             max_job_time_, scheduler_);
 }
 
 grpc::ServerUnaryReactor* OtService::Plan(grpc::CallbackServerContext* context,
-                                          const ot::v1::PlanRequest* request,
-                                          ot::v1::PlanResponse* response) {
+                                          const grpc::ByteBuffer* request,
+                                          grpc::ByteBuffer* response) {
   return Serve<PlanJob>(context, *request, response, context_, max_job_time_,
                         scheduler_);
 }
 
 grpc::ServerUnaryReactor* OtService::Divergence(
-    grpc::CallbackServerContext* context,
-    const ot::v1::DivergenceRequest* request,
-    ot::v1::DivergenceResponse* response) {
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
+    grpc::ByteBuffer* response) {
   return Serve<DivergenceJob>(context, *request, response, context_,
                               max_job_time_, scheduler_);
 }
 
 grpc::ServerUnaryReactor* OtService::Barycenter(
-    grpc::CallbackServerContext* context,
-    const ot::v1::BarycenterRequest* request,
-    ot::v1::BarycenterResponse* response) {
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
+    grpc::ByteBuffer* response) {
   return Serve<BarycenterJob>(context, *request, response, context_,
                               max_job_time_, scheduler_);
 }
 
 grpc::ServerUnaryReactor* OtService::DistanceBatch(
-    grpc::CallbackServerContext* context,
-    const ot::v1::DistanceBatchRequest* request,
-    ot::v1::DistanceBatchResponse* response) {
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
+    grpc::ByteBuffer* response) {
   return Serve<DistanceBatchJob>(context, *request, response, context_,
                                  max_job_time_, scheduler_);
 }
 
 grpc::ServerUnaryReactor* OtService::GromovWasserstein(
-    grpc::CallbackServerContext* context, const ot::v1::GromovRequest* request,
-    ot::v1::GromovResponse* response) {
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
+    grpc::ByteBuffer* response) {
   return Serve<GromovJob>(context, *request, response, context_, max_job_time_,
                           scheduler_);
 }
 
 grpc::ServerUnaryReactor* OtService::Map(grpc::CallbackServerContext* context,
-                                         const ot::v1::MapRequest* request,
-                                         ot::v1::MapResponse* response) {
+                                         const grpc::ByteBuffer* request,
+                                         grpc::ByteBuffer* response) {
   return Serve<MapJob>(context, *request, response, context_, max_job_time_,
                        scheduler_);
 }
 
-grpc::ServerWriteReactor<ot::v1::DistanceEvent>* OtService::DistanceStream(
-    grpc::CallbackServerContext* context,
-    const ot::v1::DistanceRequest* request) {
+grpc::ServerWriteReactor<grpc::ByteBuffer>* OtService::DistanceStream(
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* raw_request) {
   auto* reactor = new StreamReactor();
+  auto request = std::make_shared<ot::v1::DistanceRequest>();
+  if (absl::Status s = ParseRequest(*raw_request, request.get()); !s.ok()) {
+    reactor->Complete(s, {});
+    reactor->Release();
+    return reactor;
+  }
   auto decoded = DecodeJob<DistanceJob>(*request, context_);
   if (!decoded.ok()) {
     reactor->Complete(decoded.status(), {});
@@ -307,7 +338,7 @@ grpc::ServerWriteReactor<ot::v1::DistanceEvent>* OtService::DistanceStream(
       [reactor](const otcore::Progress& p) { reactor->Progress(p); });
   reactor->set_control(control);
   const Scheduler::Admission admission = scheduler_->TrySubmit(
-      [reactor, control, job,
+      [reactor, control, request, job,
        max_job_time = max_job_time_](absl::Duration queue_wait) {
         ot::v1::DistanceEvent event;
         const absl::Status status = RunJob(

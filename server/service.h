@@ -15,8 +15,26 @@
 
 namespace otserve {
 
-class OtService final
-    : public ot::v1::OptimalTransportService::CallbackService {
+// The job RPCs take raw bytes (parsed in Serve, so that a malformed message
+// gets INVALID_ARGUMENT); GetServerInfo is a typed callback.
+using RawService = ot::v1::OptimalTransportService::WithRawCallbackMethod_Distance<
+    ot::v1::OptimalTransportService::WithRawCallbackMethod_Plan<
+        ot::v1::OptimalTransportService::WithRawCallbackMethod_Divergence<
+            ot::v1::OptimalTransportService::WithRawCallbackMethod_Barycenter<
+                ot::v1::OptimalTransportService::WithRawCallbackMethod_DistanceBatch<
+                    ot::v1::OptimalTransportService::
+                        WithRawCallbackMethod_DistanceStream<
+                            ot::v1::OptimalTransportService::
+                                WithRawCallbackMethod_GromovWasserstein<
+                                    ot::v1::OptimalTransportService::
+                                        WithRawCallbackMethod_Map<
+                                            ot::v1::OptimalTransportService::
+                                                WithCallbackMethod_GetServerInfo<
+                                                    ot::v1::
+                                                        OptimalTransportService::
+                                                            Service>>>>>>>>>;
+
+class OtService final : public RawService {
  public:
   // `scheduler` must outlive the service. Each job may run for at most
   // `max_job_time` (then DEADLINE_EXCEEDED), whatever the caller's deadline.
@@ -26,35 +44,30 @@ class OtService final
         context_{limits, max_message_bytes},
         max_job_time_(max_job_time) {}
 
-  grpc::ServerUnaryReactor* Distance(
-      grpc::CallbackServerContext* context,
-      const ot::v1::DistanceRequest* request,
-      ot::v1::DistanceResponse* response) override;
+  grpc::ServerUnaryReactor* Distance(grpc::CallbackServerContext* context,
+                                     const grpc::ByteBuffer* request,
+                                     grpc::ByteBuffer* response) override;
   grpc::ServerUnaryReactor* Plan(grpc::CallbackServerContext* context,
-                                 const ot::v1::PlanRequest* request,
-                                 ot::v1::PlanResponse* response) override;
-  grpc::ServerUnaryReactor* Divergence(
+                                 const grpc::ByteBuffer* request,
+                                 grpc::ByteBuffer* response) override;
+  grpc::ServerUnaryReactor* Divergence(grpc::CallbackServerContext* context,
+                                       const grpc::ByteBuffer* request,
+                                       grpc::ByteBuffer* response) override;
+  grpc::ServerUnaryReactor* Barycenter(grpc::CallbackServerContext* context,
+                                       const grpc::ByteBuffer* request,
+                                       grpc::ByteBuffer* response) override;
+  grpc::ServerUnaryReactor* DistanceBatch(grpc::CallbackServerContext* context,
+                                          const grpc::ByteBuffer* request,
+                                          grpc::ByteBuffer* response) override;
+  grpc::ServerWriteReactor<grpc::ByteBuffer>* DistanceStream(
       grpc::CallbackServerContext* context,
-      const ot::v1::DivergenceRequest* request,
-      ot::v1::DivergenceResponse* response) override;
-  grpc::ServerUnaryReactor* Barycenter(
-      grpc::CallbackServerContext* context,
-      const ot::v1::BarycenterRequest* request,
-      ot::v1::BarycenterResponse* response) override;
-  grpc::ServerUnaryReactor* DistanceBatch(
-      grpc::CallbackServerContext* context,
-      const ot::v1::DistanceBatchRequest* request,
-      ot::v1::DistanceBatchResponse* response) override;
-  grpc::ServerWriteReactor<ot::v1::DistanceEvent>* DistanceStream(
-      grpc::CallbackServerContext* context,
-      const ot::v1::DistanceRequest* request) override;
+      const grpc::ByteBuffer* request) override;
   grpc::ServerUnaryReactor* GromovWasserstein(
-      grpc::CallbackServerContext* context,
-      const ot::v1::GromovRequest* request,
-      ot::v1::GromovResponse* response) override;
+      grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
+      grpc::ByteBuffer* response) override;
   grpc::ServerUnaryReactor* Map(grpc::CallbackServerContext* context,
-                                const ot::v1::MapRequest* request,
-                                ot::v1::MapResponse* response) override;
+                                const grpc::ByteBuffer* request,
+                                grpc::ByteBuffer* response) override;
   grpc::ServerUnaryReactor* GetServerInfo(
       grpc::CallbackServerContext* context,
       const ot::v1::GetServerInfoRequest* request,

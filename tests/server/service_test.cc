@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "absl/base/casts.h"
+#include "absl/strings/match.h"
 #include "client/client.h"
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
@@ -489,6 +490,47 @@ int HealthStatus(const std::shared_ptr<grpc::Channel>& channel,
   for (auto& s : slices)
     bytes += std::string(reinterpret_cast<const char*>(s.begin()), s.size());
   return bytes.size() == 2 && bytes[0] == '\x08' ? bytes[1] : -1;
+}
+
+// Issue 10: bytes that are not a request message got UNIMPLEMENTED with an
+// empty message; now INVALID_ARGUMENT saying what was expected.
+TEST_F(ServiceTest, UnparseableRequestIsInvalidArgument) {
+  grpc::GenericStub generic(channel_);
+  for (const char* method : {"/ot.v1.OptimalTransportService/Distance",
+                             "/ot.v1.OptimalTransportService/Plan",
+                             "/ot.v1.OptimalTransportService/DistanceStream"}) {
+    grpc::Slice slice(std::string("\xff\xff\xff\x0a\x05", 5));
+    grpc::ByteBuffer in(&slice, 1), out;
+    grpc::ClientContext c;
+    std::promise<grpc::Status> done;
+    if (absl::EndsWith(method, "Stream")) {
+      // A server-streaming call through the generic stub: read to the end.
+      grpc::CompletionQueue cq;
+      auto call = generic.PrepareCall(&c, method, &cq);
+      void* tag;
+      bool ok;
+      call->StartCall(reinterpret_cast<void*>(1));
+      cq.Next(&tag, &ok);
+      call->Write(in, grpc::WriteOptions().set_last_message(),
+                  reinterpret_cast<void*>(2));
+      cq.Next(&tag, &ok);
+      grpc::Status status;
+      call->Finish(&status, reinterpret_cast<void*>(3));
+      while (cq.Next(&tag, &ok) && tag != reinterpret_cast<void*>(3)) {
+      }
+      EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
+          << method << ": " << status.error_message();
+      continue;
+    }
+    generic.UnaryCall(&c, method, {}, &in, &out,
+                      [&done](grpc::Status s) { done.set_value(s); });
+    const grpc::Status status = done.get_future().get();
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT)
+        << method;
+    EXPECT_NE(status.error_message().find("not a valid ot.v1."),
+              std::string::npos)
+        << status.error_message();
+  }
 }
 
 TEST_F(ServiceTest, HealthReportsServing) {
