@@ -42,6 +42,15 @@ void Scheduler::RunNext() {
   in_flight_.fetch_sub(1);
 }
 
+Scheduler::Admission Scheduler::Precheck(int64_t bytes) const {
+  absl::MutexLock lock(&mu_);
+  if (draining_) return Admission::kDraining;
+  if (in_flight_.load() >= capacity()) return Admission::kFull;
+  if (bytes > max_bytes_) return Admission::kTooLarge;
+  if (bytes > max_bytes_ - bytes_in_flight_) return Admission::kNoMemory;
+  return Admission::kAdmitted;
+}
+
 void Scheduler::StopAdmitting() {
   absl::MutexLock lock(&mu_);
   draining_ = true;

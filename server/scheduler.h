@@ -42,6 +42,9 @@ class Scheduler {
   // until it returns; otherwise the job is not run.
   Admission TrySubmit(std::function<void(absl::Duration queue_wait)> job,
                       int64_t bytes = 0) ABSL_LOCKS_EXCLUDED(mu_);
+  // What TrySubmit would answer for `bytes` now (no job is taken): lets a
+  // caller refuse before it spends memory preparing the job.
+  Admission Precheck(int64_t bytes) const ABSL_LOCKS_EXCLUDED(mu_);
   // From now on TrySubmit answers kDraining; admitted jobs still run.
   void StopAdmitting() ABSL_LOCKS_EXCLUDED(mu_);
 

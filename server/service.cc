@@ -148,6 +148,14 @@ grpc::ServerUnaryReactor* Serve(grpc::CallbackServerContext* context,
                                 const DecodeContext& decode,
                                 absl::Duration max_job_time,
                                 Scheduler* scheduler) {
+  // Refused before parsing when the scheduler could not take even the request
+  // (busy workers, or a memory budget that cannot hold it): under overload
+  // this keeps parsed copies of refused requests out of memory.
+  const Scheduler::Admission early =
+      scheduler->Precheck(static_cast<int64_t>(raw_request.Length()));
+  if (early != Scheduler::Admission::kAdmitted) {
+    return FinishNow(context, RefusalStatus(early, *scheduler));
+  }
   // The request and the job that views it live until the call ends.
   auto request = std::make_shared<typename Job::Request>();
   if (absl::Status s = ParseRequest(raw_request, request.get()); !s.ok()) {
