@@ -172,15 +172,10 @@ absl::Status ValidateTransport(const TransportProblem& p,
         "options.directions",
         absl::StrCat("must have ", p.x->cols(), " columns (the dimension)"));
   }
+  // Absent weights are uniform, of mass 1.
   if (info.balanced) {
-    const double mass_a = p.a ? p.a->sum() : 1.0;
-    const double mass_b = p.b ? p.b->sum() : 1.0;
-    if (std::abs(mass_a - mass_b) > kMassTolerance * std::max(mass_a, mass_b)) {
-      return InvalidField(
-          "target.weights",
-          absl::StrCat("total mass ", mass_b, " differs from source mass ",
-                       mass_a, " (relative tolerance ", kMassTolerance, ")"));
-    }
+    return ValidateBalancedMasses(p.a ? p.a->sum() : 1.0,
+                                  p.b ? p.b->sum() : 1.0);
   }
   return absl::OkStatus();
 }

@@ -78,7 +78,10 @@ absl::Status ValidateProbability(const VectorView& w, absl::string_view field) {
 }
 
 absl::Status ValidateBalanced(const VectorView& a, const VectorView& b) {
-  const double sa = a.sum(), sb = b.sum();
+  return ValidateBalancedMasses(a.sum(), b.sum());
+}
+
+absl::Status ValidateBalancedMasses(double sa, double sb) {
   if (std::abs(sa - sb) > kMassTolerance * std::max(sa, sb)) {
     return InvalidField(
         "target.weights",

@@ -44,6 +44,8 @@ absl::Status ValidateProbability(const VectorView& w, absl::string_view field);
 inline constexpr double kMassTolerance = 1e-6;
 // Error on "target.weights" when the masses of a and b differ.
 absl::Status ValidateBalanced(const VectorView& a, const VectorView& b);
+// The same from the two total masses.
+absl::Status ValidateBalancedMasses(double mass_a, double mass_b);
 
 // max(L1 row-marginal error, L1 column-marginal error) / sum(a) of a sparse
 // plan.
