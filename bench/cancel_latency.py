@@ -5,7 +5,7 @@ target: within 0.1 s). Each job is sized to run for seconds and sent with a
 every 2 ms until it reads 0. Prints one line per family: the seconds from the
 deadline to the free worker.
 
-  python3 bench/cancel_latency.py [--server_bin build/otserve] [--json]
+  python3 bench/cancel_latency.py [--server_bin build/otserve] [--json] [--only S]
 """
 import argparse, json, os, sys, time
 
@@ -28,6 +28,8 @@ def jobs(c, rng):
         xs, xs + 1, method="sliced", n_projections=10000, timeout=t)
     g = rng.normal(size=(1500, 1000))
     yield "gaussian d=1000", lambda t: c.distance(g, g + 1, method="gaussian", timeout=t)
+    g2 = rng.normal(size=(2100, 2048))
+    yield "gaussian d=2048", lambda t: c.distance(g2, g2 + 1, method="gaussian", timeout=t)
     x1k = rng.normal(size=(1000, 2)); y1k = rng.normal(size=(1000, 3))
     yield "gw cg 1000", lambda t: c.gromov_wasserstein(x1k, y1k, tol=1e-300, max_iter=10**6,
                                                        timeout=t)
@@ -53,6 +55,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--server_bin", default="build/otserve")
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--only", default="", help="run the families whose name has this")
     args = ap.parse_args()
     os.environ["OTSERVE_BIN"] = args.server_bin
     sys.path.insert(0, os.path.join(os.path.dirname(args.server_bin), "python"))
@@ -62,6 +65,8 @@ def main():
     rows = []
     try:
         for name, call in jobs(c, np.random.default_rng(0)):
+            if args.only not in name:
+                continue
             start = time.monotonic()
             try:
                 call(DEADLINE)

@@ -32,11 +32,11 @@ absl::StatusOr<TransportResult> SolveGaussianMethod(
     const TransportProblem& p, const TransportOptions& options,
     const SolveControl& control) {
   auto side =
-      [](const std::optional<Gaussian>& given,
+      [&control](const std::optional<Gaussian>& given,
          const std::optional<MatrixView>& points,
          const std::optional<VectorView>& w) -> absl::StatusOr<Gaussian> {
     if (given) return *given;
-    return FitGaussian(*points, *w);
+    return FitGaussian(*points, *w, &control);
   };
   ASSIGN_OR_RETURN(Gaussian g1, side(p.source_gaussian, p.x, p.a));
   ASSIGN_OR_RETURN(Gaussian g2, side(p.target_gaussian, p.y, p.b));

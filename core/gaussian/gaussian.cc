@@ -1,13 +1,17 @@
-// Bures-Wasserstein closed forms by symmetric eigendecompositions.
+// Bures-Wasserstein closed forms by symmetric eigendecompositions and, for
+// W2, a pivoted LDL^T factorisation.
 #include "core/gaussian/gaussian.h"
 
 #include <cmath>
+#include <limits>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "core/common/cost.h"
 #include "core/common/eigen.h"
 #include "core/common/status_macros.h"
+#include "core/common/symmetric.h"
 #include "core/common/validate.h"
 
 namespace otcore {
@@ -21,11 +25,50 @@ Eigen::MatrixXd PowPsd(const Eigen::MatrixXd& s, double power, double floor) {
          eig.eigenvectors().transpose();
 }
 
-// tr((S1^1/2 S2 S1^1/2)^1/2): the cross term of the Bures distance.
-double BuresCross(const Eigen::MatrixXd& s1_half, const Eigen::MatrixXd& s2) {
-  Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> eig(s1_half * s2 * s1_half,
-                                                     Eigen::EigenvaluesOnly);
-  return eig.eigenvalues().cwiseMax(0.0).cwiseSqrt().sum();
+// B with S = B B^T, d x rank(S): the Cholesky factor when S is numerically
+// definite (blocked, checks `control`), else the pivoted LDL^T factorisation
+// (stable for semi-definite S; d^3/3 flops that are not interrupted: 0.4 s
+// at d = 2048) whose pivots at rounding level are zeros of S: their columns
+// are dropped, else each would add sqrt(rounding) to the Bures sum.
+absl::StatusOr<Eigen::MatrixXd> PsdFactor(const Eigen::MatrixXd& s,
+                                          const SolveControl* control) {
+  absl::StatusOr<Eigen::MatrixXd> chol = CheckedCholesky(s, control);
+  if (chol.ok() || !absl::IsFailedPrecondition(chol.status())) return chol;
+  const Eigen::LDLT<Eigen::MatrixXd> ldlt(s);
+  const Eigen::VectorXd& pivots = ldlt.vectorD();
+  const double floor = std::numeric_limits<double>::epsilon() *
+                       static_cast<double>(pivots.size()) *
+                       std::max(0.0, pivots.maxCoeff());
+  std::vector<Eigen::Index> kept;
+  for (Eigen::Index i = 0; i < pivots.size(); ++i) {
+    if (pivots(i) > floor) kept.push_back(i);
+  }
+  const Eigen::MatrixXd l = ldlt.matrixL();
+  Eigen::MatrixXd b(l.rows(), static_cast<Eigen::Index>(kept.size()));
+  for (size_t k = 0; k < kept.size(); ++k) {
+    b.col(k) = l.col(kept[k]) * std::sqrt(pivots(kept[k]));
+  }
+  return Eigen::MatrixXd(ldlt.transpositionsP().transpose() * b);
+}
+
+// tr((S1^1/2 S2 S1^1/2)^1/2), the cross term of the Bures distance, as the
+// nuclear norm of K = B1^T B2 (S_i = B_i B_i^T): the sum of sqrt(eig(K K^T))
+// over the smaller side. No eigenvectors are needed, and every O(d^3) step
+// but a semi-definite factorisation checks `control`.
+absl::StatusOr<double> BuresCross(const Eigen::MatrixXd& s1,
+                                  const Eigen::MatrixXd& s2,
+                                  const SolveControl* control) {
+  ASSIGN_OR_RETURN(const Eigen::MatrixXd b1, PsdFactor(s1, control));
+  ASSIGN_OR_RETURN(const Eigen::MatrixXd b2, PsdFactor(s2, control));
+  ASSIGN_OR_RETURN(const Eigen::MatrixXd k,
+                   CheckedProduct(b1.transpose(), b2, control));
+  const bool rows = k.rows() <= k.cols();
+  ASSIGN_OR_RETURN(const Eigen::MatrixXd gram,
+                   rows ? CheckedProduct(k, k.transpose(), control)
+                        : CheckedProduct(k.transpose(), k, control));
+  ASSIGN_OR_RETURN(const Eigen::VectorXd values,
+                   SymmetricEigenvalues(gram, control));
+  return values.cwiseMax(0.0).cwiseSqrt().sum();
 }
 
 }  // namespace
@@ -34,7 +77,8 @@ Eigen::MatrixXd SqrtPsd(const Eigen::MatrixXd& s) {
   return PowPsd(s, 0.5, 0.0);
 }
 
-absl::Status ValidateGaussian(const Gaussian& g, bool check_psd) {
+absl::Status ValidateGaussian(const Gaussian& g, bool check_psd,
+                              const SolveControl* control) {
   const Eigen::Index d = g.mean.size();
   if (d == 0) return absl::InvalidArgumentError("mean is empty");
   if (g.cov.rows() != d || g.cov.cols() != d) {
@@ -57,17 +101,18 @@ absl::Status ValidateGaussian(const Gaussian& g, bool check_psd) {
     return absl::InvalidArgumentError("covariance is not symmetric");
   }
   if (!check_psd) return absl::OkStatus();
-  Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> eig(g.cov,
-                                                     Eigen::EigenvaluesOnly);
-  if (eig.eigenvalues().minCoeff() < -1e-9 * scale) {
+  ASSIGN_OR_RETURN(const Eigen::VectorXd values,
+                   SymmetricEigenvalues(g.cov, control));
+  if (values.minCoeff() < -1e-9 * scale) {
     return absl::InvalidArgumentError(
         absl::StrCat("covariance is not positive semi-definite (eigenvalue ",
-                     eig.eigenvalues().minCoeff(), ")"));
+                     values.minCoeff(), ")"));
   }
   return absl::OkStatus();
 }
 
-absl::StatusOr<Gaussian> FitGaussian(const MatrixView& x, const VectorView& w) {
+absl::StatusOr<Gaussian> FitGaussian(const MatrixView& x, const VectorView& w,
+                                     const SolveControl* control) {
   RETURN_IF_ERROR(ValidateWeights(w, "weights"));
   if (x.rows() != w.size()) {
     return absl::InvalidArgumentError("points and weights differ in length");
@@ -75,16 +120,29 @@ absl::StatusOr<Gaussian> FitGaussian(const MatrixView& x, const VectorView& w) {
   const double total = w.sum();
   Gaussian g;
   g.mean = (x.transpose() * w) / total;
-  const RowMatrix centered = x.rowwise() - g.mean.transpose();
-  g.cov = centered.transpose() * w.asDiagonal() * centered / total;
+  g.cov = Eigen::MatrixXd::Zero(x.cols(), x.cols());
+  // Blocks of rows keep each uninterruptible product short (n d^2 flops in
+  // all: 10 s at n = 1e5, d = 2048).
+  constexpr Eigen::Index kRows = 256;
+  RowMatrix centered;
+  for (Eigen::Index i = 0; i < x.rows(); i += kRows) {
+    RETURN_IF_ERROR(control ? control->Check() : absl::OkStatus());
+    const Eigen::Index rows = std::min(kRows, x.rows() - i);
+    centered = x.middleRows(i, rows).rowwise() - g.mean.transpose();
+    g.cov.noalias() += centered.transpose() *
+                       (w.segment(i, rows).asDiagonal() * centered);
+  }
+  g.cov /= total;
   return g;
 }
 
 namespace {
-// ValidateGaussian with the error on `field` ("source.gaussian" ...).
-absl::Status ValidateNamed(const Gaussian& g, absl::string_view field) {
-  const absl::Status s = ValidateGaussian(g);
-  if (s.ok()) return s;
+// ValidateGaussian with the error on `field` ("source.gaussian" ...); a
+// cancel or deadline passes through unchanged.
+absl::Status ValidateNamed(const Gaussian& g, absl::string_view field,
+                           const SolveControl* control = nullptr) {
+  const absl::Status s = ValidateGaussian(g, /*check_psd=*/true, control);
+  if (s.ok() || s.code() != absl::StatusCode::kInvalidArgument) return s;
   return InvalidField(absl::StrCat(field, ".covariance"), s.message());
 }
 }  // namespace
@@ -93,21 +151,14 @@ absl::StatusOr<GaussianW2Result> GaussianW2(const Gaussian& g1,
                                             const Gaussian& g2,
                                             const SolveControl* control) {
   const absl::Time start = absl::Now();
-  auto check = [control]() {
-    return control ? control->Check() : absl::OkStatus();
-  };
-  RETURN_IF_ERROR(ValidateNamed(g1, "source.gaussian"));
-  RETURN_IF_ERROR(check());
-  RETURN_IF_ERROR(ValidateNamed(g2, "target.gaussian"));
-  RETURN_IF_ERROR(check());
+  RETURN_IF_ERROR(ValidateNamed(g1, "source.gaussian", control));
+  RETURN_IF_ERROR(ValidateNamed(g2, "target.gaussian", control));
   if (g1.mean.size() != g2.mean.size()) {
     return absl::InvalidArgumentError(
         "the Gaussians have different dimensions");
   }
   GaussianW2Result r;
-  const Eigen::MatrixXd half = SqrtPsd(g1.cov);
-  RETURN_IF_ERROR(check());
-  const double cross = BuresCross(half, g2.cov);
+  ASSIGN_OR_RETURN(const double cross, BuresCross(g1.cov, g2.cov, control));
   r.value = std::max(0.0, (g1.mean - g2.mean).squaredNorm() + g1.cov.trace() +
                               g2.cov.trace() - 2.0 * cross);
   r.summary.method = Method::kGaussian;

@@ -19,25 +19,29 @@ struct Gaussian {
 };
 
 // Mean and covariance sum_i w_i (x_i - m)(x_i - m)^T / sum w (biased, as POT's
-// empirical Bures-Wasserstein functions) of weighted points x [n, d].
-absl::StatusOr<Gaussian> FitGaussian(const MatrixView& x, const VectorView& w);
+// empirical Bures-Wasserstein functions) of weighted points x [n, d]; checks
+// `control` (may be null) every 256 points.
+absl::StatusOr<Gaussian> FitGaussian(const MatrixView& x, const VectorView& w,
+                                     const SolveControl* control = nullptr);
 
 // Checks shapes, finiteness, symmetry and positive semi-definiteness.
 // Entries of means and covariances are bounded so that W2's products stay
 // within double range.
 inline constexpr double kMaxGaussianEntry = 1e150;
 // Shapes, finiteness, range and symmetry; with check_psd also positive
-// semi-definiteness (an O(d^3) eigendecomposition: the solvers run it, not
-// request decoding).
-absl::Status ValidateGaussian(const Gaussian& g, bool check_psd = true);
+// semi-definiteness (O(d^3) eigenvalues, checking `control` (may be null)
+// every few columns: the solvers run it, not request decoding).
+absl::Status ValidateGaussian(const Gaussian& g, bool check_psd = true,
+                              const SolveControl* control = nullptr);
 
 struct GaussianW2Result {
   // W2^2 = ||m1 - m2||^2 + tr(S1 + S2 - 2 (S1^1/2 S2 S1^1/2)^1/2).
   double value = 0.0;
   Summary summary;
 };
-// With a control, cancel and deadlines are honoured between its four d x d
-// eigendecompositions (each O(d^3) and not interruptible itself).
+// With a control, cancel and deadlines are honoured inside every O(d^3) step
+// except the pivoted LDL^T factorisation of a singular S1 or S2 (d^3/3 flops:
+// 28 ms at d = 1000, 0.4 s at d = 2048 on one core).
 absl::StatusOr<GaussianW2Result> GaussianW2(
     const Gaussian& g1, const Gaussian& g2,
     const SolveControl* control = nullptr);

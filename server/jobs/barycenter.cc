@@ -94,7 +94,8 @@ class GaussianBarycenterJob final : public BarycenterJob {
       auto g = otcore::FitGaussian(
           in.points->matrix(), in.weights
                                    ? otcore::VectorView(in.weights->vector())
-                                   : otcore::VectorView(uniform));
+                                   : otcore::VectorView(uniform),
+          &context.control);
       if (!g.ok()) return g.status();
       gaussians.push_back(*std::move(g));
     }

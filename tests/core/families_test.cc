@@ -8,6 +8,7 @@
 #include "core/barycenter/free_support.h"
 #include "core/common/cost.h"
 #include "core/common/iteration.h"
+#include "core/common/symmetric.h"
 #include "core/entropic/divergence.h"
 #include "core/entropic/sinkhorn.h"
 #include "core/exact/network_simplex.h"
@@ -84,6 +85,60 @@ TEST(GaussianTest, ClosedFormsAndMap) {
   Gaussian bad{Eigen::Vector2d(0, 0), Eigen::Vector2d(1, -1).asDiagonal()};
   EXPECT_EQ(GaussianW2(bad, g2).status().code(),
             absl::StatusCode::kInvalidArgument);
+}
+
+TEST(SymmetricTest, EigenvaluesAgreeWithEigenAndHonourCancel) {
+  std::mt19937_64 rng(7);
+  std::normal_distribution<double> normal;
+  for (int d : {1, 2, 5, 64, 200}) {
+    Eigen::MatrixXd a(d, d);
+    for (double& v : a.reshaped()) v = normal(rng);
+    const Eigen::MatrixXd s = 1e3 * (a + a.transpose());  // indefinite
+    auto mine = SymmetricEigenvalues(s, nullptr);
+    ASSERT_TRUE(mine.ok());
+    Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> ref(s,
+                                                       Eigen::EigenvaluesOnly);
+    EXPECT_LE((*mine - ref.eigenvalues()).cwiseAbs().maxCoeff(),
+              1e-12 * ref.eigenvalues().cwiseAbs().maxCoeff())
+        << d;
+  }
+  SolveControl control;
+  control.Cancel();
+  EXPECT_EQ(SymmetricEigenvalues(Eigen::MatrixXd::Identity(40, 40), &control)
+                .status()
+                .code(),
+            absl::StatusCode::kCancelled);
+}
+
+TEST(GaussianTest, W2IsExactOnSingularCovariances) {
+  // Covariances of rank 3 in d = 12 (and full rank), either side first: the
+  // LDL^T route must match tr(S1 + S2 - 2 (S1^1/2 S2 S1^1/2)^1/2) computed
+  // from the factor F of S1 = F F^T.
+  std::mt19937_64 rng(3);
+  std::normal_distribution<double> normal;
+  const int d = 12;
+  for (int rank : {3, 12}) {
+    Eigen::MatrixXd f1(d, rank), f2(d, d);
+    for (double& v : f1.reshaped()) v = normal(rng);
+    for (double& v : f2.reshaped()) v = normal(rng);
+    Gaussian g1{Eigen::VectorXd::Zero(d), f1 * f1.transpose()};
+    Gaussian g2{Eigen::VectorXd::Ones(d), f2 * f2.transpose() / d};
+    // S1 = F F^T: S1^1/2 S2 S1^1/2 has the nonzero spectrum of F^T S2 F.
+    Eigen::SelfAdjointEigenSolver<Eigen::MatrixXd> small(
+        f1.transpose() * g2.cov * f1, Eigen::EigenvaluesOnly);
+    const double cross = small.eigenvalues().cwiseMax(0.0).cwiseSqrt().sum();
+    const double expected = d + g1.cov.trace() + g2.cov.trace() - 2 * cross;
+    for (const auto& [p, q] : {std::pair(&g1, &g2), std::pair(&g2, &g1)}) {
+      auto w = GaussianW2(*p, *q);
+      ASSERT_TRUE(w.ok());
+      EXPECT_NEAR(w->value, expected, 1e-10 * expected) << rank;
+    }
+  }
+  SolveControl control;
+  control.Cancel();
+  Gaussian g{Eigen::VectorXd::Zero(3), Eigen::MatrixXd::Identity(3, 3)};
+  EXPECT_EQ(GaussianW2(g, g, &control).status().code(),
+            absl::StatusCode::kCancelled);
 }
 
 TEST(GaussianTest, FitAndBarycenter) {
