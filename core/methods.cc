@@ -32,9 +32,10 @@ absl::StatusOr<TransportResult> SolveGaussianMethod(
     const TransportProblem& p, const TransportOptions& options,
     const SolveControl& control) {
   auto side =
-      [&control](const std::optional<Gaussian>& given,
-         const std::optional<MatrixView>& points,
-         const std::optional<VectorView>& w) -> absl::StatusOr<Gaussian> {
+      [&control](
+          const std::optional<Gaussian>& given,
+          const std::optional<MatrixView>& points,
+          const std::optional<VectorView>& w) -> absl::StatusOr<Gaussian> {
     if (given) return *given;
     return FitGaussian(*points, *w, &control);
   };

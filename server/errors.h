@@ -1,16 +1,20 @@
 // Error construction for the service: field violations gathered during
-// validation, sent as INVALID_ARGUMENT with google.rpc.BadRequest details, and
-// the single place where absl::StatusCode maps to grpc::StatusCode.
+// validation, sent as INVALID_ARGUMENT with google.rpc.BadRequest details, the
+// single place where absl::StatusCode maps to grpc::StatusCode, and the job
+// boundary that turns exceptions into statuses.
 // Thread-compatible.
 #ifndef OTSERVE_SERVER_ERRORS_H_
 #define OTSERVE_SERVER_ERRORS_H_
 
 #include <grpcpp/support/status.h>
 
+#include <exception>
+#include <new>
 #include <string>
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
 #include "ot/v1/service.pb.h"
 
@@ -58,6 +62,25 @@ absl::Status DrainingStatus();
 // or the memory budget is taken by jobs in flight.
 absl::Status QueueFullStatus(int in_flight, int capacity);
 absl::Status MemoryBusyStatus(int64_t used_mb, int64_t budget_mb);
+
+// The job boundary: runs `body` (returning absl::Status or StatusOr) and turns
+// an exception it throws into this call's error, never the process's end:
+// std::bad_alloc -> RESOURCE_EXHAUSTED with `out_of_memory`, anything else
+// INTERNAL "<what> failed: <e.what()>".
+template <typename Body>
+auto CatchExceptions(Body&& body, absl::string_view what,
+                     absl::string_view out_of_memory) -> decltype(body()) {
+  try {
+    return body();
+  } catch (const std::bad_alloc&) {
+    return absl::ResourceExhaustedError(out_of_memory);
+  } catch (const std::exception& e) {
+    return absl::InternalError(absl::StrCat(what, " failed: ", e.what()));
+  } catch (...) {
+    return absl::InternalError(
+        absl::StrCat(what, " failed with an unknown exception"));
+  }
+}
 
 }  // namespace otserve
 

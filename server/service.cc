@@ -13,6 +13,7 @@
 #include "core/common/control.h"
 #include "core/methods.h"
 #include "core/version.h"
+#include "server/errors.h"
 #include "server/methods.h"
 
 namespace otserve {
@@ -84,16 +85,11 @@ absl::Status RunJob(const Job& job, otcore::SolveControl& control,
                     Response* response) {
   if (absl::Status s = control.Check(); !s.ok()) return s;
   control.set_time_limit(absl::Now() + max_job_time);
-  try {
-    return job.Run({control, queue_wait}, response);
-  } catch (const std::bad_alloc&) {
-    return absl::ResourceExhaustedError(
-        "the job ran out of memory; send a smaller problem");
-  } catch (const std::exception& e) {
-    return absl::InternalError(absl::StrCat("the job failed: ", e.what()));
-  } catch (...) {
-    return absl::InternalError("the job failed with an unknown exception");
-  }
+  return CatchExceptions(
+      [&] {
+        return job.Run({control, queue_wait}, response);
+      },
+      "the job", "the job ran out of memory; send a smaller problem");
 }
 
 // The service takes and sends raw bytes so that a request that is not a valid
@@ -126,17 +122,10 @@ template <typename Job>
 auto DecodeJob(const typename Job::Request& request,
                const DecodeContext& decode)
     -> decltype(Job::Decode(request, decode)) {
-  try {
-    return Job::Decode(request, decode);
-  } catch (const std::bad_alloc&) {
-    return absl::ResourceExhaustedError(
-        "out of memory while reading the request; send a smaller one");
-  } catch (const std::exception& e) {
-    return absl::InternalError(
-        absl::StrCat("reading the request failed: ", e.what()));
-  } catch (...) {
-    return absl::InternalError("reading the request failed");
-  }
+  return CatchExceptions([&] { return Job::Decode(request, decode); },
+                         "reading the request",
+                         "out of memory while reading the request; send a "
+                         "smaller one");
 }
 
 // Decode on this (gRPC) thread, then Run on a worker, which finishes the call;

@@ -22,9 +22,8 @@ absl::StatusOr<Eigen::VectorXd> SymmetricEigenvalues(
   const Eigen::Index n = a.rows();
   if (n == 0) return Eigen::VectorXd();
   // Scaled to max |a_ij| = 1 (as Eigen's solver does) against over/underflow.
-  const double scale = a.triangularView<Eigen::Lower>().toDenseMatrix()
-                           .cwiseAbs()
-                           .maxCoeff();
+  const double scale =
+      a.triangularView<Eigen::Lower>().toDenseMatrix().cwiseAbs().maxCoeff();
   if (scale > 0) a /= scale;
   Eigen::VectorXd diag(n);
   Eigen::VectorXd subdiag(std::max<Eigen::Index>(n - 1, 0));

@@ -1,8 +1,8 @@
 // Dense symmetric linear algebra that honours a SolveControl: eigenvalues by
 // Householder tridiagonalisation checked every column, Cholesky factors and
-// products computed in blocks checked between them. Used where one O(d^3) call of Eigen could
-// otherwise hold a worker for seconds after a deadline (the Gaussian closed
-// forms). Stateless functions; thread-compatible.
+// products computed in blocks checked between them. Used where one O(d^3) call
+// of Eigen could otherwise hold a worker for seconds after a deadline (the
+// Gaussian closed forms). Stateless functions; thread-compatible.
 #ifndef OTSERVE_CORE_COMMON_SYMMETRIC_H_
 #define OTSERVE_CORE_COMMON_SYMMETRIC_H_
 

@@ -129,8 +129,8 @@ absl::StatusOr<Gaussian> FitGaussian(const MatrixView& x, const VectorView& w,
     RETURN_IF_ERROR(control ? control->Check() : absl::OkStatus());
     const Eigen::Index rows = std::min(kRows, x.rows() - i);
     centered = x.middleRows(i, rows).rowwise() - g.mean.transpose();
-    g.cov.noalias() += centered.transpose() *
-                       (w.segment(i, rows).asDiagonal() * centered);
+    g.cov.noalias() +=
+        centered.transpose() * (w.segment(i, rows).asDiagonal() * centered);
   }
   g.cov /= total;
   return g;

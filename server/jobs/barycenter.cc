@@ -92,9 +92,9 @@ class GaussianBarycenterJob final : public BarycenterJob {
       const Eigen::VectorXd uniform =
           Eigen::VectorXd::Constant(in.points->rows(), 1.0 / in.points->rows());
       auto g = otcore::FitGaussian(
-          in.points->matrix(), in.weights
-                                   ? otcore::VectorView(in.weights->vector())
-                                   : otcore::VectorView(uniform),
+          in.points->matrix(),
+          in.weights ? otcore::VectorView(in.weights->vector())
+                     : otcore::VectorView(uniform),
           &context.control);
       if (!g.ok()) return g.status();
       gaussians.push_back(*std::move(g));

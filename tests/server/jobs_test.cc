@@ -6,7 +6,9 @@
 #include <google/protobuf/text_format.h>
 #include <gtest/gtest.h>
 
+#include <new>
 #include <set>
+#include <stdexcept>
 #include <string>
 
 #include "absl/strings/str_cat.h"
@@ -14,6 +16,7 @@
 #include "core/methods.h"
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
+#include "server/errors.h"
 #include "server/methods.h"
 
 namespace otserve {
@@ -278,6 +281,31 @@ TEST(DecodeTest, GromovChecksEachSpace) {
       {});
   EXPECT_EQ(Fields(job.status()),
             (std::set<std::string>{"target_costs", "options.epsilon"}));
+}
+
+// The job boundary: whatever a job throws fails that call with its own code
+// and a message; the test process (like the server) survives.
+TEST(JobBoundaryTest, ExceptionsBecomeThisCallsError) {
+  auto run = [](auto body) {
+    return CatchExceptions(body, "the job", "out of memory");
+  };
+  const absl::Status oom =
+      run([]() -> absl::Status { throw std::bad_alloc(); });
+  EXPECT_EQ(oom.code(), absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(oom.message(), "out of memory");
+  const absl::Status std_error =
+      run([]() -> absl::Status { throw std::length_error("vector too long"); });
+  EXPECT_EQ(std_error.code(), absl::StatusCode::kInternal);
+  EXPECT_EQ(std_error.message(), "the job failed: vector too long");
+  const absl::Status unknown = run([]() -> absl::Status { throw 42; });
+  EXPECT_EQ(unknown.code(), absl::StatusCode::kInternal);
+  EXPECT_NE(unknown.message().find("unknown exception"), std::string::npos);
+  const absl::StatusOr<int> value =
+      run([]() -> absl::StatusOr<int> { return 7; });
+  EXPECT_EQ(*value, 7);
+  const absl::Status passed =
+      run([]() -> absl::Status { return absl::DeadlineExceededError("late"); });
+  EXPECT_EQ(passed.code(), absl::StatusCode::kDeadlineExceeded);
 }
 
 TEST(DiagnosticsTest, StoppingRuleDefaultsToTheMarginalError) {
