@@ -81,6 +81,8 @@ absl::StatusOr<FixedSupportBarycenterResult> FixedSupportBarycenter(
     RETURN_IF_ERROR(control.Check());
     log_bar.setZero();
     for (Eigen::Index k = 0; k < k_count; ++k) {
+      // Two n x m reductions per measure: checked between measures.
+      if (k > 0) RETURN_IF_ERROR(control.Check());
       kernels.RowSoftMin(cost, g[k], zeros_m, eps, &f, control);
       f += eps * log_a[k];  // row marginals now equal a_k
       kernels.ColSoftMin(cost, f, zeros_n, eps, &soft, control);
@@ -95,6 +97,7 @@ absl::StatusOr<FixedSupportBarycenterResult> FixedSupportBarycenter(
       // e^c.
       log_bar += c;
       for (int r = 0; r < 10; ++r) {
+        RETURN_IF_ERROR(control.Check());
         kernels.RowSoftMin(cost, eps * c, zeros_m, eps, &soft, control);
         c = 0.5 * (c + log_bar + soft / eps);
       }
