@@ -7,7 +7,9 @@ PKGS=(
   build-essential cmake ninja-build pkg-config
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libabsl-dev libeigen3-dev libgtest-dev libgmock-dev libbenchmark-dev
+  libcpp-httplib-dev openssl
   python3 python3-numpy python3-grpcio python3-protobuf python3-pot
+  python3-prometheus-client
 )
 
 missing=()

@@ -121,4 +121,13 @@ absl::Status MemoryBusyStatus(int64_t used_mb, int64_t budget_mb) {
                    "; retry later")));
 }
 
+absl::Status TenantFullStatus(absl::string_view tenant, int max_jobs,
+                              int64_t max_mb) {
+  return WithRetryHint(absl::ResourceExhaustedError(absl::StrCat(
+      "tenant \"", tenant, "\" is at its share of the server: at most ",
+      max_jobs, " jobs and ", max_mb,
+      " MiB in flight per tenant (--tenant_max_jobs, --tenant_max_memory_mb); "
+      "retry later")));
+}
+
 }  // namespace otserve

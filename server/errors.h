@@ -62,6 +62,9 @@ absl::Status DrainingStatus();
 // or the memory budget is taken by jobs in flight.
 absl::Status QueueFullStatus(int in_flight, int capacity);
 absl::Status MemoryBusyStatus(int64_t used_mb, int64_t budget_mb);
+// RESOURCE_EXHAUSTED with RetryInfo: the tenant's own share is taken.
+absl::Status TenantFullStatus(absl::string_view tenant, int max_jobs,
+                              int64_t max_mb);
 
 // The job boundary: runs `body` (returning absl::Status or StatusOr) and turns
 // an exception it throws into this call's error, never the process's end:

@@ -2,6 +2,7 @@
 // SIGINT / SIGTERM: health goes NOT_SERVING (still answering), new jobs get
 // UNAVAILABLE, in-flight jobs drain for up to --drain_seconds, then the rest
 // are cancelled and the process exits 0; a second signal exits at once (1).
+// SIGHUP re-reads the --auth_tokens file.
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
@@ -47,6 +48,40 @@ ABSL_FLAG(double, max_job_seconds, 300.0,
           "Longest one job may run once a worker starts it; then it stops "
           "with DEADLINE_EXCEEDED (bounds jobs sent without a deadline or "
           "with huge iteration caps).");
+ABSL_FLAG(std::string, tls_cert, "",
+          "PEM certificate chain of the server; with --tls_key, serve TLS "
+          "only.");
+ABSL_FLAG(std::string, tls_key, "", "PEM private key of --tls_cert.");
+ABSL_FLAG(std::string, tls_client_ca, "",
+          "PEM CA bundle: clients must present a certificate it signed "
+          "(mutual TLS).");
+ABSL_FLAG(std::string, auth_tokens, "",
+          "Token file: one \"<token> <tenant> [weight]\" per line. Calls "
+          "need \"authorization: Bearer <token>\" (else UNAUTHENTICATED); "
+          "SIGHUP re-reads it. Empty: the server is open to any caller.");
+ABSL_FLAG(bool, public_server_info, false,
+          "With --auth_tokens, GetServerInfo answers without a token.");
+ABSL_FLAG(int, tenant_max_jobs, -1,
+          "Jobs (queued + running) one tenant may have in flight; -1 = "
+          "max(1, max_queue), which leaves the workers' slots to others.");
+ABSL_FLAG(int64_t, tenant_max_memory_mb, -1,
+          "MiB of the jobs' memory budget one tenant may hold; -1 = half.");
+ABSL_FLAG(std::string, metrics_listen, "",
+          "host:port of the Prometheus endpoint GET /metrics (e.g. "
+          "127.0.0.1:9090); empty: off.");
+ABSL_FLAG(std::string, log_format, "none",
+          "Request log on stderr, one line per call: json, text or none.");
+ABSL_FLAG(bool, reflection, true,
+          "Serve gRPC reflection (v1alpha; not token-protected: it describes "
+          "the public API only).");
+ABSL_FLAG(bool, channelz, false, "Serve the channelz service (debugging).");
+ABSL_FLAG(double, max_connection_age_seconds, 300.0,
+          "Close connections after this age (GOAWAY; in-flight calls get "
+          "--max_job_seconds to finish) so that clients re-resolve and reach "
+          "new replicas; 0 = never.");
+ABSL_FLAG(double, keepalive_seconds, 60.0,
+          "Ping idle connections after this many seconds (dead peers are "
+          "dropped 20 s later).");
 ABSL_FLAG(double, drain_seconds, 30.0,
           "On SIGINT/SIGTERM, how long in-flight jobs may run before being "
           "cancelled.");
@@ -63,13 +98,14 @@ int main(int argc, char** argv) {
       "[--max_message_mb=N]");
   absl::ParseCommandLine(argc, argv);
 
-  // Block the stop signals before any thread starts; this thread waits for
-  // them.
+  // Block the signals before any thread starts; this thread waits for them.
   sigset_t stop;
   sigemptyset(&stop);
   sigaddset(&stop, SIGINT);
   sigaddset(&stop, SIGTERM);
-  pthread_sigmask(SIG_BLOCK, &stop, nullptr);
+  sigset_t waited = stop;
+  sigaddset(&waited, SIGHUP);
+  pthread_sigmask(SIG_BLOCK, &waited, nullptr);
 
   otserve::ServerOptions options;
   options.listen = absl::GetFlag(FLAGS_listen);
@@ -85,17 +121,54 @@ int main(int argc, char** argv) {
   options.limits.max_points = absl::GetFlag(FLAGS_max_points);
   options.limits.max_cost_entries = absl::GetFlag(FLAGS_max_cost_entries);
   options.limits.max_dense_dimension = absl::GetFlag(FLAGS_max_dense_dimension);
+  options.tls_cert = absl::GetFlag(FLAGS_tls_cert);
+  options.tls_key = absl::GetFlag(FLAGS_tls_key);
+  options.tls_client_ca = absl::GetFlag(FLAGS_tls_client_ca);
+  options.auth_tokens = absl::GetFlag(FLAGS_auth_tokens);
+  options.public_server_info = absl::GetFlag(FLAGS_public_server_info);
+  options.tenant_max_jobs = absl::GetFlag(FLAGS_tenant_max_jobs);
+  options.tenant_max_memory_mb = absl::GetFlag(FLAGS_tenant_max_memory_mb);
+  options.metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
+  if (!otserve::ParseLogFormat(absl::GetFlag(FLAGS_log_format),
+                               &options.log_format)) {
+    std::fprintf(stderr, "otserve: --log_format must be json, text or none\n");
+    return 2;
+  }
+  options.reflection = absl::GetFlag(FLAGS_reflection);
+  options.channelz = absl::GetFlag(FLAGS_channelz);
+  options.max_connection_age =
+      absl::Seconds(absl::GetFlag(FLAGS_max_connection_age_seconds));
+  options.keepalive_time = absl::Seconds(absl::GetFlag(FLAGS_keepalive_seconds));
   auto server = otserve::OtServer::Start(options);
   if (!server.ok()) {
     std::fprintf(stderr, "otserve: %s\n", server.status().ToString().c_str());
     return 2;
   }
   std::fprintf(
-      stderr, "otserve %s listening on port %d (%d threads, queue %d)\n",
-      otcore::kVersion, (*server)->port(), options.threads, options.max_queue);
+      stderr, "otserve %s listening on port %d (%d threads, queue %d, %s, %s)\n",
+      otcore::kVersion, (*server)->port(), options.threads, options.max_queue,
+      options.tls_cert.empty()
+          ? "plaintext"
+          : (options.tls_client_ca.empty() ? "TLS" : "mutual TLS"),
+      (*server)->open() ? "OPEN: no --auth_tokens, any caller is served"
+                        : "token auth");
+  if ((*server)->metrics_port() > 0) {
+    std::fprintf(stderr, "otserve: metrics on port %d (GET /metrics)\n",
+                 (*server)->metrics_port());
+  }
 
   int signal_number = 0;
-  sigwait(&stop, &signal_number);
+  while (true) {
+    sigwait(&waited, &signal_number);
+    if (signal_number != SIGHUP) break;
+    const auto reloaded = (*server)->ReloadTokens();
+    if (reloaded.ok()) {
+      std::fprintf(stderr, "otserve: SIGHUP, %zu tokens loaded\n", *reloaded);
+    } else {
+      std::fprintf(stderr, "otserve: SIGHUP, tokens kept: %s\n",
+                   reloaded.status().ToString().c_str());
+    }
+  }
   std::fprintf(stderr, "otserve: signal %d, draining for up to %.0f s\n",
                signal_number, absl::GetFlag(FLAGS_drain_seconds));
   // A second signal ends the process at once.

@@ -1,5 +1,8 @@
-// Scheduler: a counter for admission, Eigen's ThreadPool for execution.
+// Scheduler: admission counters, per-tenant queues in weighted round robin,
+// Eigen's ThreadPool for execution.
 #include "server/scheduler.h"
+
+#include <algorithm>
 
 namespace otserve {
 
@@ -11,44 +14,105 @@ Scheduler::Scheduler(int threads, int max_queue, int64_t max_bytes)
 
 Scheduler::~Scheduler() { WaitIdle(absl::InfiniteFuture()); }
 
+Scheduler::Admission Scheduler::CheckLocked(int64_t bytes,
+                                             const Tenant& tenant) const {
+  if (draining_) return Admission::kDraining;
+  if (in_flight_.load() >= capacity()) return Admission::kFull;
+  if (bytes > max_bytes_) return Admission::kTooLarge;
+  auto it = tenants_.find(tenant.name);
+  const int jobs = it == tenants_.end() ? 0 : it->second.jobs;
+  const int64_t tenant_bytes = it == tenants_.end() ? 0 : it->second.bytes;
+  if (jobs >= tenant_limits_.max_jobs ||
+      (jobs > 0 && bytes > tenant_limits_.max_bytes - tenant_bytes)) {
+    return Admission::kTenantFull;
+  }
+  if (bytes > max_bytes_ - bytes_in_flight_) return Admission::kNoMemory;
+  return Admission::kAdmitted;
+}
+
 Scheduler::Admission Scheduler::TrySubmit(
-    std::function<void(absl::Duration)> job, int64_t bytes) {
+    std::function<void(absl::Duration)> job, int64_t bytes,
+    const Tenant& tenant) {
   {
     absl::MutexLock lock(&mu_);
-    if (draining_) return Admission::kDraining;
-    if (in_flight_.load() >= capacity()) return Admission::kFull;
-    if (bytes > max_bytes_) return Admission::kTooLarge;
-    if (bytes > max_bytes_ - bytes_in_flight_) return Admission::kNoMemory;
+    const Admission admission = CheckLocked(bytes, tenant);
+    if (admission != Admission::kAdmitted) return admission;
     in_flight_.fetch_add(1);
     bytes_in_flight_ += bytes;
-    queue_.push_back({std::move(job), absl::Now(), bytes});
+    TenantQueue& t = tenants_[tenant.name];
+    t.weight = std::max(1, tenant.weight);
+    ++t.jobs;
+    t.bytes += bytes;
+    if (t.queue.empty()) ready_.push_back(tenant.name);
+    t.queue.push_back({std::move(job), absl::Now(), bytes});
+    ++queued_;
   }
-  // The pool's own order is not FIFO; each task takes the oldest job.
+  // The pool's own order is not FIFO; each task takes the next job in turn.
   pool_.Schedule([this]() { RunNext(); });
   return Admission::kAdmitted;
 }
 
 void Scheduler::RunNext() {
   Queued next;
+  std::string name;
   {
     absl::MutexLock lock(&mu_);
-    next = std::move(queue_.front());
-    queue_.pop_front();
+    name = ready_.front();
+    TenantQueue& t = tenants_[name];
+    next = std::move(t.queue.front());
+    t.queue.pop_front();
+    --queued_;
+    if (t.queue.empty()) {
+      ready_.pop_front();
+      t.turn = 0;
+    } else if (++t.turn >= t.weight) {  // the turn passes to the next tenant
+      ready_.pop_front();
+      ready_.push_back(name);
+      t.turn = 0;
+    }
   }
   next.job(absl::Now() - next.submitted);
   next.job = nullptr;          // release what the job holds before its bytes
   absl::MutexLock lock(&mu_);  // pairs with WaitIdle's condition
   bytes_in_flight_ -= next.bytes;
+  auto it = tenants_.find(name);
+  it->second.bytes -= next.bytes;
+  if (--it->second.jobs == 0) tenants_.erase(it);
   in_flight_.fetch_sub(1);
 }
 
-Scheduler::Admission Scheduler::Precheck(int64_t bytes) const {
+Scheduler::Admission Scheduler::Precheck(int64_t bytes,
+                                         const Tenant& tenant) const {
   absl::MutexLock lock(&mu_);
-  if (draining_) return Admission::kDraining;
-  if (in_flight_.load() >= capacity()) return Admission::kFull;
-  if (bytes > max_bytes_) return Admission::kTooLarge;
-  if (bytes > max_bytes_ - bytes_in_flight_) return Admission::kNoMemory;
-  return Admission::kAdmitted;
+  return CheckLocked(bytes, tenant);
+}
+
+void Scheduler::set_tenant_limits(const TenantLimits& limits) {
+  absl::MutexLock lock(&mu_);
+  tenant_limits_ = limits;
+}
+
+TenantLimits Scheduler::tenant_limits() const {
+  absl::MutexLock lock(&mu_);
+  return tenant_limits_;
+}
+
+std::vector<TenantLoad> Scheduler::TenantLoads() const {
+  absl::MutexLock lock(&mu_);
+  std::vector<TenantLoad> loads;
+  for (const auto& [name, t] : tenants_) {
+    loads.push_back({name, t.jobs, static_cast<int>(t.queue.size()), t.bytes});
+  }
+  std::sort(loads.begin(), loads.end(),
+            [](const TenantLoad& a, const TenantLoad& b) {
+              return a.name < b.name;
+            });
+  return loads;
+}
+
+int Scheduler::queued() const {
+  absl::MutexLock lock(&mu_);
+  return queued_;
 }
 
 void Scheduler::StopAdmitting() {

@@ -1,9 +1,11 @@
 // Scheduler: admission control in front of one process-wide worker pool
 // (Eigen's ThreadPool). At most threads + max_queue jobs are in flight, and
-// their estimated memory stays within a byte budget; beyond either TrySubmit
-// refuses at once, which the service answers with RESOURCE_EXHAUSTED. Admitted
-// jobs start in FIFO order. Thread-safe: every method may be called from any
-// thread.
+// their estimated memory stays within a byte budget; each tenant has its own
+// limits on jobs and bytes in flight; beyond any of these TrySubmit refuses at
+// once, which the service answers with RESOURCE_EXHAUSTED. Jobs queue per
+// tenant: a free worker serves the tenants with queued jobs in weighted round
+// robin (a tenant of weight w starts up to w jobs per turn), and each tenant's
+// jobs in FIFO order. Thread-safe: every method may be called from any thread.
 #ifndef OTSERVE_SERVER_SCHEDULER_H_
 #define OTSERVE_SERVER_SCHEDULER_H_
 
@@ -14,12 +16,31 @@
 #include <functional>
 #include <limits>
 #include <memory>
+#include <string>
 #include <unsupported/Eigen/CXX11/ThreadPool>
+#include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
+#include "server/auth.h"
 
 namespace otserve {
+
+// Per-tenant bounds (queued and running jobs together), so that one tenant
+// cannot take every slot or the whole memory budget.
+struct TenantLimits {
+  int max_jobs = std::numeric_limits<int>::max();
+  int64_t max_bytes = std::numeric_limits<int64_t>::max();
+};
+
+// One tenant's share of the scheduler now (metrics).
+struct TenantLoad {
+  std::string name;
+  int jobs = 0;    // queued + running
+  int queued = 0;  // waiting for a worker
+  int64_t bytes = 0;
+};
 
 class Scheduler {
  public:
@@ -37,14 +58,23 @@ class Scheduler {
     kNoMemory,  // the budget is taken by jobs in flight: retry later
     kTooLarge,  // `bytes` alone exceeds the budget
     kDraining,  // after StopAdmitting()
+    kTenantFull,  // the tenant's own jobs or bytes limit is reached
   };
   // Runs job(queue_wait) on a worker, holding `bytes` of the memory budget
-  // until it returns; otherwise the job is not run.
+  // (and of the tenant's) until it returns; otherwise the job is not run.
   Admission TrySubmit(std::function<void(absl::Duration queue_wait)> job,
-                      int64_t bytes = 0) ABSL_LOCKS_EXCLUDED(mu_);
+                      int64_t bytes = 0, const Tenant& tenant = {})
+      ABSL_LOCKS_EXCLUDED(mu_);
   // What TrySubmit would answer for `bytes` now (no job is taken): lets a
   // caller refuse before it spends memory preparing the job.
-  Admission Precheck(int64_t bytes) const ABSL_LOCKS_EXCLUDED(mu_);
+  Admission Precheck(int64_t bytes, const Tenant& tenant = {}) const
+      ABSL_LOCKS_EXCLUDED(mu_);
+  // Set before the first job; applies to every tenant.
+  void set_tenant_limits(const TenantLimits& limits) ABSL_LOCKS_EXCLUDED(mu_);
+  TenantLimits tenant_limits() const ABSL_LOCKS_EXCLUDED(mu_);
+  // Tenants with jobs in flight, by name.
+  std::vector<TenantLoad> TenantLoads() const ABSL_LOCKS_EXCLUDED(mu_);
+  int queued() const ABSL_LOCKS_EXCLUDED(mu_);
   // From now on TrySubmit answers kDraining; admitted jobs still run.
   void StopAdmitting() ABSL_LOCKS_EXCLUDED(mu_);
 
@@ -75,7 +105,16 @@ class Scheduler {
     absl::Time submitted;
     int64_t bytes = 0;
   };
-  // A pool task: runs the oldest queued job.
+  struct TenantQueue {
+    std::deque<Queued> queue;
+    int jobs = 0;  // queued + running
+    int64_t bytes = 0;
+    int weight = 1;
+    int turn = 0;  // jobs started in the tenant's current turn
+  };
+  Admission CheckLocked(int64_t bytes, const Tenant& tenant) const
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_);
+  // A pool task: runs the next job in weighted round robin over tenants.
   void RunNext() ABSL_LOCKS_EXCLUDED(mu_);
 
   const int threads_;
@@ -85,7 +124,11 @@ class Scheduler {
   mutable absl::Mutex mu_;
   bool draining_ ABSL_GUARDED_BY(mu_) = false;
   int64_t bytes_in_flight_ ABSL_GUARDED_BY(mu_) = 0;
-  std::deque<Queued> queue_ ABSL_GUARDED_BY(mu_);
+  TenantLimits tenant_limits_ ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<std::string, TenantQueue> tenants_ ABSL_GUARDED_BY(mu_);
+  // Tenants with queued jobs, the one being served first.
+  std::deque<std::string> ready_ ABSL_GUARDED_BY(mu_);
+  int queued_ ABSL_GUARDED_BY(mu_) = 0;
   Eigen::ThreadPool pool_;
 };
 

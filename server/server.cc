@@ -7,9 +7,88 @@
 #include <grpcpp/security/server_credentials.h>
 #include <grpcpp/server_builder.h>
 
+#include <grpcpp/ext/channelz_service_plugin.h>
+
+#include <algorithm>
+#include <fstream>
+#include <sstream>
+
 #include "absl/strings/str_cat.h"
 
 namespace otserve {
+namespace {
+
+absl::StatusOr<std::string> ReadFile(const std::string& path,
+                                     absl::string_view flag) {
+  std::ifstream in(path);
+  if (!in) {
+    return absl::InvalidArgumentError(
+        absl::StrCat(flag, ": cannot read ", path));
+  }
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> Credentials(
+    const ServerOptions& o) {
+  if (o.tls_cert.empty() != o.tls_key.empty()) {
+    return absl::InvalidArgumentError(
+        "--tls_cert and --tls_key go together");
+  }
+  if (o.tls_cert.empty()) {
+    if (!o.tls_client_ca.empty()) {
+      return absl::InvalidArgumentError("--tls_client_ca needs --tls_cert");
+    }
+    return grpc::InsecureServerCredentials();
+  }
+  grpc::SslServerCredentialsOptions ssl;
+  grpc::SslServerCredentialsOptions::PemKeyCertPair pair;
+  auto key = ReadFile(o.tls_key, "--tls_key");
+  if (!key.ok()) return key.status();
+  auto cert = ReadFile(o.tls_cert, "--tls_cert");
+  if (!cert.ok()) return cert.status();
+  pair.private_key = *key;
+  pair.cert_chain = *cert;
+  ssl.pem_key_cert_pairs.push_back(std::move(pair));
+  if (!o.tls_client_ca.empty()) {
+    auto ca = ReadFile(o.tls_client_ca, "--tls_client_ca");
+    if (!ca.ok()) return ca.status();
+    ssl.pem_root_certs = *ca;
+    ssl.client_certificate_request =
+        GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY;
+  }
+  return grpc::SslServerCredentials(ssl);
+}
+
+// Reflection on or off for one builder: linking grpc++_reflection registers
+// its plugin for every server of the process, so this option removes it, or
+// adds it where it is missing.
+class ReflectionOption final : public grpc::ServerBuilderOption {
+ public:
+  explicit ReflectionOption(bool on) : on_(on) {}
+  void UpdateArguments(grpc::ChannelArguments*) override {}
+  void UpdatePlugins(std::vector<std::unique_ptr<grpc::ServerBuilderPlugin>>*
+                         plugins) override {
+    const std::string name =
+        grpc::reflection::ProtoServerReflectionPlugin().name();
+    const auto end = std::remove_if(
+        plugins->begin(), plugins->end(),
+        [&name](const auto& p) { return p->name() == name; });
+    const bool present = end != plugins->end();
+    if (!on_) {
+      plugins->erase(end, plugins->end());
+    } else if (!present) {
+      plugins->push_back(
+          std::make_unique<grpc::reflection::ProtoServerReflectionPlugin>());
+    }
+  }
+
+ private:
+  const bool on_;
+};
+
+}  // namespace
 
 absl::StatusOr<std::unique_ptr<OtServer>> OtServer::Start(
     const ServerOptions& o) {
@@ -32,7 +111,17 @@ absl::StatusOr<std::unique_ptr<OtServer>> OtServer::Start(
       o.limits.max_dense_dimension < 1) {
     return absl::InvalidArgumentError("size limits must be >= 1");
   }
+  if (o.tenant_max_jobs == 0 || o.tenant_max_jobs < -1 ||
+      o.tenant_max_memory_mb == 0 || o.tenant_max_memory_mb < -1) {
+    return absl::InvalidArgumentError(
+        "--tenant_max_jobs and --tenant_max_memory_mb must be >= 1 (or -1)");
+  }
+  auto credentials = Credentials(o);
+  if (!credentials.ok()) return credentials.status();
   std::unique_ptr<OtServer> s(new OtServer());
+  auto auth = TokenAuth::FromFile(o.auth_tokens);
+  if (!auth.ok()) return auth.status();
+  s->auth_ = *std::move(auth);
   const int64_t max_bytes = int64_t{o.max_message_mb} << 20;
   // Half the budget for admitted jobs (their requests and working memory), a
   // quarter for gRPC's buffers of requests still arriving (a ResourceQuota),
@@ -40,14 +129,54 @@ absl::StatusOr<std::unique_ptr<OtServer>> OtServer::Start(
   const int64_t budget = o.max_memory_mb << 20;
   s->scheduler_ =
       std::make_unique<Scheduler>(o.threads, o.max_queue, budget / 2);
-  s->service_ = std::make_unique<OtService>(s->scheduler_.get(), o.limits,
-                                            max_bytes, o.max_job_time);
+  // By default a tenant may fill the queue but leaves `threads` slots (and
+  // half the memory) to the others.
+  TenantLimits tenant;
+  tenant.max_jobs = o.tenant_max_jobs > 0 ? o.tenant_max_jobs
+                                          : std::max(1, o.max_queue);
+  tenant.max_bytes = o.tenant_max_memory_mb > 0
+                         ? o.tenant_max_memory_mb << 20
+                         : s->scheduler_->max_bytes() / 2;
+  s->scheduler_->set_tenant_limits(tenant);
+  s->metrics_ = std::make_unique<Metrics>(s->scheduler_.get());
+  if (!o.metrics_listen.empty()) {
+    auto http = MetricsHttpServer::Start(o.metrics_listen, s->metrics_.get());
+    if (!http.ok()) return http.status();
+    s->metrics_http_ = *std::move(http);
+  }
+  ServiceEnv env;
+  env.scheduler = s->scheduler_.get();
+  env.decode = {o.limits, max_bytes};
+  env.max_job_time = o.max_job_time;
+  env.auth = s->auth_.get();
+  env.metrics = s->metrics_.get();
+  env.log_format = o.log_format;
+  env.public_server_info = o.public_server_info;
+  s->service_ = std::make_unique<OtService>(std::move(env));
 
   grpc::EnableDefaultHealthCheckService(true);
-  grpc::reflection::InitProtoReflectionServerBuilderPlugin();
+  if (o.channelz) grpc::channelz::experimental::InitChannelzService();
   grpc::ServerBuilder builder;
-  builder.AddListeningPort(o.listen, grpc::InsecureServerCredentials(),
-                           &s->port_);
+  builder.SetOption(std::make_unique<ReflectionOption>(o.reflection));
+  builder.AddListeningPort(o.listen, *credentials, &s->port_);
+  // Keepalive: ping idle connections, accept client pings down to 10 s.
+  builder.AddChannelArgument(
+      GRPC_ARG_KEEPALIVE_TIME_MS,
+      static_cast<int>(absl::ToInt64Milliseconds(o.keepalive_time)));
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_TIMEOUT_MS, 20'000);
+  builder.AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  builder.AddChannelArgument(
+      GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 10'000);
+  if (o.max_connection_age > absl::ZeroDuration()) {
+    builder.AddChannelArgument(
+        GRPC_ARG_MAX_CONNECTION_AGE_MS,
+        static_cast<int>(std::min<int64_t>(
+            absl::ToInt64Milliseconds(o.max_connection_age), INT32_MAX)));
+    builder.AddChannelArgument(
+        GRPC_ARG_MAX_CONNECTION_AGE_GRACE_MS,
+        static_cast<int>(std::min<int64_t>(
+            absl::ToInt64Milliseconds(o.max_job_time) + 1000, INT32_MAX)));
+  }
   grpc::ResourceQuota quota("otserve");
   quota.Resize(static_cast<size_t>(budget / 4));
   builder.SetResourceQuota(quota);
@@ -62,6 +191,10 @@ absl::StatusOr<std::unique_ptr<OtServer>> OtServer::Start(
   health->SetServingStatus(true);
   health->SetServingStatus("ot.v1.OptimalTransportService", true);
   return s;
+}
+
+int OtServer::metrics_port() const {
+  return metrics_http_ ? metrics_http_->port() : 0;
 }
 
 bool OtServer::Shutdown(absl::Duration drain, absl::Duration grace) {

@@ -1,5 +1,6 @@
-// OtServer: owns the gRPC server, the scheduler and the service; adds health
-// checking and reflection; drains on shutdown. Used by `otserve` and by the
+// OtServer: owns the gRPC server, the scheduler, authentication, metrics and
+// the service; adds TLS, health checking, reflection and channelz; drains on
+// shutdown. Used by `otserve` and by the
 // loopback tests. Thread-safe: Shutdown() may be called from any thread, once.
 #ifndef OTSERVE_SERVER_SERVER_H_
 #define OTSERVE_SERVER_SERVER_H_
@@ -12,7 +13,10 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "server/auth.h"
 #include "server/convert.h"
+#include "server/metrics.h"
+#include "server/metrics_http.h"
 #include "server/scheduler.h"
 #include "server/service.h"
 
@@ -34,6 +38,31 @@ struct ServerOptions {
   // Longest a job may run once started (DEADLINE_EXCEEDED after), > 0.
   absl::Duration max_job_time = absl::Minutes(5);
   Limits limits;
+
+  // Shared-service options (README "Operating a shared server").
+  // PEM files: server certificate chain and key enable TLS; a client CA also
+  // requires and verifies client certificates (mutual TLS).
+  std::string tls_cert, tls_key, tls_client_ca;
+  // Token file ("<token> <tenant> [weight]" lines); empty: open server.
+  std::string auth_tokens;
+  // GetServerInfo answers without a token.
+  bool public_server_info = false;
+  // Per-tenant bounds on jobs (queued + running) and MiB in flight; -1:
+  // max(1, max_queue) jobs and half the jobs' memory budget.
+  int tenant_max_jobs = -1;
+  int64_t tenant_max_memory_mb = -1;
+  // host:port of the Prometheus endpoint; empty: none.
+  std::string metrics_listen;
+  LogFormat log_format = LogFormat::kNone;
+  bool reflection = true;
+  bool channelz = false;
+  // Connections are closed (GOAWAY) after this age so that clients
+  // re-resolve and reach new replicas; 0: never. In-flight calls get
+  // max_job_time to finish.
+  absl::Duration max_connection_age = absl::Minutes(5);
+  // Server keepalive pings on idle connections (and the client ping interval
+  // it accepts).
+  absl::Duration keepalive_time = absl::Seconds(60);
 };
 
 class OtServer {
@@ -44,6 +73,11 @@ class OtServer {
   ~OtServer();
 
   int port() const { return port_; }
+  // Port of the metrics endpoint (0 when there is none).
+  int metrics_port() const;
+  // Re-reads the token file (SIGHUP); the old tokens stay on error.
+  absl::StatusOr<size_t> ReloadTokens() { return auth_->Reload(); }
+  bool open() const { return auth_->open(); }
 
   // Health goes NOT_SERVING (and still answers), new jobs are refused with
   // UNAVAILABLE, in-flight jobs get until `drain` to finish; then the server
@@ -57,6 +91,9 @@ class OtServer {
   OtServer() = default;
 
   std::unique_ptr<Scheduler> scheduler_;
+  std::unique_ptr<TokenAuth> auth_;
+  std::unique_ptr<Metrics> metrics_;
+  std::unique_ptr<MetricsHttpServer> metrics_http_;
   std::unique_ptr<OtService> service_;
   std::unique_ptr<grpc::Server> server_;
   int port_ = 0;

@@ -2,6 +2,7 @@
 #include "server/service.h"
 
 #include <atomic>
+#include <cstdio>
 #include <exception>
 #include <memory>
 #include <new>
@@ -59,8 +60,13 @@ grpc::ServerUnaryReactor* FinishNow(grpc::CallbackServerContext* context,
 
 // Why the scheduler did not take a job.
 absl::Status RefusalStatus(Scheduler::Admission admission,
-                           const Scheduler& scheduler) {
+                           const Scheduler& scheduler,
+                           absl::string_view tenant = "") {
   switch (admission) {
+    case Scheduler::Admission::kTenantFull: {
+      const TenantLimits limits = scheduler.tenant_limits();
+      return TenantFullStatus(tenant, limits.max_jobs, limits.max_bytes >> 20);
+    }
     case Scheduler::Admission::kDraining:
       return DrainingStatus();
     case Scheduler::Admission::kTooLarge:
@@ -128,30 +134,86 @@ auto DecodeJob(const typename Job::Request& request,
                          "smaller one");
 }
 
-// Decode on this (gRPC) thread, then Run on a worker, which finishes the call;
-// RESOURCE_EXHAUSTED at once when the scheduler is full.
+// The shape fields of a record that a request names: n, m and d of the
+// source and target point clouds, when it has them.
+template <typename Request>
+void RecordShape(const Request& request, JobRecord* record) {
+  if constexpr (requires { request.source().points(); }) {
+    const auto& shape = request.source().points().shape();
+    if (shape.size() == 2) {
+      record->n = shape[0];
+      record->d = shape[1];
+    }
+    const auto& target = request.target().points().shape();
+    if (target.size() == 2) record->m = target[0];
+  }
+}
+
+// The solver fields of a record from a response's diagnostics.
+template <typename Response>
+void RecordResult(const Response& response, JobRecord* record) {
+  if constexpr (requires { response.diagnostics(); }) {
+    const ot::v1::Diagnostics& d = response.diagnostics();
+    record->has_result = true;
+    if (auto core = FromProto(d.method())) {
+      record->method = std::string(otcore::MethodName(*core));
+    }
+    if (d.n() > 0) record->n = d.n();
+    if (d.m() > 0) record->m = d.m();
+    record->iterations = d.iterations();
+    record->converged = d.converged();
+    record->solve_seconds = d.solve_seconds();
+    record->queue_seconds = d.queue_seconds();
+  }
+}
+
+// Completes `record` with the call's status and hands it to the metrics and
+// the request log.
+void Observe(const ServiceEnv& env, JobRecord* record,
+             const absl::Status& status) {
+  record->code = status.code();
+  if (!status.ok()) record->error = std::string(status.message());
+  record->total_seconds = absl::ToDoubleSeconds(absl::Now() - record->time);
+  env.Observe(*record);
+}
+
+// Authenticates, then decodes on this (gRPC) thread and runs on a worker,
+// which finishes the call; RESOURCE_EXHAUSTED at once when the scheduler (or
+// the tenant's share of it) is full.
 template <typename Job>
 grpc::ServerUnaryReactor* Serve(grpc::CallbackServerContext* context,
                                 const grpc::ByteBuffer& raw_request,
                                 grpc::ByteBuffer* raw_response,
-                                const DecodeContext& decode,
-                                absl::Duration max_job_time,
-                                Scheduler* scheduler) {
+                                const ServiceEnv& env, absl::string_view rpc) {
+  auto record = std::make_shared<JobRecord>();
+  record->time = absl::Now();
+  record->rpc = std::string(rpc);
+  record->bytes_in = static_cast<int64_t>(raw_request.Length());
+  auto finish_now = [&](const absl::Status& status) {
+    Observe(env, record.get(), status);
+    return FinishNow(context, status);
+  };
+  absl::StatusOr<Tenant> tenant =
+      env.auth->Authenticate(context->client_metadata());
+  if (!tenant.ok()) return finish_now(tenant.status());
+  record->tenant = tenant->name;
+  Scheduler* scheduler = env.scheduler;
   // Refused before parsing when the scheduler could not take even the request
   // (busy workers, or a memory budget that cannot hold it): under overload
   // this keeps parsed copies of refused requests out of memory.
-  const Scheduler::Admission early =
-      scheduler->Precheck(static_cast<int64_t>(raw_request.Length()));
+  const Scheduler::Admission early = scheduler->Precheck(record->bytes_in,
+                                                         *tenant);
   if (early != Scheduler::Admission::kAdmitted) {
-    return FinishNow(context, RefusalStatus(early, *scheduler));
+    return finish_now(RefusalStatus(early, *scheduler, tenant->name));
   }
   // The request and the job that views it live until the call ends.
   auto request = std::make_shared<typename Job::Request>();
   if (absl::Status s = ParseRequest(raw_request, request.get()); !s.ok()) {
-    return FinishNow(context, s);
+    return finish_now(s);
   }
-  auto decoded = DecodeJob<Job>(*request, decode);
-  if (!decoded.ok()) return FinishNow(context, decoded.status());
+  RecordShape(*request, record.get());
+  auto decoded = DecodeJob<Job>(*request, env.decode);
+  if (!decoded.ok()) return finish_now(decoded.status());
   std::shared_ptr<const Job> job = *std::move(decoded);
   auto control = MakeControl(context, scheduler);
   auto* reactor = new JobReactor(control);
@@ -159,17 +221,26 @@ grpc::ServerUnaryReactor* Serve(grpc::CallbackServerContext* context,
   const int64_t bytes =
       static_cast<int64_t>(request->ByteSizeLong()) + job->WorkingBytes();
   const Scheduler::Admission admission = scheduler->TrySubmit(
-      [reactor, control, request, job, raw_response,
-       max_job_time](absl::Duration queue_wait) {
+      [reactor, control, request, job, raw_response, record,
+       &env](absl::Duration queue_wait) {
         typename Job::Response response;
         absl::Status status =
-            RunJob(*job, *control, queue_wait, max_job_time, &response);
+            RunJob(*job, *control, queue_wait, env.max_job_time, &response);
         if (status.ok()) status = SerializeResponse(response, raw_response);
+        if (status.ok()) {
+          RecordResult(response, record.get());
+          record->bytes_out = static_cast<int64_t>(raw_response->Length());
+        }
+        record->queue_seconds = absl::ToDoubleSeconds(queue_wait);
+        Observe(env, record.get(), status);
         reactor->Finish(ToGrpcStatus(status));  // the reactor may go now
       },
-      bytes);
+      bytes, *tenant);
   if (admission != Scheduler::Admission::kAdmitted) {
-    reactor->Finish(ToGrpcStatus(RefusalStatus(admission, *scheduler)));
+    const absl::Status refusal =
+        RefusalStatus(admission, *scheduler, record->tenant);
+    Observe(env, record.get(), refusal);
+    reactor->Finish(ToGrpcStatus(refusal));
   }
   return reactor;
 }
@@ -265,88 +336,105 @@ class StreamReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
 
 }  // namespace
 
+void ServiceEnv::Observe(const JobRecord& record) const {
+  if (metrics != nullptr) metrics->Record(record);
+  if (log_format != LogFormat::kNone) {
+    const std::string line = FormatLogLine(record, log_format) + "\n";
+    std::fwrite(line.data(), 1, line.size(), stderr);  // one write per line
+  }
+}
+
 grpc::ServerUnaryReactor* OtService::Distance(
     grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
     grpc::ByteBuffer* response) {
-  return Serve<DistanceJob>(context, *request, response, context_,
-                            max_job_time_, scheduler_);
+  return Serve<DistanceJob>(context, *request, response, env_, "Distance");
 }
 
 grpc::ServerUnaryReactor* OtService::Plan(grpc::CallbackServerContext* context,
                                           const grpc::ByteBuffer* request,
                                           grpc::ByteBuffer* response) {
-  return Serve<PlanJob>(context, *request, response, context_, max_job_time_,
-                        scheduler_);
+  return Serve<PlanJob>(context, *request, response, env_, "Plan");
 }
 
 grpc::ServerUnaryReactor* OtService::Divergence(
     grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
     grpc::ByteBuffer* response) {
-  return Serve<DivergenceJob>(context, *request, response, context_,
-                              max_job_time_, scheduler_);
+  return Serve<DivergenceJob>(context, *request, response, env_, "Divergence");
 }
 
 grpc::ServerUnaryReactor* OtService::Barycenter(
     grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
     grpc::ByteBuffer* response) {
-  return Serve<BarycenterJob>(context, *request, response, context_,
-                              max_job_time_, scheduler_);
+  return Serve<BarycenterJob>(context, *request, response, env_, "Barycenter");
 }
 
 grpc::ServerUnaryReactor* OtService::DistanceBatch(
     grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
     grpc::ByteBuffer* response) {
-  return Serve<DistanceBatchJob>(context, *request, response, context_,
-                                 max_job_time_, scheduler_);
+  return Serve<DistanceBatchJob>(context, *request, response, env_, "DistanceBatch");
 }
 
 grpc::ServerUnaryReactor* OtService::GromovWasserstein(
     grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
     grpc::ByteBuffer* response) {
-  return Serve<GromovJob>(context, *request, response, context_, max_job_time_,
-                          scheduler_);
+  return Serve<GromovJob>(context, *request, response, env_, "GromovWasserstein");
 }
 
 grpc::ServerUnaryReactor* OtService::Map(grpc::CallbackServerContext* context,
                                          const grpc::ByteBuffer* request,
                                          grpc::ByteBuffer* response) {
-  return Serve<MapJob>(context, *request, response, context_, max_job_time_,
-                       scheduler_);
+  return Serve<MapJob>(context, *request, response, env_, "Map");
 }
 
 grpc::ServerWriteReactor<grpc::ByteBuffer>* OtService::DistanceStream(
     grpc::CallbackServerContext* context, const grpc::ByteBuffer* raw_request) {
   auto* reactor = new StreamReactor();
+  auto record = std::make_shared<JobRecord>();
+  record->time = absl::Now();
+  record->rpc = "DistanceStream";
+  record->bytes_in = static_cast<int64_t>(raw_request->Length());
+  auto refuse = [&](const absl::Status& status) {
+    Observe(env_, record.get(), status);
+    reactor->Complete(status, {});
+    reactor->Release();
+    return reactor;
+  };
+  absl::StatusOr<Tenant> tenant =
+      env_.auth->Authenticate(context->client_metadata());
+  if (!tenant.ok()) return refuse(tenant.status());
+  record->tenant = tenant->name;
   auto request = std::make_shared<ot::v1::DistanceRequest>();
   if (absl::Status s = ParseRequest(*raw_request, request.get()); !s.ok()) {
-    reactor->Complete(s, {});
-    reactor->Release();
-    return reactor;
+    return refuse(s);
   }
-  auto decoded = DecodeJob<DistanceJob>(*request, context_);
-  if (!decoded.ok()) {
-    reactor->Complete(decoded.status(), {});
-    reactor->Release();
-    return reactor;
-  }
+  RecordShape(*request, record.get());
+  auto decoded = DecodeJob<DistanceJob>(*request, env_.decode);
+  if (!decoded.ok()) return refuse(decoded.status());
   std::shared_ptr<const DistanceJob> job = *std::move(decoded);
-  auto control = MakeControl(context, scheduler_);
+  auto control = MakeControl(context, env_.scheduler);
   control->set_progress_callback(
       [reactor](const otcore::Progress& p) { reactor->Progress(p); });
   reactor->set_control(control);
-  const Scheduler::Admission admission = scheduler_->TrySubmit(
-      [reactor, control, request, job,
-       max_job_time = max_job_time_](absl::Duration queue_wait) {
+  const Scheduler::Admission admission = env_.scheduler->TrySubmit(
+      [reactor, control, request, job, record,
+       env = &env_](absl::Duration queue_wait) {
         ot::v1::DistanceEvent event;
-        const absl::Status status = RunJob(
-            *job, *control, queue_wait, max_job_time, event.mutable_result());
+        const absl::Status status =
+            RunJob(*job, *control, queue_wait, env->max_job_time,
+                   event.mutable_result());
+        if (status.ok()) {
+          RecordResult(event.result(), record.get());
+          record->bytes_out = static_cast<int64_t>(event.ByteSizeLong());
+        }
+        record->queue_seconds = absl::ToDoubleSeconds(queue_wait);
+        Observe(*env, record.get(), status);
         reactor->Complete(status, std::move(event));
         reactor->Release();
       },
-      static_cast<int64_t>(request->ByteSizeLong()) + job->WorkingBytes());
+      static_cast<int64_t>(request->ByteSizeLong()) + job->WorkingBytes(),
+      *tenant);
   if (admission != Scheduler::Admission::kAdmitted) {
-    reactor->Complete(RefusalStatus(admission, *scheduler_), {});
-    reactor->Release();
+    return refuse(RefusalStatus(admission, *env_.scheduler, tenant->name));
   }
   return reactor;
 }
@@ -354,12 +442,19 @@ grpc::ServerWriteReactor<grpc::ByteBuffer>* OtService::DistanceStream(
 grpc::ServerUnaryReactor* OtService::GetServerInfo(
     grpc::CallbackServerContext* context, const ot::v1::GetServerInfoRequest*,
     ot::v1::GetServerInfoResponse* response) {
+  if (!env_.public_server_info) {
+    absl::StatusOr<Tenant> tenant =
+        env_.auth->Authenticate(context->client_metadata());
+    if (!tenant.ok()) return FinishNow(context, tenant.status());
+  }
+  const Scheduler* scheduler = env_.scheduler;
+  const DecodeContext& decode = env_.decode;
   response->set_version(otcore::kVersion);
-  response->set_worker_threads(scheduler_->threads());
-  response->set_max_queue(scheduler_->max_queue());
-  response->set_max_message_bytes(context_.max_message_bytes);
-  response->set_max_points(context_.limits.max_points);
-  response->set_max_cost_entries(context_.limits.max_cost_entries);
+  response->set_worker_threads(scheduler->threads());
+  response->set_max_queue(scheduler->max_queue());
+  response->set_max_message_bytes(decode.max_message_bytes);
+  response->set_max_points(decode.limits.max_points);
+  response->set_max_cost_entries(decode.limits.max_cost_entries);
   for (const ProtoMethod& row : ProtoMethods())
     response->add_methods(row.proto);
   // Every barycenter kind of the API is served (BarycenterJob::Decode).
@@ -370,7 +465,7 @@ grpc::ServerUnaryReactor* OtService::GetServerInfo(
       response->add_barycenter_kinds(static_cast<ot::v1::BarycenterKind>(kind));
     }
   }
-  response->set_jobs_in_flight(scheduler_->in_flight());
+  response->set_jobs_in_flight(scheduler->in_flight());
   return FinishNow(context, absl::OkStatus());
 }
 

@@ -10,7 +10,9 @@
 
 #include "absl/time/time.h"
 #include "ot/v1/service.grpc.pb.h"
+#include "server/auth.h"
 #include "server/jobs/jobs.h"
+#include "server/metrics.h"
 #include "server/scheduler.h"
 
 namespace otserve {
@@ -34,15 +36,26 @@ using RawService = ot::v1::OptimalTransportService::WithRawCallbackMethod_Distan
                                                         OptimalTransportService::
                                                             Service>>>>>>>>>;
 
+// What every handler shares. The pointers must outlive the service.
+struct ServiceEnv {
+  Scheduler* scheduler = nullptr;
+  DecodeContext decode;
+  // Each job may run for at most this long (then DEADLINE_EXCEEDED),
+  // whatever the caller's deadline.
+  absl::Duration max_job_time = absl::Minutes(5);
+  const TokenAuth* auth = nullptr;  // never null
+  Metrics* metrics = nullptr;       // null: no metrics
+  LogFormat log_format = LogFormat::kNone;
+  // GetServerInfo answers without a token.
+  bool public_server_info = false;
+
+  // Counts a finished or refused call and writes its log line.
+  void Observe(const JobRecord& record) const;
+};
+
 class OtService final : public RawService {
  public:
-  // `scheduler` must outlive the service. Each job may run for at most
-  // `max_job_time` (then DEADLINE_EXCEEDED), whatever the caller's deadline.
-  OtService(Scheduler* scheduler, Limits limits, int64_t max_message_bytes,
-            absl::Duration max_job_time)
-      : scheduler_(scheduler),
-        context_{limits, max_message_bytes},
-        max_job_time_(max_job_time) {}
+  explicit OtService(ServiceEnv env) : env_(std::move(env)) {}
 
   grpc::ServerUnaryReactor* Distance(grpc::CallbackServerContext* context,
                                      const grpc::ByteBuffer* request,
@@ -74,9 +87,7 @@ class OtService final : public RawService {
       ot::v1::GetServerInfoResponse* response) override;
 
  private:
-  Scheduler* const scheduler_;
-  const DecodeContext context_;
-  const absl::Duration max_job_time_;
+  const ServiceEnv env_;
 };
 
 }  // namespace otserve
