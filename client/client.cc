@@ -4,7 +4,10 @@
 #include <grpcpp/grpcpp.h>
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
+#include <fstream>
+#include <sstream>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -16,14 +19,22 @@ namespace {
 
 constexpr int kMaxAttempts = 3;
 
+// A call's deadline and bearer token.
+void Prepare(const std::string& token, absl::Duration timeout,
+             grpc::ClientContext* context) {
+  if (timeout != absl::InfiniteDuration()) {
+    context->set_deadline(absl::ToChronoTime(absl::Now() + timeout));
+  }
+  if (!token.empty()) context->AddMetadata("authorization", "Bearer " + token);
+}
+
 template <typename Call>
-grpc::Status CallWithRetry(absl::Duration timeout, Call call) {
+grpc::Status CallWithRetry(const std::string& token, absl::Duration timeout,
+                           Call call) {
   grpc::Status status;
   for (int attempt = 0; attempt < kMaxAttempts; ++attempt) {
     grpc::ClientContext context;
-    if (timeout != absl::InfiniteDuration()) {
-      context.set_deadline(absl::ToChronoTime(absl::Now() + timeout));
-    }
+    Prepare(token, timeout, &context);
     status = call(&context);
     if (status.error_code() != grpc::StatusCode::UNAVAILABLE) break;
     std::this_thread::sleep_for(std::chrono::milliseconds(50 << attempt));
@@ -117,11 +128,65 @@ absl::Status FromGrpcStatus(const grpc::Status& status) {
 }
 
 std::unique_ptr<Client> Client::Create(const std::string& target) {
+  return *Create(target, ClientOptions());
+}
+
+namespace {
+absl::StatusOr<std::string> ReadPem(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) return absl::NotFoundError("cannot read " + path);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+}  // namespace
+
+ClientOptions ClientOptions::FromEnvironment() {
+  ClientOptions o;
+  auto env = [](const char* name) {
+    const char* v = std::getenv(name);
+    return std::string(v ? v : "");
+  };
+  o.token = env("OTSERVE_TOKEN");
+  o.root_certificates = env("OTSERVE_TLS_CA");
+  o.client_cert = env("OTSERVE_TLS_CERT");
+  o.client_key = env("OTSERVE_TLS_KEY");
+  const std::string tls = env("OTSERVE_TLS");
+  o.tls = (!tls.empty() && tls != "0" && tls != "false") ||
+          !o.root_certificates.empty() || !o.client_cert.empty();
+  return o;
+}
+
+absl::StatusOr<std::unique_ptr<Client>> Client::Create(
+    const std::string& target, const ClientOptions& options) {
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(256 << 20);
   args.SetMaxSendMessageSize(256 << 20);
-  return std::make_unique<Client>(grpc::CreateCustomChannel(
-      target, grpc::InsecureChannelCredentials(), args));
+  if (options.client_cert.empty() != options.client_key.empty()) {
+    return absl::InvalidArgumentError(
+        "a client certificate and its key go together");
+  }
+  std::shared_ptr<grpc::ChannelCredentials> credentials =
+      grpc::InsecureChannelCredentials();
+  if (options.tls) {
+    grpc::SslCredentialsOptions ssl;
+    for (auto [path, pem] :
+         {std::pair{&options.root_certificates, &ssl.pem_root_certs},
+          std::pair{&options.client_cert, &ssl.pem_cert_chain},
+          std::pair{&options.client_key, &ssl.pem_private_key}}) {
+      if (path->empty()) continue;
+      absl::StatusOr<std::string> text = ReadPem(*path);
+      if (!text.ok()) return text.status();
+      *pem = *std::move(text);
+    }
+    credentials = grpc::SslCredentials(ssl);
+  } else if (!options.client_cert.empty()) {
+    return absl::InvalidArgumentError("a client certificate needs TLS");
+  }
+  auto client = std::make_unique<Client>(
+      grpc::CreateCustomChannel(target, credentials, args));
+  client->token_ = options.token;
+  return client;
 }
 
 Client::Client(std::shared_ptr<grpc::Channel> channel)
@@ -140,7 +205,7 @@ absl::StatusOr<DistanceResult> Client::Distance(const Request& request) {
   ToProto(request, &proto);
   ot::v1::DistanceResponse response;
   grpc::Status status =
-      CallWithRetry(request.timeout, [&](grpc::ClientContext* c) {
+      CallWithRetry(token_, request.timeout, [&](grpc::ClientContext* c) {
         return stub_->Distance(c, proto, &response);
       });
   if (!status.ok()) return FromGrpcStatus(status);
@@ -153,9 +218,7 @@ absl::StatusOr<DistanceResult> Client::DistanceStream(
   ot::v1::DistanceRequest proto;
   ToProto(request, &proto);
   grpc::ClientContext context;
-  if (request.timeout != absl::InfiniteDuration()) {
-    context.set_deadline(absl::ToChronoTime(absl::Now() + request.timeout));
-  }
+  Prepare(token_, request.timeout, &context);
   auto reader = stub_->DistanceStream(&context, proto);
   ot::v1::DistanceEvent event;
   std::optional<DistanceResult> result;
@@ -178,7 +241,7 @@ Client::DistanceBatch(const std::vector<Request>& requests,
   ot::v1::DistanceBatchRequest proto;
   for (const Request& r : requests) ToProto(r, proto.add_items());
   ot::v1::DistanceBatchResponse response;
-  grpc::Status status = CallWithRetry(timeout, [&](grpc::ClientContext* c) {
+  grpc::Status status = CallWithRetry(token_, timeout, [&](grpc::ClientContext* c) {
     return stub_->DistanceBatch(c, proto, &response);
   });
   if (!status.ok()) return FromGrpcStatus(status);
@@ -203,7 +266,7 @@ Client::DistanceBatch(const std::vector<Request>& requests,
 absl::StatusOr<ot::v1::DivergenceResponse> Client::Divergence(
     const ot::v1::DivergenceRequest& request, absl::Duration timeout) {
   ot::v1::DivergenceResponse response;
-  grpc::Status status = CallWithRetry(timeout, [&](grpc::ClientContext* c) {
+  grpc::Status status = CallWithRetry(token_, timeout, [&](grpc::ClientContext* c) {
     return stub_->Divergence(c, request, &response);
   });
   if (!status.ok()) return FromGrpcStatus(status);
@@ -213,7 +276,7 @@ absl::StatusOr<ot::v1::DivergenceResponse> Client::Divergence(
 absl::StatusOr<ot::v1::BarycenterResponse> Client::Barycenter(
     const ot::v1::BarycenterRequest& request, absl::Duration timeout) {
   ot::v1::BarycenterResponse response;
-  grpc::Status status = CallWithRetry(timeout, [&](grpc::ClientContext* c) {
+  grpc::Status status = CallWithRetry(token_, timeout, [&](grpc::ClientContext* c) {
     return stub_->Barycenter(c, request, &response);
   });
   if (!status.ok()) return FromGrpcStatus(status);
@@ -223,7 +286,7 @@ absl::StatusOr<ot::v1::BarycenterResponse> Client::Barycenter(
 absl::StatusOr<ot::v1::GromovResponse> Client::GromovWasserstein(
     const ot::v1::GromovRequest& request, absl::Duration timeout) {
   ot::v1::GromovResponse response;
-  grpc::Status status = CallWithRetry(timeout, [&](grpc::ClientContext* c) {
+  grpc::Status status = CallWithRetry(token_, timeout, [&](grpc::ClientContext* c) {
     return stub_->GromovWasserstein(c, request, &response);
   });
   if (!status.ok()) return FromGrpcStatus(status);
@@ -233,7 +296,7 @@ absl::StatusOr<ot::v1::GromovResponse> Client::GromovWasserstein(
 absl::StatusOr<ot::v1::MapResponse> Client::Map(
     const ot::v1::MapRequest& request, absl::Duration timeout) {
   ot::v1::MapResponse response;
-  grpc::Status status = CallWithRetry(timeout, [&](grpc::ClientContext* c) {
+  grpc::Status status = CallWithRetry(token_, timeout, [&](grpc::ClientContext* c) {
     return stub_->Map(c, request, &response);
   });
   if (!status.ok()) return FromGrpcStatus(status);
@@ -244,8 +307,7 @@ absl::StatusOr<PlanResult> Client::Plan(const Request& request) {
   ot::v1::PlanRequest proto;
   ToProto(request, &proto);
   ot::v1::PlanResponse response;
-  grpc::Status status = CallWithRetry(
-      request.timeout,
+  grpc::Status status = CallWithRetry(token_, request.timeout,
       [&](grpc::ClientContext* c) { return stub_->Plan(c, proto, &response); });
   if (!status.ok()) return FromGrpcStatus(status);
   PlanResult result;
@@ -281,7 +343,7 @@ absl::StatusOr<PlanResult> Client::Plan(const Request& request) {
 absl::StatusOr<ot::v1::GetServerInfoResponse> Client::ServerInfo(
     absl::Duration timeout) {
   ot::v1::GetServerInfoResponse response;
-  grpc::Status status = CallWithRetry(timeout, [&](grpc::ClientContext* c) {
+  grpc::Status status = CallWithRetry(token_, timeout, [&](grpc::ClientContext* c) {
     return stub_->GetServerInfo(c, ot::v1::GetServerInfoRequest(), &response);
   });
   if (!status.ok()) return FromGrpcStatus(status);

@@ -67,11 +67,25 @@ struct PlanResult {
   Eigen::VectorXd map_offset;
 };
 
+// How to reach a secured server. Paths name PEM files.
+struct ClientOptions {
+  std::string token;  // sent as "authorization: Bearer <token>"
+  bool tls = false;   // TLS with the system's roots or root_certificates
+  std::string root_certificates;
+  std::string client_cert, client_key;  // for mutual TLS
+  // OTSERVE_TOKEN, OTSERVE_TLS (1/true), OTSERVE_TLS_CA (implies TLS),
+  // OTSERVE_TLS_CERT, OTSERVE_TLS_KEY.
+  static ClientOptions FromEnvironment();
+};
+
 class Client {
  public:
   // Connects lazily to `target` ("host:port"), insecure channel, 256 MiB
   // messages.
   static std::unique_ptr<Client> Create(const std::string& target);
+  // The same with TLS and a token; errors for unreadable PEM files.
+  static absl::StatusOr<std::unique_ptr<Client>> Create(
+      const std::string& target, const ClientOptions& options);
   explicit Client(std::shared_ptr<grpc::Channel> channel);
 
   absl::StatusOr<DistanceResult> Distance(const Request& request);
@@ -106,6 +120,7 @@ class Client {
 
  private:
   std::unique_ptr<ot::v1::OptimalTransportService::Stub> stub_;
+  std::string token_;
 };
 
 // grpc::Status -> absl::Status; field violations from google.rpc.BadRequest are

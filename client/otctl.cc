@@ -35,6 +35,11 @@ Commands:
 
 Flags (files are .npy, or CSV / whitespace text; a 1-D array is a column):
   --server HOST:PORT      server address (default $OTSERVE_ADDRESS or 127.0.0.1:50051)
+  --token T               bearer token (default $OTSERVE_TOKEN)
+  --tls                   TLS with the system's roots ($OTSERVE_TLS=1)
+  --tls-ca FILE           PEM roots to trust; implies --tls ($OTSERVE_TLS_CA)
+  --tls-cert FILE         client certificate for mutual TLS ($OTSERVE_TLS_CERT)
+  --tls-key FILE          its private key ($OTSERVE_TLS_KEY)
   --source FILE           source points [n, d] (optional with an explicit cost)
   --target FILE           target points [m, d]
   --source-weights FILE   source weights [n] (default uniform)
@@ -339,7 +344,7 @@ int main(int argc, char** argv) {
       flags[arg.substr(0, eq)] = arg.substr(eq + 1);
     } else if (arg == "json" || arg == "relative-epsilon" ||
                arg == "progress" || arg == "debiased" ||
-               arg == "no-epsilon-scaling") {
+               arg == "no-epsilon-scaling" || arg == "tls") {
       flags[arg] =
           std::string(1, '1');  // (GCC 12 -Wrestrict false positive on = "1")
     } else if (i + 1 < argc) {
@@ -349,6 +354,11 @@ int main(int argc, char** argv) {
     }
   }
   static const char* kKnown[] = {"server",
+                                 "token",
+                                 "tls",
+                                 "tls-ca",
+                                 "tls-cert",
+                                 "tls-key",
                                  "source",
                                  "target",
                                  "source-weights",
@@ -396,7 +406,19 @@ int main(int argc, char** argv) {
   std::string server = "127.0.0.1:50051";
   if (const char* env = std::getenv("OTSERVE_ADDRESS")) server = env;
   if (flag("server")) server = *flag("server");
-  auto client = otclient::Client::Create(server);
+  otclient::ClientOptions options = otclient::ClientOptions::FromEnvironment();
+  if (flag("token")) options.token = *flag("token");
+  if (flag("tls")) options.tls = true;
+  if (flag("tls-ca")) options.root_certificates = *flag("tls-ca");
+  if (flag("tls-cert")) options.client_cert = *flag("tls-cert");
+  if (flag("tls-key")) options.client_key = *flag("tls-key");
+  if (flag("tls-ca") || flag("tls-cert")) options.tls = true;
+  auto created = otclient::Client::Create(server, options);
+  if (!created.ok()) {
+    std::fprintf(stderr, "otctl: %s\n", created.status().ToString().c_str());
+    return 2;
+  }
+  std::unique_ptr<otclient::Client> client = *std::move(created);
   const bool json = flag("json") != nullptr;
 
   if (command == "info") {

@@ -63,9 +63,11 @@ ABSL_FLAG(bool, public_server_info, false,
           "With --auth_tokens, GetServerInfo answers without a token.");
 ABSL_FLAG(int, tenant_max_jobs, -1,
           "Jobs (queued + running) one tenant may have in flight; -1 = "
-          "max(1, max_queue), which leaves the workers' slots to others.");
+          "max(1, max_queue) with --auth_tokens (the workers' slots stay "
+          "for others), no bound on an open server.");
 ABSL_FLAG(int64_t, tenant_max_memory_mb, -1,
-          "MiB of the jobs' memory budget one tenant may hold; -1 = half.");
+          "MiB of the jobs' memory budget one tenant may hold; -1 = half "
+          "with --auth_tokens, no bound on an open server.");
 ABSL_FLAG(std::string, metrics_listen, "",
           "host:port of the Prometheus endpoint GET /metrics (e.g. "
           "127.0.0.1:9090); empty: off.");

@@ -129,14 +129,20 @@ absl::StatusOr<std::unique_ptr<OtServer>> OtServer::Start(
   const int64_t budget = o.max_memory_mb << 20;
   s->scheduler_ =
       std::make_unique<Scheduler>(o.threads, o.max_queue, budget / 2);
-  // By default a tenant may fill the queue but leaves `threads` slots (and
-  // half the memory) to the others.
+  // With tokens (several tenants), by default a tenant may fill the queue but
+  // leaves `threads` slots (and half the memory) to the others; an open
+  // server has one tenant and no such default.
   TenantLimits tenant;
-  tenant.max_jobs = o.tenant_max_jobs > 0 ? o.tenant_max_jobs
-                                          : std::max(1, o.max_queue);
-  tenant.max_bytes = o.tenant_max_memory_mb > 0
-                         ? o.tenant_max_memory_mb << 20
-                         : s->scheduler_->max_bytes() / 2;
+  if (o.tenant_max_jobs > 0) {
+    tenant.max_jobs = o.tenant_max_jobs;
+  } else if (!s->auth_->open()) {
+    tenant.max_jobs = std::max(1, o.max_queue);
+  }
+  if (o.tenant_max_memory_mb > 0) {
+    tenant.max_bytes = o.tenant_max_memory_mb << 20;
+  } else if (!s->auth_->open()) {
+    tenant.max_bytes = s->scheduler_->max_bytes() / 2;
+  }
   s->scheduler_->set_tenant_limits(tenant);
   s->metrics_ = std::make_unique<Metrics>(s->scheduler_.get());
   if (!o.metrics_listen.empty()) {

@@ -47,8 +47,9 @@ struct ServerOptions {
   std::string auth_tokens;
   // GetServerInfo answers without a token.
   bool public_server_info = false;
-  // Per-tenant bounds on jobs (queued + running) and MiB in flight; -1:
-  // max(1, max_queue) jobs and half the jobs' memory budget.
+  // Per-tenant bounds on jobs (queued + running) and MiB in flight; -1: with
+  // auth_tokens max(1, max_queue) jobs and half the jobs' memory budget,
+  // without (one tenant) no bound.
   int tenant_max_jobs = -1;
   int64_t tenant_max_memory_mb = -1;
   // host:port of the Prometheus endpoint; empty: none.

@@ -2,8 +2,10 @@
 Client may be shared by threads (gRPC channels are)."""
 from __future__ import annotations
 
+import collections
 import dataclasses
-from typing import Optional
+import os
+from typing import Optional, Sequence, Tuple
 
 import grpc
 import numpy as np
@@ -137,18 +139,92 @@ def _raise(e: grpc.RpcError):
     raise OTServeError(e.code(), e.details(), violations) from None
 
 
-class Client:
-    """Connects to an otserve server (insecure channel, 256 MiB messages)."""
+class _MetadataInterceptor(grpc.UnaryUnaryClientInterceptor,
+                           grpc.UnaryStreamClientInterceptor):
+    """Adds fixed metadata (the bearer token) to every call."""
 
-    def __init__(self, target: str = "127.0.0.1:50051", timeout: Optional[float] = None):
-        self._channel = grpc.insecure_channel(target, options=[
-            ("grpc.max_send_message_length", _MAX_MESSAGE),
-            ("grpc.max_receive_message_length", _MAX_MESSAGE)])
+    def __init__(self, metadata):
+        self._metadata = list(metadata)
+
+    def _details(self, details):
+        metadata = list(details.metadata or ()) + self._metadata
+        return details._replace(metadata=metadata) if hasattr(details, "_replace") else \
+            _CallDetails(details.method, details.timeout, metadata, details.credentials,
+                         getattr(details, "wait_for_ready", None),
+                         getattr(details, "compression", None))
+
+    def intercept_unary_unary(self, continuation, details, request):
+        return continuation(self._details(details), request)
+
+    def intercept_unary_stream(self, continuation, details, request):
+        return continuation(self._details(details), request)
+
+
+class _CallDetails(collections.namedtuple(
+        "_CallDetails", ("method", "timeout", "metadata", "credentials", "wait_for_ready",
+                         "compression")), grpc.ClientCallDetails):
+    pass
+
+
+def _read(value):
+    """PEM given as bytes, or as a path to a file."""
+    if value is None or isinstance(value, bytes):
+        return value
+    with open(value, "rb") as f:
+        return f.read()
+
+
+class Client:
+    """Connects to an otserve server (256 MiB messages).
+
+    Security, each also read from the environment when not given:
+      token (OTSERVE_TOKEN): sent as "authorization: Bearer <token>" on every call.
+      tls (OTSERVE_TLS=1): TLS with the system's roots, or with
+      root_certificates (OTSERVE_TLS_CA: a PEM path or bytes), which implies tls.
+      client_cert, client_key (OTSERVE_TLS_CERT, OTSERVE_TLS_KEY): a certificate for
+      servers that require mutual TLS.
+    channel_options: extra gRPC channel arguments, e.g. [("grpc.keepalive_time_ms",
+    30000)].
+    """
+
+    def __init__(self, target: str = "127.0.0.1:50051", timeout: Optional[float] = None,
+                 *, token: Optional[str] = None, tls: Optional[bool] = None,
+                 root_certificates=None, client_cert=None, client_key=None,
+                 channel_options: Sequence[Tuple[str, object]] = ()):
+        env = os.environ
+        token = token if token is not None else env.get("OTSERVE_TOKEN") or None
+        root_certificates = root_certificates if root_certificates is not None \
+            else env.get("OTSERVE_TLS_CA") or None
+        client_cert = client_cert if client_cert is not None \
+            else env.get("OTSERVE_TLS_CERT") or None
+        client_key = client_key if client_key is not None \
+            else env.get("OTSERVE_TLS_KEY") or None
+        if tls is None:
+            tls = env.get("OTSERVE_TLS", "") not in ("", "0", "false") or \
+                root_certificates is not None or client_cert is not None
+        if (client_cert is None) != (client_key is None):
+            raise ValueError("client_cert and client_key go together")
+        options = [("grpc.max_send_message_length", _MAX_MESSAGE),
+                   ("grpc.max_receive_message_length", _MAX_MESSAGE)] + list(channel_options)
+        if tls:
+            credentials = grpc.ssl_channel_credentials(
+                root_certificates=_read(root_certificates),
+                private_key=_read(client_key), certificate_chain=_read(client_cert))
+            channel = grpc.secure_channel(target, credentials, options=options)
+        else:
+            if client_cert is not None:
+                raise ValueError("client_cert needs tls")
+            channel = grpc.insecure_channel(target, options=options)
+        self._raw_channel = channel
+        if token:
+            channel = grpc.intercept_channel(
+                channel, _MetadataInterceptor([("authorization", f"Bearer {token}")]))
+        self._channel = channel
         self._stub = service_pb2_grpc.OptimalTransportServiceStub(self._channel)
         self.timeout = timeout
 
     def close(self):
-        self._channel.close()
+        self._raw_channel.close()
 
     def __enter__(self):
         return self
