@@ -241,9 +241,10 @@ Client::DistanceBatch(const std::vector<Request>& requests,
   ot::v1::DistanceBatchRequest proto;
   for (const Request& r : requests) ToProto(r, proto.add_items());
   ot::v1::DistanceBatchResponse response;
-  grpc::Status status = CallWithRetry(token_, timeout, [&](grpc::ClientContext* c) {
-    return stub_->DistanceBatch(c, proto, &response);
-  });
+  grpc::Status status =
+      CallWithRetry(token_, timeout, [&](grpc::ClientContext* c) {
+        return stub_->DistanceBatch(c, proto, &response);
+      });
   if (!status.ok()) return FromGrpcStatus(status);
   std::vector<absl::StatusOr<DistanceResult>> out;
   for (const auto& item : response.items()) {
@@ -266,9 +267,10 @@ Client::DistanceBatch(const std::vector<Request>& requests,
 absl::StatusOr<ot::v1::DivergenceResponse> Client::Divergence(
     const ot::v1::DivergenceRequest& request, absl::Duration timeout) {
   ot::v1::DivergenceResponse response;
-  grpc::Status status = CallWithRetry(token_, timeout, [&](grpc::ClientContext* c) {
-    return stub_->Divergence(c, request, &response);
-  });
+  grpc::Status status =
+      CallWithRetry(token_, timeout, [&](grpc::ClientContext* c) {
+        return stub_->Divergence(c, request, &response);
+      });
   if (!status.ok()) return FromGrpcStatus(status);
   return response;
 }
@@ -276,9 +278,10 @@ absl::StatusOr<ot::v1::DivergenceResponse> Client::Divergence(
 absl::StatusOr<ot::v1::BarycenterResponse> Client::Barycenter(
     const ot::v1::BarycenterRequest& request, absl::Duration timeout) {
   ot::v1::BarycenterResponse response;
-  grpc::Status status = CallWithRetry(token_, timeout, [&](grpc::ClientContext* c) {
-    return stub_->Barycenter(c, request, &response);
-  });
+  grpc::Status status =
+      CallWithRetry(token_, timeout, [&](grpc::ClientContext* c) {
+        return stub_->Barycenter(c, request, &response);
+      });
   if (!status.ok()) return FromGrpcStatus(status);
   return response;
 }
@@ -286,9 +289,10 @@ absl::StatusOr<ot::v1::BarycenterResponse> Client::Barycenter(
 absl::StatusOr<ot::v1::GromovResponse> Client::GromovWasserstein(
     const ot::v1::GromovRequest& request, absl::Duration timeout) {
   ot::v1::GromovResponse response;
-  grpc::Status status = CallWithRetry(token_, timeout, [&](grpc::ClientContext* c) {
-    return stub_->GromovWasserstein(c, request, &response);
-  });
+  grpc::Status status =
+      CallWithRetry(token_, timeout, [&](grpc::ClientContext* c) {
+        return stub_->GromovWasserstein(c, request, &response);
+      });
   if (!status.ok()) return FromGrpcStatus(status);
   return response;
 }
@@ -296,9 +300,10 @@ absl::StatusOr<ot::v1::GromovResponse> Client::GromovWasserstein(
 absl::StatusOr<ot::v1::MapResponse> Client::Map(
     const ot::v1::MapRequest& request, absl::Duration timeout) {
   ot::v1::MapResponse response;
-  grpc::Status status = CallWithRetry(token_, timeout, [&](grpc::ClientContext* c) {
-    return stub_->Map(c, request, &response);
-  });
+  grpc::Status status =
+      CallWithRetry(token_, timeout, [&](grpc::ClientContext* c) {
+        return stub_->Map(c, request, &response);
+      });
   if (!status.ok()) return FromGrpcStatus(status);
   return response;
 }
@@ -307,7 +312,8 @@ absl::StatusOr<PlanResult> Client::Plan(const Request& request) {
   ot::v1::PlanRequest proto;
   ToProto(request, &proto);
   ot::v1::PlanResponse response;
-  grpc::Status status = CallWithRetry(token_, request.timeout,
+  grpc::Status status = CallWithRetry(
+      token_, request.timeout,
       [&](grpc::ClientContext* c) { return stub_->Plan(c, proto, &response); });
   if (!status.ok()) return FromGrpcStatus(status);
   PlanResult result;
@@ -343,9 +349,11 @@ absl::StatusOr<PlanResult> Client::Plan(const Request& request) {
 absl::StatusOr<ot::v1::GetServerInfoResponse> Client::ServerInfo(
     absl::Duration timeout) {
   ot::v1::GetServerInfoResponse response;
-  grpc::Status status = CallWithRetry(token_, timeout, [&](grpc::ClientContext* c) {
-    return stub_->GetServerInfo(c, ot::v1::GetServerInfoRequest(), &response);
-  });
+  grpc::Status status =
+      CallWithRetry(token_, timeout, [&](grpc::ClientContext* c) {
+        return stub_->GetServerInfo(c, ot::v1::GetServerInfoRequest(),
+                                    &response);
+      });
   if (!status.ok()) return FromGrpcStatus(status);
   return response;
 }

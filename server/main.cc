@@ -140,14 +140,16 @@ int main(int argc, char** argv) {
   options.channelz = absl::GetFlag(FLAGS_channelz);
   options.max_connection_age =
       absl::Seconds(absl::GetFlag(FLAGS_max_connection_age_seconds));
-  options.keepalive_time = absl::Seconds(absl::GetFlag(FLAGS_keepalive_seconds));
+  options.keepalive_time =
+      absl::Seconds(absl::GetFlag(FLAGS_keepalive_seconds));
   auto server = otserve::OtServer::Start(options);
   if (!server.ok()) {
     std::fprintf(stderr, "otserve: %s\n", server.status().ToString().c_str());
     return 2;
   }
   std::fprintf(
-      stderr, "otserve %s listening on port %d (%d threads, queue %d, %s, %s)\n",
+      stderr,
+      "otserve %s listening on port %d (%d threads, queue %d, %s, %s)\n",
       otcore::kVersion, (*server)->port(), options.threads, options.max_queue,
       options.tls_cert.empty()
           ? "plaintext"

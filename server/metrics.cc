@@ -49,6 +49,8 @@ std::string LabelText(const Labels& labels, absl::string_view extra = "") {
 // The shortest decimal that reads back as `v` (0.0005, not 0.00050000000001).
 std::string Number(double v) {
   if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
+  if (v == std::floor(v) && std::abs(v) < 1e15)
+    return absl::StrFormat("%.0f", v);
   for (int precision = 1; precision < 17; ++precision) {
     std::string text = absl::StrFormat("%.*g", precision, v);
     if (std::strtod(text.c_str(), nullptr) == v) return text;
@@ -68,10 +70,18 @@ std::string Json(absl::string_view s) {
   std::string out = "\"";
   for (unsigned char c : s) {
     switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
+      case '"':
+        out += "\\\"";
+        break;
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\t':
+        out += "\\t";
+        break;
       default:
         if (c < 0x20) {
           out += absl::StrFormat("\\u%04x", c);
@@ -99,22 +109,22 @@ bool ParseLogFormat(absl::string_view text, LogFormat* format) {
 }
 
 std::string FormatLogLine(const JobRecord& r, LogFormat format) {
-  const std::string time = absl::FormatTime("%Y-%m-%dT%H:%M:%E6SZ", r.time,
-                                            absl::UTCTimeZone());
+  const std::string time =
+      absl::FormatTime("%Y-%m-%dT%H:%M:%E6SZ", r.time, absl::UTCTimeZone());
   const std::string code = CodeName(r.code);
   if (format == LogFormat::kJson) {
-    std::string line = absl::StrCat(
-        "{\"time\":", Json(time), ",\"tenant\":", Json(r.tenant),
-        ",\"rpc\":", Json(r.rpc), ",\"method\":", Json(r.method),
-        ",\"n\":", r.n, ",\"m\":", r.m, ",\"d\":", r.d,
-        ",\"status\":", Json(code));
+    std::string line =
+        absl::StrCat("{\"time\":", Json(time), ",\"tenant\":", Json(r.tenant),
+                     ",\"rpc\":", Json(r.rpc), ",\"method\":", Json(r.method),
+                     ",\"n\":", r.n, ",\"m\":", r.m, ",\"d\":", r.d,
+                     ",\"status\":", Json(code));
     absl::StrAppend(&line, ",\"queue_seconds\":", Number(r.queue_seconds),
                     ",\"solve_seconds\":", Number(r.solve_seconds),
                     ",\"total_seconds\":", Number(r.total_seconds),
                     ",\"iterations\":", r.iterations, ",\"converged\":",
                     r.has_result ? (r.converged ? "true" : "false") : "null",
-                    ",\"bytes_in\":", r.bytes_in, ",\"bytes_out\":",
-                    r.bytes_out);
+                    ",\"bytes_in\":", r.bytes_in,
+                    ",\"bytes_out\":", r.bytes_out);
     if (!r.error.empty()) absl::StrAppend(&line, ",\"error\":", Json(r.error));
     return line + "}";
   }
@@ -182,9 +192,9 @@ std::string Metrics::Render() const {
         absl::StrAppend(&out, name, "_bucket", LabelText(labels, le), " ",
                         cumulative, "\n");
       }
-      absl::StrAppend(&out, name, "_sum", LabelText(labels), " ",
-                      Number(h.sum), "\n", name, "_count", LabelText(labels),
-                      " ", cumulative, "\n");
+      absl::StrAppend(&out, name, "_sum", LabelText(labels), " ", Number(h.sum),
+                      "\n", name, "_count", LabelText(labels), " ", cumulative,
+                      "\n");
     }
   };
   {
@@ -205,8 +215,8 @@ std::string Metrics::Render() const {
     counter("otserve_not_converged_total",
             "Results that stopped before their tolerance, by method.",
             not_converged_);
-    counter("otserve_tenant_requests_total",
-            "Calls by tenant and status code.", tenant_requests_);
+    counter("otserve_tenant_requests_total", "Calls by tenant and status code.",
+            tenant_requests_);
     counter("otserve_tenant_solve_seconds_total",
             "Worker seconds spent on each tenant's results.",
             tenant_solve_seconds_);
@@ -240,8 +250,7 @@ std::string Metrics::Render() const {
          "Jobs waiting for a worker, by tenant.");
   for (const TenantLoad& t : loads) {
     absl::StrAppend(&out, "otserve_tenant_jobs_queued",
-                    LabelText(Labels{{"tenant", t.name}}), " ", t.queued,
-                    "\n");
+                    LabelText(Labels{{"tenant", t.name}}), " ", t.queued, "\n");
   }
   return out;
 }

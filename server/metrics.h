@@ -21,18 +21,18 @@ namespace otserve {
 
 // One call, as the request log and the metrics see it. No array contents.
 struct JobRecord {
-  absl::Time time;            // when the call arrived
+  absl::Time time;  // when the call arrived
   std::string tenant;
-  std::string rpc;            // "Distance", "Plan", ...
-  std::string method;         // diagnostics' method ("sinkhorn"), or ""
+  std::string rpc;     // "Distance", "Plan", ...
+  std::string method;  // diagnostics' method ("sinkhorn"), or ""
   int64_t n = 0, m = 0, d = 0;
   absl::StatusCode code = absl::StatusCode::kOk;
-  std::string error;          // the status message when not OK
+  std::string error;  // the status message when not OK
   double queue_seconds = 0.0;
   double solve_seconds = 0.0;
   double total_seconds = 0.0;  // arrival to response
   int64_t iterations = 0;
-  bool has_result = false;     // a solver result with diagnostics
+  bool has_result = false;  // a solver result with diagnostics
   bool converged = false;
   int64_t bytes_in = 0, bytes_out = 0;
 };

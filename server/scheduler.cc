@@ -15,7 +15,7 @@ Scheduler::Scheduler(int threads, int max_queue, int64_t max_bytes)
 Scheduler::~Scheduler() { WaitIdle(absl::InfiniteFuture()); }
 
 Scheduler::Admission Scheduler::CheckLocked(int64_t bytes,
-                                             const Tenant& tenant) const {
+                                            const Tenant& tenant) const {
   if (draining_) return Admission::kDraining;
   if (in_flight_.load() >= capacity()) return Admission::kFull;
   if (bytes > max_bytes_) return Admission::kTooLarge;
@@ -103,10 +103,9 @@ std::vector<TenantLoad> Scheduler::TenantLoads() const {
   for (const auto& [name, t] : tenants_) {
     loads.push_back({name, t.jobs, static_cast<int>(t.queue.size()), t.bytes});
   }
-  std::sort(loads.begin(), loads.end(),
-            [](const TenantLoad& a, const TenantLoad& b) {
-              return a.name < b.name;
-            });
+  std::sort(
+      loads.begin(), loads.end(),
+      [](const TenantLoad& a, const TenantLoad& b) { return a.name < b.name; });
   return loads;
 }
 

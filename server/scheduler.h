@@ -54,10 +54,10 @@ class Scheduler {
 
   enum class Admission {
     kAdmitted,
-    kFull,      // threads + max_queue jobs in flight
-    kNoMemory,  // the budget is taken by jobs in flight: retry later
-    kTooLarge,  // `bytes` alone exceeds the budget
-    kDraining,  // after StopAdmitting()
+    kFull,        // threads + max_queue jobs in flight
+    kNoMemory,    // the budget is taken by jobs in flight: retry later
+    kTooLarge,    // `bytes` alone exceeds the budget
+    kDraining,    // after StopAdmitting()
     kTenantFull,  // the tenant's own jobs or bytes limit is reached
   };
   // Runs job(queue_wait) on a worker, holding `bytes` of the memory budget

@@ -1,13 +1,12 @@
 // OtServer: builder setup, health, reflection, drain.
 #include "server/server.h"
 
+#include <grpcpp/ext/channelz_service_plugin.h>
 #include <grpcpp/ext/proto_server_reflection_plugin.h>
 #include <grpcpp/health_check_service_interface.h>
 #include <grpcpp/resource_quota.h>
 #include <grpcpp/security/server_credentials.h>
 #include <grpcpp/server_builder.h>
-
-#include <grpcpp/ext/channelz_service_plugin.h>
 
 #include <algorithm>
 #include <fstream>
@@ -33,8 +32,7 @@ absl::StatusOr<std::string> ReadFile(const std::string& path,
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> Credentials(
     const ServerOptions& o) {
   if (o.tls_cert.empty() != o.tls_key.empty()) {
-    return absl::InvalidArgumentError(
-        "--tls_cert and --tls_key go together");
+    return absl::InvalidArgumentError("--tls_cert and --tls_key go together");
   }
   if (o.tls_cert.empty()) {
     if (!o.tls_client_ca.empty()) {
@@ -72,9 +70,9 @@ class ReflectionOption final : public grpc::ServerBuilderOption {
                          plugins) override {
     const std::string name =
         grpc::reflection::ProtoServerReflectionPlugin().name();
-    const auto end = std::remove_if(
-        plugins->begin(), plugins->end(),
-        [&name](const auto& p) { return p->name() == name; });
+    const auto end =
+        std::remove_if(plugins->begin(), plugins->end(),
+                       [&name](const auto& p) { return p->name() == name; });
     const bool present = end != plugins->end();
     if (!on_) {
       plugins->erase(end, plugins->end());

@@ -201,8 +201,8 @@ grpc::ServerUnaryReactor* Serve(grpc::CallbackServerContext* context,
   // Refused before parsing when the scheduler could not take even the request
   // (busy workers, or a memory budget that cannot hold it): under overload
   // this keeps parsed copies of refused requests out of memory.
-  const Scheduler::Admission early = scheduler->Precheck(record->bytes_in,
-                                                         *tenant);
+  const Scheduler::Admission early =
+      scheduler->Precheck(record->bytes_in, *tenant);
   if (early != Scheduler::Admission::kAdmitted) {
     return finish_now(RefusalStatus(early, *scheduler, tenant->name));
   }
@@ -371,13 +371,15 @@ grpc::ServerUnaryReactor* OtService::Barycenter(
 grpc::ServerUnaryReactor* OtService::DistanceBatch(
     grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
     grpc::ByteBuffer* response) {
-  return Serve<DistanceBatchJob>(context, *request, response, env_, "DistanceBatch");
+  return Serve<DistanceBatchJob>(context, *request, response, env_,
+                                 "DistanceBatch");
 }
 
 grpc::ServerUnaryReactor* OtService::GromovWasserstein(
     grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
     grpc::ByteBuffer* response) {
-  return Serve<GromovJob>(context, *request, response, env_, "GromovWasserstein");
+  return Serve<GromovJob>(context, *request, response, env_,
+                          "GromovWasserstein");
 }
 
 grpc::ServerUnaryReactor* OtService::Map(grpc::CallbackServerContext* context,
