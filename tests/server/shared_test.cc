@@ -29,10 +29,9 @@ TEST(TokensTest, ParseNamesTheBadLine) {
   EXPECT_EQ(table->size(), 2u);
   EXPECT_EQ(table->at("0123456789abcdef").name, "alice");
   EXPECT_EQ(table->at("fedcba9876543210").weight, 3);
-  for (const char* bad :
-       {"short alice\n", "0123456789abcdef\n", "0123456789abcdef a 0\n",
-        "0123456789abcdef a 2 x\n",
-        "0123456789abcdef a\n0123456789abcdef b\n"}) {
+  for (const char* bad : {"short alice\n", "0123456789abcdef\n",
+                          "0123456789abcdef a 0\n", "0123456789abcdef a 2 x\n",
+                          "0123456789abcdef a\n0123456789abcdef b\n"}) {
     auto parsed = ParseTokens(bad);
     EXPECT_EQ(parsed.status().code(), absl::StatusCode::kInvalidArgument)
         << bad;
@@ -106,8 +105,8 @@ TEST(TenantSchedulingTest, RoundRobinAcrossTenantsFifoWithin) {
   release.Notify();
   ASSERT_TRUE(s.WaitIdle(absl::Now() + absl::Seconds(10)));
   // "a" was being served when its 12 jobs queued, so its turn comes first.
-  const std::vector<std::string> expected = {"a0", "b0", "a1", "b1", "a2",
-                                             "b2", "a3", "a4", "a5", "a6",
+  const std::vector<std::string> expected = {"a0", "b0", "a1", "b1",  "a2",
+                                             "b2", "a3", "a4", "a5",  "a6",
                                              "a7", "a8", "a9", "a10", "a11"};
   EXPECT_EQ(order, expected);
 }
@@ -197,19 +196,19 @@ TEST(MetricsTest, ExpositionCountsCallsByLabels) {
   metrics.Record(Record("alice", absl::StatusCode::kOk, false));
   metrics.Record(Record("bob", absl::StatusCode::kInvalidArgument, false));
   const std::string text = metrics.Render();
-  for (const char* line : {
-           "otserve_requests_total{rpc=\"Distance\",method=\"sinkhorn\","
-           "code=\"OK\"} 2",
-           "otserve_requests_total{rpc=\"Distance\",method=\"sinkhorn\","
-           "code=\"INVALID_ARGUMENT\"} 1",
-           "otserve_not_converged_total{method=\"sinkhorn\"} 1",
-           "otserve_solver_iterations_total{method=\"sinkhorn\"} 80",
-           "otserve_tenant_requests_total{tenant=\"alice\",code=\"OK\"} 2",
-           "otserve_solve_duration_seconds_bucket{method=\"sinkhorn\","
-           "le=\"0.005\"} 2",
-           "otserve_request_duration_seconds_count{rpc=\"Distance\"} 3",
-           "otserve_worker_threads 2", "otserve_queue_capacity 6",
-           "# TYPE otserve_queue_wait_seconds histogram"}) {
+  for (const char* line :
+       {"otserve_requests_total{rpc=\"Distance\",method=\"sinkhorn\","
+        "code=\"OK\"} 2",
+        "otserve_requests_total{rpc=\"Distance\",method=\"sinkhorn\","
+        "code=\"INVALID_ARGUMENT\"} 1",
+        "otserve_not_converged_total{method=\"sinkhorn\"} 1",
+        "otserve_solver_iterations_total{method=\"sinkhorn\"} 80",
+        "otserve_tenant_requests_total{tenant=\"alice\",code=\"OK\"} 2",
+        "otserve_solve_duration_seconds_bucket{method=\"sinkhorn\","
+        "le=\"0.005\"} 2",
+        "otserve_request_duration_seconds_count{rpc=\"Distance\"} 3",
+        "otserve_worker_threads 2", "otserve_queue_capacity 6",
+        "# TYPE otserve_queue_wait_seconds histogram"}) {
     EXPECT_NE(text.find(line), std::string::npos) << line << "\n" << text;
   }
 }
