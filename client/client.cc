@@ -1,6 +1,7 @@
 // otserve C++ client implementation.
 #include "client/client.h"
 
+#include <arpa/inet.h>
 #include <grpcpp/grpcpp.h>
 
 #include <algorithm>
@@ -10,7 +11,10 @@
 #include <sstream>
 #include <thread>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
+#include "client/service_config.h"
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
 
@@ -157,11 +161,61 @@ ClientOptions ClientOptions::FromEnvironment() {
   return o;
 }
 
+// "ip:port,ip:port" -> "ipv4:..." (or ipv6:); other targets unchanged.
+absl::StatusOr<std::string> ChannelTarget(const std::string& target) {
+  const bool scheme_given =
+      target.find("://") != std::string::npos ||
+      absl::StartsWith(target, "ipv4:") || absl::StartsWith(target, "ipv6:") ||
+      absl::StartsWith(target, "dns:") || absl::StartsWith(target, "unix:");
+  if (scheme_given || target.find(',') == std::string::npos) return target;
+  std::string scheme;
+  for (absl::string_view address : absl::StrSplit(target, ',')) {
+    const size_t colon = address.rfind(':');
+    std::string host(address.substr(0, colon == address.npos ? 0 : colon));
+    if (host.size() >= 2 && host.front() == '[') {
+      host = host.substr(1, host.size() - 2);
+    }
+    unsigned char buffer[16];
+    const char* kind = inet_pton(AF_INET, host.c_str(), buffer) == 1    ? "ipv4"
+                       : inet_pton(AF_INET6, host.c_str(), buffer) == 1 ? "ipv6"
+                                                                        : "";
+    if (colon == address.npos || !*kind ||
+        (!scheme.empty() && scheme != kind)) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "several addresses must be IP:port of one family (got \"", address,
+          "\"); for names use dns:///name:port"));
+    }
+    scheme = kind;
+  }
+  return absl::StrCat(scheme, ":", target);
+}
+
 absl::StatusOr<std::unique_ptr<Client>> Client::Create(
     const std::string& target, const ClientOptions& options) {
+  absl::StatusOr<std::string> channel_target = ChannelTarget(target);
+  if (!channel_target.ok()) return channel_target.status();
   grpc::ChannelArguments args;
   args.SetMaxReceiveMessageSize(256 << 20);
   args.SetMaxSendMessageSize(256 << 20);
+  std::string config = kServiceConfigJson;
+  if (options.wait_for_ready) {
+    // Every method config of the API's file gets "waitForReady": true.
+    for (size_t at = 0;
+         (at = config.find("\"retryPolicy\"", at)) != std::string::npos;
+         at += 40) {
+      config.insert(at, "\"waitForReady\": true, ");
+    }
+  }
+  args.SetServiceConfigJSON(config);
+  args.SetInt(GRPC_ARG_ENABLE_RETRIES, 1);
+  // Retries replay the request: keep requests up to the message limit.
+  args.SetInt(GRPC_ARG_PER_RPC_RETRY_BUFFER_SIZE, 256 << 20);
+  grpc_channel_args extra = options.channel_args.c_channel_args();
+  for (size_t i = 0; i < extra.num_args; ++i) {
+    const grpc_arg& a = extra.args[i];
+    if (a.type == GRPC_ARG_INTEGER) args.SetInt(a.key, a.value.integer);
+    if (a.type == GRPC_ARG_STRING) args.SetString(a.key, a.value.string);
+  }
   if (options.client_cert.empty() != options.client_key.empty()) {
     return absl::InvalidArgumentError(
         "a client certificate and its key go together");
@@ -184,7 +238,7 @@ absl::StatusOr<std::unique_ptr<Client>> Client::Create(
     return absl::InvalidArgumentError("a client certificate needs TLS");
   }
   auto client = std::make_unique<Client>(
-      grpc::CreateCustomChannel(target, credentials, args));
+      grpc::CreateCustomChannel(*channel_target, credentials, args));
   client->token_ = options.token;
   return client;
 }

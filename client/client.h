@@ -1,10 +1,13 @@
 // otserve C++ client: typed calls on Eigen matrices to
 // ot.v1.OptimalTransportService, with per-call deadlines and absl::StatusOr
-// results. Calls are retried (up to 3 attempts, backoff 50 ms x 2^k) only on
-// UNAVAILABLE; all methods are idempotent. Thread-safe: one Client may be
-// shared by many threads.
+// results. Calls are balanced over the target's addresses (round_robin) and
+// retried on UNAVAILABLE (the service config, then up to 3 fresh attempts,
+// backoff 50 ms x 2^k); all methods are idempotent. Thread-safe: one Client may
+// be shared by many threads.
 #ifndef OTSERVE_CLIENT_CLIENT_H_
 #define OTSERVE_CLIENT_CLIENT_H_
+
+#include <grpcpp/support/channel_arguments.h>
 
 #include <functional>
 #include <memory>
@@ -67,8 +70,12 @@ struct PlanResult {
   Eigen::VectorXd map_offset;
 };
 
-// How to reach a secured server. Paths name PEM files.
+// How to reach the servers. Paths name PEM files.
 struct ClientOptions {
+  // Calls wait for a reachable server instead of failing at once.
+  bool wait_for_ready = false;
+  // Extra channel arguments (keepalive, ...), applied last.
+  grpc::ChannelArguments channel_args;
   std::string token;  // sent as "authorization: Bearer <token>"
   bool tls = false;   // TLS with the system's roots or root_certificates
   std::string root_certificates;
@@ -83,7 +90,11 @@ class Client {
   // Connects lazily to `target` ("host:port"), insecure channel, 256 MiB
   // messages.
   static std::unique_ptr<Client> Create(const std::string& target);
-  // The same with TLS and a token; errors for unreadable PEM files.
+  // `target`: "host:port", a scheme target ("dns:///name:port", every address
+  // it resolves to), or several "ip:port" separated by commas. Calls are
+  // balanced per call (round_robin) and retried on UNAVAILABLE by the
+  // service config of proto/ot/v1/service_config.json. Errors for a bad
+  // target list or unreadable PEM files.
   static absl::StatusOr<std::unique_ptr<Client>> Create(
       const std::string& target, const ClientOptions& options);
   explicit Client(std::shared_ptr<grpc::Channel> channel);

@@ -34,7 +34,10 @@ Commands:
   info       server version, limits and capabilities
 
 Flags (files are .npy, or CSV / whitespace text; a 1-D array is a column):
-  --server HOST:PORT      server address (default $OTSERVE_ADDRESS or 127.0.0.1:50051)
+  --server TARGET         server address (default $OTSERVE_ADDRESS or 127.0.0.1:50051):
+                          host:port, dns:///name:port, or ip:port,ip:port,... (calls
+                          are balanced round robin and retried on UNAVAILABLE)
+  --wait-for-ready        wait for a reachable server instead of failing at once
   --token T               bearer token (default $OTSERVE_TOKEN)
   --tls                   TLS with the system's roots ($OTSERVE_TLS=1)
   --tls-ca FILE           PEM roots to trust; implies --tls ($OTSERVE_TLS_CA)
@@ -344,7 +347,8 @@ int main(int argc, char** argv) {
       flags[arg.substr(0, eq)] = arg.substr(eq + 1);
     } else if (arg == "json" || arg == "relative-epsilon" ||
                arg == "progress" || arg == "debiased" ||
-               arg == "no-epsilon-scaling" || arg == "tls") {
+               arg == "no-epsilon-scaling" || arg == "tls" ||
+               arg == "wait-for-ready") {
       flags[arg] =
           std::string(1, '1');  // (GCC 12 -Wrestrict false positive on = "1")
     } else if (i + 1 < argc) {
@@ -353,21 +357,47 @@ int main(int argc, char** argv) {
       return Usage("missing value for --" + arg);
     }
   }
-  static const char* kKnown[] = {
-      "server",         "token",          "tls",
-      "tls-ca",         "tls-cert",       "tls-key",
-      "source",         "target",         "source-weights",
-      "target-weights", "cost",           "p",
-      "method",         "epsilon",        "relative-epsilon",
-      "tolerance",      "max-iterations", "no-epsilon-scaling",
-      "timeout",        "json",           "out",
-      "out-f",          "out-g",          "reg-m",
-      "num-directions", "seed",           "progress",
-      "kind",           "blur",           "inputs",
-      "weights",        "targets",        "loss",
-      "alpha",          "feature-cost",   "source-costs",
-      "target-costs",   "support",        "debiased",
-      "query"};
+  static const char* kKnown[] = {"server",
+                                 "token",
+                                 "tls",
+                                 "tls-ca",
+                                 "tls-cert",
+                                 "tls-key",
+                                 "wait-for-ready",
+                                 "source",
+                                 "target",
+                                 "source-weights",
+                                 "target-weights",
+                                 "cost",
+                                 "p",
+                                 "method",
+                                 "epsilon",
+                                 "relative-epsilon",
+                                 "tolerance",
+                                 "max-iterations",
+                                 "no-epsilon-scaling",
+                                 "timeout",
+                                 "json",
+                                 "out",
+                                 "out-f",
+                                 "out-g",
+                                 "reg-m",
+                                 "num-directions",
+                                 "seed",
+                                 "progress",
+                                 "kind",
+                                 "blur",
+                                 "inputs",
+                                 "weights",
+                                 "targets",
+                                 "loss",
+                                 "alpha",
+                                 "feature-cost",
+                                 "source-costs",
+                                 "target-costs",
+                                 "support",
+                                 "debiased",
+                                 "query"};
   for (const auto& [k, v] : flags) {
     if (std::find(std::begin(kKnown), std::end(kKnown), k) ==
         std::end(kKnown)) {
@@ -384,6 +414,7 @@ int main(int argc, char** argv) {
   otclient::ClientOptions options = otclient::ClientOptions::FromEnvironment();
   if (flag("token")) options.token = *flag("token");
   if (flag("tls")) options.tls = true;
+  if (flag("wait-for-ready")) options.wait_for_ready = true;
   if (flag("tls-ca")) options.root_certificates = *flag("tls-ca");
   if (flag("tls-cert")) options.client_cert = *flag("tls-cert");
   if (flag("tls-key")) options.client_key = *flag("tls-key");

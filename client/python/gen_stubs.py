@@ -18,6 +18,8 @@ shutil.rmtree(pkg, ignore_errors=True)
 shutil.copytree(args.package_src, pkg, ignore=shutil.ignore_patterns("__pycache__", "_proto"))
 with open(os.path.join(pkg, "_version.py"), "w") as f:
     f.write(f'"""Written by gen_stubs.py from CMake\'s project(VERSION)."""\n__version__ = "{args.version}"\n')
+# The API's recommended service config, read by the client at run time.
+shutil.copy(os.path.join(args.proto_dir, "ot", "v1", "service_config.json"), pkg)
 gen = os.path.join(pkg, "_proto")
 os.makedirs(gen)
 protos = ["ot/v1/types.proto", "ot/v1/service.proto",

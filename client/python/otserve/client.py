@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import collections
 import dataclasses
+import json
 import os
-from typing import Optional, Sequence, Tuple
+import socket
+from typing import Optional, Sequence, Tuple, Union
 
 import grpc
 import numpy as np
@@ -174,8 +176,55 @@ def _read(value):
         return f.read()
 
 
+def _service_config(wait_for_ready: bool) -> str:
+    """The API's recommended service config (proto/ot/v1/service_config.json:
+    round_robin, retries on UNAVAILABLE for every RPC, all of them idempotent)."""
+    with open(os.path.join(os.path.dirname(__file__), "service_config.json")) as f:
+        config = json.load(f)
+    if wait_for_ready:
+        for method in config["methodConfig"]:
+            method["waitForReady"] = True
+    return json.dumps(config)
+
+
+def _target(target) -> str:
+    """A gRPC target from "host:port", a scheme target ("dns:///name:port",
+    "ipv4:a:p,b:q", ...), or several "host:port" (a list or a comma-separated
+    string; names are resolved once, here: use dns:/// to follow changes)."""
+    if isinstance(target, str):
+        if "://" in target or target.split(":", 1)[0] in ("ipv4", "ipv6", "unix", "dns"):
+            return target
+        if "," not in target:
+            return target
+        target = target.split(",")
+    addresses = []
+    for address in target:
+        host, sep, port = address.strip().rpartition(":")
+        if not sep or not port.isdigit():
+            raise ValueError(f"address {address!r} is not host:port")
+        host = host.strip("[]")
+        infos = socket.getaddrinfo(host, int(port), proto=socket.IPPROTO_TCP)
+        families = {info[0] for info in infos}
+        if socket.AF_INET in families:
+            ip = next(i[4][0] for i in infos if i[0] == socket.AF_INET)
+            addresses.append(("ipv4", f"{ip}:{port}"))
+        else:
+            ip = next(i[4][0] for i in infos if i[0] == socket.AF_INET6)
+            addresses.append(("ipv6", f"[{ip}]:{port}"))
+    schemes = {scheme for scheme, _ in addresses}
+    if len(schemes) != 1:
+        raise ValueError("several addresses must be all IPv4 or all IPv6")
+    return schemes.pop() + ":" + ",".join(a for _, a in addresses)
+
+
 class Client:
-    """Connects to an otserve server (256 MiB messages).
+    """Connects to one or several otserve servers (256 MiB messages).
+
+    target: "host:port", "dns:///name:port" (every address the name resolves to),
+    or several "host:port" as a list or comma-separated. Calls are balanced per
+    call (round_robin) and retried on UNAVAILABLE (up to 5 attempts, backoff from
+    50 ms), so a replica that goes away costs no call; wait_for_ready makes calls
+    wait for a server instead of failing at once while none is reachable.
 
     Security, each also read from the environment when not given:
       token (OTSERVE_TOKEN): sent as "authorization: Bearer <token>" on every call.
@@ -187,9 +236,10 @@ class Client:
     30000)].
     """
 
-    def __init__(self, target: str = "127.0.0.1:50051", timeout: Optional[float] = None,
-                 *, token: Optional[str] = None, tls: Optional[bool] = None,
-                 root_certificates=None, client_cert=None, client_key=None,
+    def __init__(self, target: Union[str, Sequence[str]] = "127.0.0.1:50051",
+                 timeout: Optional[float] = None, *, token: Optional[str] = None,
+                 tls: Optional[bool] = None, root_certificates=None, client_cert=None,
+                 client_key=None, wait_for_ready: bool = False,
                  channel_options: Sequence[Tuple[str, object]] = ()):
         env = os.environ
         token = token if token is not None else env.get("OTSERVE_TOKEN") or None
@@ -204,8 +254,13 @@ class Client:
                 root_certificates is not None or client_cert is not None
         if (client_cert is None) != (client_key is None):
             raise ValueError("client_cert and client_key go together")
+        target = _target(target)
         options = [("grpc.max_send_message_length", _MAX_MESSAGE),
-                   ("grpc.max_receive_message_length", _MAX_MESSAGE)] + list(channel_options)
+                   ("grpc.max_receive_message_length", _MAX_MESSAGE),
+                   ("grpc.service_config", _service_config(wait_for_ready)),
+                   ("grpc.enable_retries", 1),
+                   # Retries replay the request: keep requests up to the limit.
+                   ("grpc.per_rpc_retry_buffer_size", _MAX_MESSAGE)] + list(channel_options)
         if tls:
             credentials = grpc.ssl_channel_credentials(
                 root_certificates=_read(root_certificates),
