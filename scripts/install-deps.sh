@@ -8,6 +8,9 @@ PKGS=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   libabsl-dev libeigen3-dev libgtest-dev libgmock-dev libbenchmark-dev
   libcpp-httplib-dev openssl
+  golang-go golang-google-grpc-dev golang-google-protobuf-dev protoc-gen-go
+  golang-github-golang-protobuf-1-5-dev
+  protoc-gen-go-grpc
   python3 python3-numpy python3-grpcio python3-protobuf python3-pot
   python3-prometheus-client
 )
