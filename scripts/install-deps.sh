@@ -12,7 +12,7 @@ PKGS=(
   golang-github-golang-protobuf-1-5-dev
   protoc-gen-go-grpc
   python3 python3-numpy python3-grpcio python3-protobuf python3-pot
-  python3-prometheus-client
+  python3-prometheus-client python3-pip python3-setuptools
 )
 
 missing=()

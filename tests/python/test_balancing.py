@@ -85,5 +85,33 @@ class BalancingTest(unittest.TestCase):
             _target(["no-port"])
 
 
+class ClientSurfaceTest(unittest.TestCase):
+    """The package's public surface: misspelt options name themselves, every
+    result type is exported, public calls carry type hints."""
+
+    def test_misspelt_options_are_named(self):
+        c = otserve.Client("127.0.0.1:1")  # never called
+        with self.assertRaisesRegex(TypeError, "epsilom"):
+            c.distance(np.zeros((2, 2)), np.ones((2, 2)), epsilom=0.1)
+        with self.assertRaisesRegex(TypeError, "epsilom"):
+            c.distance_batch([{"x": np.zeros((2, 2)), "epsilom": 0.1}])
+        c.close()
+
+    def test_exports_and_hints(self):
+        import inspect
+        for name in ("Client", "DistanceResult", "PlanResult", "DivergenceResult",
+                     "GromovResult", "OTServeError"):
+            self.assertIn(name, otserve.__all__)
+            self.assertTrue(hasattr(otserve, name))
+        for name, fn in inspect.getmembers(otserve.Client, inspect.isfunction):
+            if name.startswith("_"):
+                continue
+            sig = inspect.signature(fn)
+            self.assertIsNot(sig.return_annotation, inspect.Signature.empty, name)
+            for p in list(sig.parameters.values())[1:]:
+                self.assertNotEqual(p.kind, p.VAR_KEYWORD, name)
+                self.assertIsNot(p.annotation, inspect.Parameter.empty, f"{name}.{p.name}")
+
+
 if __name__ == "__main__":
     unittest.main()

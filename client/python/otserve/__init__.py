@@ -10,7 +10,9 @@
 Names follow POT where they exist: `a`, `b` are weights, `M` an explicit cost matrix,
 `reg` / `epsilon` the entropic regularisation, `numItermax` -> `max_iter`.
 """
-from .client import Client, DistanceResult, DivergenceResult, PlanResult, OTServeError
+from .client import (Client, DistanceResult, DivergenceResult, GromovResult, OTServeError,
+                     PlanResult)
 
-__all__ = ["Client", "DistanceResult", "DivergenceResult", "PlanResult", "OTServeError"]
+__all__ = ["Client", "DistanceResult", "DivergenceResult", "GromovResult", "OTServeError",
+           "PlanResult", "__version__"]
 from ._version import __version__  # written at build time from CMake

@@ -7,10 +7,11 @@ import dataclasses
 import json
 import os
 import socket
-from typing import Optional, Sequence, Tuple, Union
+from typing import Callable, List, Optional, Sequence, Tuple, Union
 
 import grpc
 import numpy as np
+from numpy.typing import ArrayLike
 
 from ._proto.google.rpc import error_details_pb2, status_pb2
 from ._proto.ot.v1 import service_pb2, service_pb2_grpc, types_pb2
@@ -168,6 +169,24 @@ class _CallDetails(collections.namedtuple(
     pass
 
 
+# The problem keywords shared by distance, plan, transport and distance_stream.
+_PROBLEM_KEYS = ("M", "cost", "p", "method", "epsilon", "relative_epsilon", "tol",
+                 "max_iter", "epsilon_scaling", "reg_m", "n_projections", "seed",
+                 "directions", "source_gaussian", "target_gaussian")
+
+
+def _problem(arguments: dict) -> dict:
+    return {k: arguments[k] for k in _PROBLEM_KEYS}
+
+
+def _batch_item(index: int, item: dict) -> dict:
+    unknown = set(item) - {"x", "y", "a", "b"} - set(_PROBLEM_KEYS)
+    if unknown:
+        raise TypeError(f"problems[{index}]: unknown option(s) {sorted(unknown)}; "
+                        f"expected x, y, a, b or {', '.join(_PROBLEM_KEYS)}")
+    return item
+
+
 def _read(value):
     """PEM given as bytes, or as a path to a file."""
     if value is None or isinstance(value, bytes):
@@ -278,7 +297,7 @@ class Client:
         self._stub = service_pb2_grpc.OptimalTransportServiceStub(self._channel)
         self.timeout = timeout
 
-    def close(self):
+    def close(self) -> None:
         self._raw_channel.close()
 
     def __enter__(self):
@@ -346,7 +365,18 @@ class Client:
                    source_gaussian, target_gaussian)
         return req
 
-    def distance(self, x=None, y=None, a=None, b=None, *, timeout=None, **kw) -> DistanceResult:
+    def distance(self, x: Optional[ArrayLike] = None, y: Optional[ArrayLike] = None,
+                 a: Optional[ArrayLike] = None, b: Optional[ArrayLike] = None, *,
+                 M: Optional[ArrayLike] = None, cost: str = "sqeuclidean",
+                 p: Optional[float] = None, method: str = "auto",
+                 epsilon: Optional[float] = None, relative_epsilon: bool = False,
+                 tol: Optional[float] = None, max_iter: Optional[int] = None,
+                 epsilon_scaling: Optional[bool] = None, reg_m: Optional[float] = None,
+                 n_projections: Optional[int] = None, seed: Optional[int] = None,
+                 directions: Optional[ArrayLike] = None,
+                 source_gaussian: Optional[Tuple[ArrayLike, ArrayLike]] = None,
+                 target_gaussian: Optional[Tuple[ArrayLike, ArrayLike]] = None,
+                 timeout: Optional[float] = None) -> DistanceResult:
         """Optimal transport cost between (a, x) and (b, y).
 
         M: explicit [n, m] cost (then x, y may be omitted). cost: sqeuclidean
@@ -355,15 +385,17 @@ class Client:
         (n_projections, seed or directions [L, d]) | gaussian (closed-form W2 of
         Gaussians fitted to the points, or given as source_gaussian=(mean, cov)).
         epsilon, relative_epsilon, tol, max_iter, epsilon_scaling: solver options."""
-        req = self._distance_request(x, y, a, b, **kw)
+        req = self._distance_request(x, y, a, b, **_problem(locals()))
         return _distance_result(self._call(self._stub.Distance, req, timeout))
 
-    def distance_batch(self, problems, timeout=None) -> list:
+    def distance_batch(self, problems: Sequence[dict], timeout: Optional[float] = None
+                       ) -> List[Union[DistanceResult, "OTServeError"]]:
         """Solves many problems (each a dict of distance() keyword arguments, with
         x, y, a, b as keys) in one call. Returns, in order, a DistanceResult or an
         OTServeError for each."""
         req = service_pb2.DistanceBatchRequest(
-            items=[self._distance_request(**kw) for kw in problems])
+            items=[self._distance_request(**_batch_item(i, kw))
+                   for i, kw in enumerate(problems)])
         r = self._call(self._stub.DistanceBatch, req, timeout)
         out = []
         for item in r.items:
@@ -375,12 +407,23 @@ class Client:
                                         [(v.field, v.description) for v in e.field_violations]))
         return out
 
-    def distance_stream(self, x=None, y=None, a=None, b=None, *, on_progress=None,
-                        timeout=None, **kw) -> DistanceResult:
+    def distance_stream(self, x: Optional[ArrayLike] = None, y: Optional[ArrayLike] = None,
+                        a: Optional[ArrayLike] = None, b: Optional[ArrayLike] = None, *,
+                        on_progress: Optional[Callable[[dict], None]] = None,
+                        M: Optional[ArrayLike] = None, cost: str = "sqeuclidean",
+                        p: Optional[float] = None, method: str = "auto",
+                        epsilon: Optional[float] = None, relative_epsilon: bool = False,
+                        tol: Optional[float] = None, max_iter: Optional[int] = None,
+                        epsilon_scaling: Optional[bool] = None, reg_m: Optional[float] = None,
+                        n_projections: Optional[int] = None, seed: Optional[int] = None,
+                        directions: Optional[ArrayLike] = None,
+                        source_gaussian: Optional[Tuple[ArrayLike, ArrayLike]] = None,
+                        target_gaussian: Optional[Tuple[ArrayLike, ArrayLike]] = None,
+                        timeout: Optional[float] = None) -> DistanceResult:
         """As distance(), calling on_progress(dict(iteration, error, epsilon,
         elapsed_seconds)) while the server works. Raising from on_progress (or
         KeyboardInterrupt) cancels the job on the server."""
-        req = self._distance_request(x, y, a, b, **kw)
+        req = self._distance_request(x, y, a, b, **_problem(locals()))
         stream = self._stub.DistanceStream(req, timeout=timeout or self.timeout)
         try:
             for event in stream:
@@ -399,21 +442,37 @@ class Client:
             raise
         raise OTServeError(grpc.StatusCode.INTERNAL, "stream ended without a result")
 
-    def transport(self, x, y, a=None, b=None, *, query=None, timeout=None, **kw) -> np.ndarray:
+    def transport(self, x: ArrayLike, y: ArrayLike, a: Optional[ArrayLike] = None,
+                  b: Optional[ArrayLike] = None, *, query: Optional[ArrayLike] = None,
+                  M: Optional[ArrayLike] = None, cost: str = "sqeuclidean",
+                  p: Optional[float] = None, method: str = "auto",
+                  epsilon: Optional[float] = None, relative_epsilon: bool = False,
+                  tol: Optional[float] = None, max_iter: Optional[int] = None,
+                  epsilon_scaling: Optional[bool] = None, reg_m: Optional[float] = None,
+                  n_projections: Optional[int] = None, seed: Optional[int] = None,
+                  directions: Optional[ArrayLike] = None,
+                  source_gaussian: Optional[Tuple[ArrayLike, ArrayLike]] = None,
+                  target_gaussian: Optional[Tuple[ArrayLike, ArrayLike]] = None,
+                  timeout: Optional[float] = None) -> np.ndarray:
         """Maps points with the solved problem (distance() keywords): query=None gives
         the barycentric projection of x (sum_j P_ij y_j / sum_j P_ij, any method with
         a plan; a point whose row has no mass maps to the mean of y); query [k, d] is moved by the entropic map of a Sinkhorn solve (as
         OTT's DualPotentials.transport; squared Euclidean cost)."""
-        req = self._distance_request(x, y, a, b, request_type=service_pb2.MapRequest, **kw)
+        req = self._distance_request(x, y, a, b, request_type=service_pb2.MapRequest,
+                                     **_problem(locals()))
         if query is not None:
             req.query_points.CopyFrom(_array(query, "query", 2))
         r = self._call(self._stub.Map, req, timeout)
         return _from_array(r.mapped_points)
 
-    def divergence(self, x, y, a=None, b=None, *, kind="sinkhorn", cost="sqeuclidean",
-                   p=None, epsilon=None, relative_epsilon=False, blur=None, tol=None,
-                   max_iter=None, epsilon_scaling=None, reg_m=None,
-                   timeout=None) -> DivergenceResult:
+    def divergence(self, x: ArrayLike, y: ArrayLike, a: Optional[ArrayLike] = None,
+                   b: Optional[ArrayLike] = None, *, kind: str = "sinkhorn",
+                   cost: str = "sqeuclidean", p: Optional[float] = None,
+                   epsilon: Optional[float] = None, relative_epsilon: bool = False,
+                   blur: Optional[float] = None, tol: Optional[float] = None,
+                   max_iter: Optional[int] = None, epsilon_scaling: Optional[bool] = None,
+                   reg_m: Optional[float] = None,
+                   timeout: Optional[float] = None) -> DivergenceResult:
         """Debiased Sinkhorn divergence (kind="sinkhorn", entropic terms included as
         OTT/GeomLoss; "sinkhorn_no_entropy" as POT's empirical_sinkhorn_divergence)
         or a kernel MMD ("energy", "gaussian", "laplacian" with blur)."""
@@ -428,9 +487,13 @@ class Client:
         return DivergenceResult(r.value, r.cross_term, r.source_self_term,
                                 r.target_self_term, _diagnostics(r.diagnostics))
 
-    def barycenter(self, A, M=None, *, support=None, cost="sqeuclidean", p=None,
-                   reg=None, relative_epsilon=False, weights=None, tol=None, max_iter=None,
-                   debiased=False, timeout=None):
+    def barycenter(self, A: ArrayLike, M: Optional[ArrayLike] = None, *,
+                   support: Optional[ArrayLike] = None, cost: str = "sqeuclidean",
+                   p: Optional[float] = None, reg: Optional[float] = None,
+                   relative_epsilon: bool = False, weights: Optional[ArrayLike] = None,
+                   tol: Optional[float] = None, max_iter: Optional[int] = None,
+                   debiased: bool = False,
+                   timeout: Optional[float] = None) -> Tuple[np.ndarray, dict]:
         """Fixed-support entropic barycenter (POT's ot.bregman.barycenter with
         method="sinkhorn_log"): A [n, K] histograms as columns; M [n, m] explicit cost
         or support [n, d] points with `cost`; reg = epsilon (absolute unless
@@ -456,10 +519,15 @@ class Client:
         r = self._call(self._stub.Barycenter, req, timeout)
         return _from_array(r.weights), _diagnostics(r.diagnostics)
 
-    def gromov_wasserstein(self, x=None, y=None, p=None, q=None, *, C1=None, C2=None,
-                           cost="sqeuclidean", loss="square", method=None, epsilon=None,
-                           alpha=None, M=None, tol=None, max_iter=None, return_plan=True,
-                           timeout=None) -> GromovResult:
+    def gromov_wasserstein(self, x: Optional[ArrayLike] = None,
+                           y: Optional[ArrayLike] = None, p: Optional[ArrayLike] = None,
+                           q: Optional[ArrayLike] = None, *, C1: Optional[ArrayLike] = None,
+                           C2: Optional[ArrayLike] = None, cost: str = "sqeuclidean",
+                           loss: str = "square", method: Optional[str] = None,
+                           epsilon: Optional[float] = None, alpha: Optional[float] = None,
+                           M: Optional[ArrayLike] = None, tol: Optional[float] = None,
+                           max_iter: Optional[int] = None, return_plan: bool = True,
+                           timeout: Optional[float] = None) -> GromovResult:
         """Gromov-Wasserstein between (p, x or C1) and (q, y or C2); x and y may have
         different dimensions. epsilon set: entropic GW (POT's
         entropic_gromov_wasserstein); else conditional gradient (POT's
@@ -491,8 +559,10 @@ class Client:
         return GromovResult(r.value, _diagnostics(r.diagnostics),
                             _from_array(r.plan) if r.HasField("plan") else None)
 
-    def convolutional_barycenter(self, A, reg, weights=None, *, tol=None, max_iter=None,
-                                 timeout=None):
+    def convolutional_barycenter(self, A: ArrayLike, reg: float,
+                                 weights: Optional[ArrayLike] = None, *,
+                                 tol: Optional[float] = None, max_iter: Optional[int] = None,
+                                 timeout: Optional[float] = None) -> Tuple[np.ndarray, dict]:
         """Convolutional barycenter of images A [K, h, w] or [K, h, w, d] (each of mass
         1) on the unit grid with regularisation reg (POT's
         convolutional_barycenter2d, method "sinkhorn_log"). Returns (image,
@@ -509,9 +579,14 @@ class Client:
         r = self._call(self._stub.Barycenter, req, timeout)
         return _from_array(r.weights), _diagnostics(r.diagnostics)
 
-    def free_support_barycenter(self, measures_locations, measures_weights=None, X_init=None,
-                                b=None, weights=None, *, epsilon=None, tol=None,
-                                max_iter=None, timeout=None):
+    def free_support_barycenter(self, measures_locations: Sequence[ArrayLike],
+                                measures_weights: Optional[Sequence[ArrayLike]] = None,
+                                X_init: Optional[ArrayLike] = None,
+                                b: Optional[ArrayLike] = None,
+                                weights: Optional[ArrayLike] = None, *,
+                                epsilon: Optional[float] = None, tol: Optional[float] = None,
+                                max_iter: Optional[int] = None,
+                                timeout: Optional[float] = None) -> Tuple[np.ndarray, dict]:
         """Free-support barycenter (POT's ot.lp.free_support_barycenter argument
         order): point clouds, their weights (default uniform), the initial support
         X_init [k, d] with weights b, barycentric weights. epsilon: Sinkhorn inner
@@ -531,8 +606,10 @@ class Client:
         r = self._call(self._stub.Barycenter, req, timeout)
         return _from_array(r.points), _diagnostics(r.diagnostics)
 
-    def gaussian_barycenter(self, measures, weights=None, *, tol=None, max_iter=None,
-                            timeout=None):
+    def gaussian_barycenter(self, measures: Sequence, weights: Optional[ArrayLike] = None,
+                            *, tol: Optional[float] = None, max_iter: Optional[int] = None,
+                            timeout: Optional[float] = None
+                            ) -> Tuple[np.ndarray, np.ndarray, dict]:
         """Bures-Wasserstein barycenter. measures: list of (mean, cov) tuples or
         point clouds [n, d] (a Gaussian is fitted). Returns (mean, cov, diagnostics)."""
         req = service_pb2.BarycenterRequest(kind=service_pb2.BARYCENTER_KIND_GAUSSIAN)
@@ -550,10 +627,22 @@ class Client:
         return (_from_array(r.gaussian.mean), _from_array(r.gaussian.covariance),
                 _diagnostics(r.diagnostics))
 
-    def plan(self, x=None, y=None, a=None, b=None, *, timeout=None, **kw) -> PlanResult:
+    def plan(self, x: Optional[ArrayLike] = None, y: Optional[ArrayLike] = None,
+             a: Optional[ArrayLike] = None, b: Optional[ArrayLike] = None, *,
+             M: Optional[ArrayLike] = None, cost: str = "sqeuclidean",
+             p: Optional[float] = None, method: str = "auto",
+             epsilon: Optional[float] = None, relative_epsilon: bool = False,
+             tol: Optional[float] = None, max_iter: Optional[int] = None,
+             epsilon_scaling: Optional[bool] = None, reg_m: Optional[float] = None,
+             n_projections: Optional[int] = None, seed: Optional[int] = None,
+             directions: Optional[ArrayLike] = None,
+             source_gaussian: Optional[Tuple[ArrayLike, ArrayLike]] = None,
+             target_gaussian: Optional[Tuple[ArrayLike, ArrayLike]] = None,
+             timeout: Optional[float] = None) -> PlanResult:
         """As distance(), plus the dense plan [n, m] and the dual potentials f, g
         (method gaussian: linear_map = (A, b) instead of a plan)."""
-        req = self._distance_request(x, y, a, b, request_type=service_pb2.PlanRequest, **kw)
+        req = self._distance_request(x, y, a, b, request_type=service_pb2.PlanRequest,
+                                     **_problem(locals()))
         req.format = service_pb2.PLAN_FORMAT_DENSE
         r = self._call(self._stub.Plan, req, timeout)
         lm = None
