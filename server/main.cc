@@ -20,7 +20,8 @@ ABSL_FLAG(
     std::string, listen, "127.0.0.1:50051",
     "Address to listen on, host:port (0.0.0.0:50051 for all interfaces).");
 ABSL_FLAG(int, threads, 0,
-          "Worker threads that run solves; 0 = number of CPU cores.");
+          "Worker threads that run solves; 0 = the CPUs this process may use "
+          "(affinity, bounded by a container's cgroup CPU quota).");
 ABSL_FLAG(
     int, max_queue, -1,
     "Jobs that may wait for a free worker; beyond that calls fail at once "
@@ -112,9 +113,7 @@ int main(int argc, char** argv) {
   otserve::ServerOptions options;
   options.listen = absl::GetFlag(FLAGS_listen);
   options.threads = absl::GetFlag(FLAGS_threads);
-  if (options.threads == 0) {
-    options.threads = std::max(1u, std::thread::hardware_concurrency());
-  }
+  if (options.threads == 0) options.threads = otserve::DefaultThreads();
   options.max_queue = absl::GetFlag(FLAGS_max_queue);
   if (options.max_queue < 0) options.max_queue = 4 * options.threads;
   options.max_message_mb = absl::GetFlag(FLAGS_max_message_mb);

@@ -8,11 +8,18 @@
 #include <grpcpp/security/server_credentials.h>
 #include <grpcpp/server_builder.h>
 
+#include <sched.h>
+
 #include <algorithm>
 #include <fstream>
 #include <sstream>
+#include <thread>
+#include <vector>
 
+#include "absl/strings/ascii.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_split.h"
 
 namespace otserve {
 namespace {
@@ -86,7 +93,41 @@ class ReflectionOption final : public grpc::ServerBuilderOption {
   const bool on_;
 };
 
+std::string ReadSmallFile(const char* path) {
+  std::ifstream in(path);
+  std::string text;
+  std::getline(in, text);
+  return text;
+}
+
 }  // namespace
+
+int CpusFromCpuMax(absl::string_view cpu_max) {
+  const std::vector<absl::string_view> parts =
+      absl::StrSplit(cpu_max, ' ', absl::SkipEmpty());
+  int64_t quota = 0, period = 0;
+  if (parts.size() != 2 || !absl::SimpleAtoi(parts[0], &quota) ||
+      !absl::SimpleAtoi(absl::StripAsciiWhitespace(parts[1]), &period) ||
+      quota <= 0 || period <= 0) {
+    return 0;
+  }
+  return static_cast<int>((quota + period - 1) / period);
+}
+
+int DefaultThreads() {
+  cpu_set_t set;
+  int cpus = 0;
+  if (sched_getaffinity(0, sizeof(set), &set) == 0) cpus = CPU_COUNT(&set);
+  if (cpus <= 0) cpus = static_cast<int>(std::thread::hardware_concurrency());
+  int quota = CpusFromCpuMax(ReadSmallFile("/sys/fs/cgroup/cpu.max"));
+  if (quota == 0) {
+    quota = CpusFromCpuMax(
+        absl::StrCat(ReadSmallFile("/sys/fs/cgroup/cpu/cpu.cfs_quota_us"), " ",
+                     ReadSmallFile("/sys/fs/cgroup/cpu/cpu.cfs_period_us")));
+  }
+  if (quota > 0) cpus = std::min(cpus, quota);
+  return std::max(1, cpus);
+}
 
 absl::StatusOr<std::unique_ptr<OtServer>> OtServer::Start(
     const ServerOptions& o) {

@@ -66,6 +66,14 @@ struct ServerOptions {
   absl::Duration keepalive_time = absl::Seconds(60);
 };
 
+// Worker threads for --threads=0: the CPUs this process may use, i.e. its
+// affinity mask bounded by a cgroup CPU quota (a container's CPU limit:
+// cgroup v2 cpu.max, or v1 cpu.cfs_quota_us / cpu.cfs_period_us), rounded up.
+int DefaultThreads();
+// The quota in CPUs of a cgroup v2 cpu.max line ("200000 100000" -> 2,
+// "150000 100000" -> 2, "max 100000" -> 0 = no quota).
+int CpusFromCpuMax(absl::string_view cpu_max);
+
 class OtServer {
  public:
   // Validates the options, binds and starts serving.

@@ -15,6 +15,7 @@
 #include "server/auth.h"
 #include "server/metrics.h"
 #include "server/scheduler.h"
+#include "server/server.h"
 
 namespace otserve {
 namespace {
@@ -237,6 +238,16 @@ TEST(RequestLogTest, OneLinePerCallWithoutArrays) {
   EXPECT_TRUE(ParseLogFormat("json", &f));
   EXPECT_EQ(f, LogFormat::kJson);
   EXPECT_FALSE(ParseLogFormat("xml", &f));
+}
+
+TEST(DefaultThreadsTest, CgroupQuotaRoundsUp) {
+  EXPECT_EQ(CpusFromCpuMax("200000 100000"), 2);
+  EXPECT_EQ(CpusFromCpuMax("150000 100000\n"), 2);
+  EXPECT_EQ(CpusFromCpuMax("50000 100000"), 1);
+  EXPECT_EQ(CpusFromCpuMax("max 100000"), 0);
+  EXPECT_EQ(CpusFromCpuMax("-1 100000"), 0);  // cgroup v1: no quota
+  EXPECT_EQ(CpusFromCpuMax(""), 0);
+  EXPECT_GE(DefaultThreads(), 1);
 }
 
 }  // namespace
