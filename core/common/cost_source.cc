@@ -19,6 +19,16 @@ struct CostSource::Clouds_ {
   double mean_sq = 0.0;  // mean ||x_i - y_j||^2, from centred sums
 };
 
+std::optional<CostSource::CloudView> CostSource::clouds() const {
+  if (!clouds_) return std::nullopt;
+  return CloudView{&clouds_->xt, &clouds_->yt, clouds_->spec};
+}
+
+const void* CostSource::data_id() const {
+  return dense_ ? static_cast<const void*>(dense_.get())
+                : static_cast<const void*>(clouds_.get());
+}
+
 namespace {
 // Up to this dimension tiles are formed from coordinate differences (exact for
 // nearby points); above it by ||x||^2 + ||y||^2 - 2 x.y with a matrix product.

@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 
 #include "core/common/cost.h"
 #include "core/common/types.h"
@@ -45,6 +46,19 @@ class CostSource {
 
   // C^T, sharing the data.
   CostSource Transposed() const;
+
+  // For backends that keep the cost elsewhere (a GPU): a cloud source's points,
+  // untransposed, coordinate-major ([d, n] and [d, m], possibly shifted by one
+  // common centre: costs are translation invariant) with its cost spec; null
+  // for a dense source.
+  struct CloudView {
+    const RowMatrix* xt;
+    const RowMatrix* yt;
+    CostSpec spec;
+  };
+  std::optional<CloudView> clouds() const;
+  // Identifies the shared data: equal for copies and transposes of a source.
+  const void* data_id() const;
 
   // Rows [i0, i0 + nr) x columns [j0, j0 + nc) of C into out (resized).
   void Tile(Eigen::Index i0, Eigen::Index nr, Eigen::Index j0, Eigen::Index nc,

@@ -1,0 +1,288 @@
+// The CUDA backend (compiled with OTSERVE_HAVE_CUDA): device discovery and
+// EntropicKernels on one device. The job's cost data is uploaded at its first
+// reduction and reused; each reduction uploads the scaled potential, launches
+// one kernel (core/gpu/kernels.cu) on the job's stream and downloads the
+// result. A device error falls back to the CPU kernels for that reduction, so
+// a result is never wrong for want of a GPU. Not yet run on a GPU: see README.
+#include <cuda_runtime_api.h>
+
+#include <mutex>
+
+#include "absl/strings/str_cat.h"
+#include "core/gpu/backend.h"
+#include "core/gpu/launch.h"
+
+namespace otcore::gpu {
+namespace {
+
+absl::Status Check(cudaError_t e, const char* what) {
+  if (e == cudaSuccess) return absl::OkStatus();
+  cudaGetLastError();  // clear a sticky error for the next call
+  return absl::InternalError(
+      absl::StrCat("CUDA ", what, ": ", cudaGetErrorString(e)));
+}
+
+#define OT_RETURN_IF_ERROR(expr)               \
+  do {                                         \
+    const absl::Status ot_s_ = (expr);         \
+    if (!ot_s_.ok()) return ot_s_;             \
+  } while (false)
+
+PairCost ToPairCost(const CostSpec& spec) {
+  switch (spec.kind) {
+    case CostKind::kEuclidean:
+      return PairCost::kEuclidean;
+    case CostKind::kPower:
+      return PairCost::kPower;
+    default:
+      return PairCost::kSqEuclidean;
+  }
+}
+
+// A device buffer of doubles that only grows.
+class Buffer {
+ public:
+  Buffer() = default;
+  Buffer(const Buffer&) = delete;
+  Buffer& operator=(const Buffer&) = delete;
+  ~Buffer() {
+    if (data_) cudaFree(data_);
+  }
+  absl::Status Reserve(size_t count) {
+    if (count <= size_ && data_) return absl::OkStatus();
+    if (data_) cudaFree(data_);
+    data_ = nullptr;
+    size_ = 0;
+    void* p = nullptr;
+    OT_RETURN_IF_ERROR(Check(cudaMalloc(&p, std::max<size_t>(count, 1) * 8),
+                             "cudaMalloc"));
+    data_ = static_cast<double*>(p);
+    size_ = count;
+    return absl::OkStatus();
+  }
+  double* get() const { return data_; }
+
+ private:
+  double* data_ = nullptr;
+  size_t size_ = 0;
+};
+
+class CudaKernels final : public EntropicKernels {
+ public:
+  explicit CudaKernels(int device) : device_(device) {}
+  ~CudaKernels() override {
+    if (stream_) cudaStreamDestroy(stream_);
+  }
+  absl::Status Init() {
+    OT_RETURN_IF_ERROR(Check(cudaSetDevice(device_), "cudaSetDevice"));
+    return Check(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking),
+                 "cudaStreamCreate");
+  }
+  absl::string_view name() const override { return "cuda"; }
+
+  void RowSoftMin(const CostSource& c, const Eigen::ArrayXd& h,
+                  const Eigen::ArrayXd& log_w, double eps, Eigen::ArrayXd* out,
+                  const SolveControl& control) const override {
+    if (!Reduce(c, h, log_w, eps, out, /*along_rows=*/!c.transposed()).ok()) {
+      CpuEntropicKernels().RowSoftMin(c, h, log_w, eps, out, control);
+    }
+  }
+  void ColSoftMin(const CostSource& c, const Eigen::ArrayXd& h,
+                  const Eigen::ArrayXd& log_w, double eps, Eigen::ArrayXd* out,
+                  const SolveControl& control) const override {
+    if (!Reduce(c, h, log_w, eps, out, /*along_rows=*/c.transposed()).ok()) {
+      CpuEntropicKernels().ColSoftMin(c, h, log_w, eps, out, control);
+    }
+  }
+  void PrimalPass(const CostSource& c, const Eigen::ArrayXd& u,
+                  const Eigen::ArrayXd& v, double eps, Eigen::ArrayXd* rows,
+                  Eigen::ArrayXd* row_cost, RowMatrix* plan,
+                  const SolveControl& control) const override {
+    // Transposed sources (not used by the solvers' primal passes) and device
+    // errors take the CPU path.
+    if (c.transposed() || !Primal(c, u, v, eps, rows, row_cost, plan).ok()) {
+      CpuEntropicKernels().PrimalPass(c, u, v, eps, rows, row_cost, plan,
+                                      control);
+    }
+  }
+
+ private:
+  // Copies the job's cost data once (a solve reuses one source).
+  absl::Status Upload(const CostSource& c) const {
+    if (c.data_id() == uploaded_) return absl::OkStatus();
+    uploaded_ = nullptr;
+    if (auto clouds = c.clouds()) {
+      const RowMatrix& x = *clouds->xt;
+      const RowMatrix& y = *clouds->yt;
+      OT_RETURN_IF_ERROR(a_.Reserve(x.size()));
+      OT_RETURN_IF_ERROR(b_.Reserve(y.size()));
+      OT_RETURN_IF_ERROR(Check(
+          cudaMemcpyAsync(a_.get(), x.data(), x.size() * 8,
+                          cudaMemcpyHostToDevice, stream_),
+          "copy"));
+      OT_RETURN_IF_ERROR(Check(
+          cudaMemcpyAsync(b_.get(), y.data(), y.size() * 8,
+                          cudaMemcpyHostToDevice, stream_),
+          "copy"));
+      OT_RETURN_IF_ERROR(Check(cudaStreamSynchronize(stream_), "sync"));
+      cloud_ = CloudArgs{a_.get(), static_cast<long>(x.cols()), b_.get(),
+                         static_cast<long>(y.cols()),
+                         static_cast<int>(x.rows()), ToPairCost(clouds->spec),
+                         clouds->spec.Exponent()};
+      dense_ = false;
+    } else {
+      const RowMatrix copy = c.matrix();  // contiguous row-major
+      OT_RETURN_IF_ERROR(a_.Reserve(copy.size()));
+      OT_RETURN_IF_ERROR(Check(
+          cudaMemcpyAsync(a_.get(), copy.data(), copy.size() * 8,
+                          cudaMemcpyHostToDevice, stream_),
+          "copy"));
+      OT_RETURN_IF_ERROR(Check(cudaStreamSynchronize(stream_), "sync"));
+      cloud_ = CloudArgs{a_.get(), static_cast<long>(copy.rows()), nullptr,
+                         static_cast<long>(copy.cols()), 0,
+                         PairCost::kSqEuclidean, 2.0};
+      dense_ = true;
+    }
+    uploaded_ = c.data_id();
+    return absl::OkStatus();
+  }
+
+  // A soft-min over the untransposed source, along its rows (out [n]) or its
+  // columns (out [m]).
+  absl::Status Reduce(const CostSource& c, const Eigen::ArrayXd& h,
+                      const Eigen::ArrayXd& log_w, double eps,
+                      Eigen::ArrayXd* out, bool along_rows) const {
+    std::lock_guard<std::mutex> lock(mu_);
+    OT_RETURN_IF_ERROR(Check(cudaSetDevice(device_), "cudaSetDevice"));
+    OT_RETURN_IF_ERROR(Upload(c));
+    const Eigen::ArrayXd shifted = log_w + h / eps;
+    const long n = cloud_.n, m = cloud_.m;
+    const long count = along_rows ? n : m;
+    const long other = along_rows ? m : n;
+    OT_RETURN_IF_ERROR(w_.Reserve(other));
+    OT_RETURN_IF_ERROR(o_.Reserve(count));
+    OT_RETURN_IF_ERROR(Check(cudaMemcpyAsync(w_.get(), shifted.data(), other * 8,
+                                             cudaMemcpyHostToDevice, stream_),
+                             "copy"));
+    cudaError_t launched;
+    if (!dense_) {
+      CloudArgs a = cloud_;
+      if (!along_rows) {  // columns of C(x, y) are rows of C(y, x)
+        a = CloudArgs{cloud_.y, m, cloud_.x, n, cloud_.d, cloud_.kind,
+                      cloud_.p};
+      }
+      launched = LaunchCloudRowSoftMin(a, w_.get(), eps, o_.get(), stream_);
+    } else if (along_rows) {
+      launched = LaunchDenseRowSoftMin(a_.get(), n, m, w_.get(), eps, o_.get(),
+                                       stream_);
+    } else {
+      launched = LaunchDenseColSoftMin(a_.get(), n, m, w_.get(), eps, o_.get(),
+                                       stream_);
+    }
+    OT_RETURN_IF_ERROR(Check(launched, "launch"));
+    out->resize(count);
+    OT_RETURN_IF_ERROR(Check(cudaMemcpyAsync(out->data(), o_.get(), count * 8,
+                                             cudaMemcpyDeviceToHost, stream_),
+                             "copy"));
+    return Check(cudaStreamSynchronize(stream_), "sync");
+  }
+
+  absl::Status Primal(const CostSource& c, const Eigen::ArrayXd& u,
+                      const Eigen::ArrayXd& v, double eps,
+                      Eigen::ArrayXd* rows, Eigen::ArrayXd* row_cost,
+                      RowMatrix* plan) const {
+    std::lock_guard<std::mutex> lock(mu_);
+    OT_RETURN_IF_ERROR(Check(cudaSetDevice(device_), "cudaSetDevice"));
+    OT_RETURN_IF_ERROR(Upload(c));
+    const long n = cloud_.n, m = cloud_.m;
+    Buffer du, dv, dr, dc, dp;
+    OT_RETURN_IF_ERROR(du.Reserve(n));
+    OT_RETURN_IF_ERROR(dv.Reserve(m));
+    OT_RETURN_IF_ERROR(dr.Reserve(n));
+    OT_RETURN_IF_ERROR(dc.Reserve(n));
+    if (plan) OT_RETURN_IF_ERROR(dp.Reserve(n * m));
+    OT_RETURN_IF_ERROR(Check(cudaMemcpyAsync(du.get(), u.data(), n * 8,
+                                             cudaMemcpyHostToDevice, stream_),
+                             "copy"));
+    OT_RETURN_IF_ERROR(Check(cudaMemcpyAsync(dv.get(), v.data(), m * 8,
+                                             cudaMemcpyHostToDevice, stream_),
+                             "copy"));
+    double* p = plan ? dp.get() : nullptr;
+    OT_RETURN_IF_ERROR(Check(
+        dense_ ? LaunchDensePrimal(a_.get(), n, m, du.get(), dv.get(), eps,
+                                   dr.get(), dc.get(), p, stream_)
+               : LaunchCloudPrimal(cloud_, du.get(), dv.get(), eps, dr.get(),
+                                   dc.get(), p, stream_),
+        "launch"));
+    rows->resize(n);
+    row_cost->resize(n);
+    OT_RETURN_IF_ERROR(Check(cudaMemcpyAsync(rows->data(), dr.get(), n * 8,
+                                             cudaMemcpyDeviceToHost, stream_),
+                             "copy"));
+    OT_RETURN_IF_ERROR(Check(cudaMemcpyAsync(row_cost->data(), dc.get(), n * 8,
+                                             cudaMemcpyDeviceToHost, stream_),
+                             "copy"));
+    if (plan) {
+      plan->resize(n, m);
+      OT_RETURN_IF_ERROR(Check(cudaMemcpyAsync(plan->data(), p, n * m * 8,
+                                               cudaMemcpyDeviceToHost, stream_),
+                               "copy"));
+    }
+    return Check(cudaStreamSynchronize(stream_), "sync");
+  }
+
+  const int device_;
+  cudaStream_t stream_ = nullptr;
+  // Device state, guarded by mu_ (the kernels serve one job; the lock keeps
+  // concurrent calls from one solve's helpers safe).
+  mutable std::mutex mu_;
+  mutable Buffer a_, b_, w_, o_;  // a_: x or the matrix, b_: y; scratch
+  mutable const void* uploaded_ = nullptr;
+  mutable CloudArgs cloud_{};
+  mutable bool dense_ = false;
+};
+
+class Cuda final : public GpuBackend {
+ public:
+  std::string name() const override { return "cuda"; }
+  std::vector<GpuDevice> Devices() const override {
+    std::vector<GpuDevice> out;
+    int count = 0;
+    if (!Check(cudaGetDeviceCount(&count), "device count").ok()) return out;
+    for (int id = 0; id < count; ++id) {
+      cudaDeviceProp prop;
+      if (!Check(cudaGetDeviceProperties(&prop, id), "properties").ok()) {
+        continue;
+      }
+      GpuDevice d;
+      d.id = id;
+      d.name = prop.name;
+      d.total_bytes = static_cast<int64_t>(prop.totalGlobalMem);
+      d.compute_major = prop.major;
+      d.compute_minor = prop.minor;
+      size_t free_bytes = 0, total = 0;
+      if (cudaSetDevice(id) == cudaSuccess &&
+          cudaMemGetInfo(&free_bytes, &total) == cudaSuccess) {
+        d.free_bytes = static_cast<int64_t>(free_bytes);
+      }
+      out.push_back(d);
+    }
+    return out;
+  }
+  absl::StatusOr<std::unique_ptr<EntropicKernels>> Kernels(
+      int id) const override {
+    auto k = std::make_unique<CudaKernels>(id);
+    OT_RETURN_IF_ERROR(k->Init());
+    return std::unique_ptr<EntropicKernels>(std::move(k));
+  }
+};
+
+}  // namespace
+
+bool CudaCompiled() { return true; }
+const GpuBackend& CudaBackend() {
+  static const Cuda backend;
+  return backend;
+}
+
+}  // namespace otcore::gpu

@@ -1,0 +1,48 @@
+// Launchers of the CUDA kernels (core/gpu/kernels.cu) on raw device pointers,
+// so that the C++ side (cuda_backend.cc) needs no CUDA compiler. Each call
+// enqueues one kernel on `stream` and returns the launch error. Coordinates
+// are coordinate-major: x [d, n], y [d, m]; dense costs row-major [n, m].
+#ifndef OTSERVE_CORE_GPU_LAUNCH_H_
+#define OTSERVE_CORE_GPU_LAUNCH_H_
+
+#include <cuda_runtime_api.h>
+
+#include "core/gpu/math.h"
+
+namespace otcore::gpu {
+
+struct CloudArgs {
+  const double* x;
+  long n;
+  const double* y;
+  long m;
+  int d;
+  PairCost kind;
+  double p;
+};
+
+// out_i = -eps lse_j(shifted_j - c(x_i, y_j) / eps), i < n.
+cudaError_t LaunchCloudRowSoftMin(const CloudArgs& a, const double* shifted,
+                                  double eps, double* out, cudaStream_t stream);
+// out_i over the rows of c (one warp per row).
+cudaError_t LaunchDenseRowSoftMin(const double* c, long n, long m,
+                                  const double* shifted, double eps,
+                                  double* out, cudaStream_t stream);
+// out_j over the columns of c (one thread per column).
+cudaError_t LaunchDenseColSoftMin(const double* c, long n, long m,
+                                  const double* shifted, double eps,
+                                  double* out, cudaStream_t stream);
+// Row sums and row costs of P_ij = exp(u_i + v_j - C_ij / eps), and P when
+// plan is not null.
+cudaError_t LaunchCloudPrimal(const CloudArgs& a, const double* u,
+                              const double* v, double eps, double* rows,
+                              double* row_cost, double* plan,
+                              cudaStream_t stream);
+cudaError_t LaunchDensePrimal(const double* c, long n, long m, const double* u,
+                              const double* v, double eps, double* rows,
+                              double* row_cost, double* plan,
+                              cudaStream_t stream);
+
+}  // namespace otcore::gpu
+
+#endif  // OTSERVE_CORE_GPU_LAUNCH_H_
