@@ -12,6 +12,6 @@ command -v clang++ >/dev/null || {
 BUILD_DIR=${BUILD_DIR:-build-tsa}
 cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=Debug \
   -DCMAKE_CXX_COMPILER=clang++ -DOTSERVE_THREAD_SAFETY=ON -DOTSERVE_WERROR=ON \
-  -DOTSERVE_BUILD_TESTS=OFF >/dev/null
+  -DOTSERVE_BUILD_TESTS=OFF -DOTSERVE_CUDA=OFF >/dev/null
 cmake --build "$BUILD_DIR" -j "$(nproc)" --target otserve otctl
 echo "check-thread-safety: clean"

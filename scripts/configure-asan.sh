@@ -10,4 +10,5 @@ for p in clang libclang-rt-14-dev; do
 done
 BUILD_DIR=${BUILD_DIR:-build-asan}
 cmake -S . -B "$BUILD_DIR" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
-  -DCMAKE_CXX_COMPILER=clang++ -DOTSERVE_SANITIZE=ON -DOTSERVE_FUZZ=ON >/dev/null
+  -DCMAKE_CXX_COMPILER=clang++ -DOTSERVE_SANITIZE=ON -DOTSERVE_FUZZ=ON \
+  -DOTSERVE_CUDA=OFF >/dev/null

@@ -85,6 +85,19 @@ ABSL_FLAG(double, max_connection_age_seconds, 300.0,
 ABSL_FLAG(double, keepalive_seconds, 60.0,
           "Ping idle connections after this many seconds (dead peers are "
           "dropped 20 s later).");
+ABSL_FLAG(std::string, gpus, "none",
+          "GPUs to use: none, all, or CUDA device ids (0,1). Entropic jobs "
+          "(Sinkhorn, unbalanced, Sinkhorn divergences) go to a GPU when they "
+          "ask for DEVICE_GPU, or with DEVICE_AUTO from "
+          "--gpu_auto_min_entries cost entries on.");
+ABSL_FLAG(int, gpu_streams, 2, "Jobs that run at once on one GPU.");
+ABSL_FLAG(int, gpu_max_queue, 8, "Jobs that may wait per GPU.");
+ABSL_FLAG(double, gpu_memory_fraction, 0.8,
+          "Share of each GPU's free memory (at start) that jobs are admitted "
+          "into; a job that cannot fit gets RESOURCE_EXHAUSTED.");
+ABSL_FLAG(int64_t, gpu_auto_min_entries, otserve::kGpuAutoMinEntries,
+          "DEVICE_AUTO sends a job to a GPU from this many cost entries n*m "
+          "on (an estimate; see server/gpu.h).");
 ABSL_FLAG(double, drain_seconds, 30.0,
           "On SIGINT/SIGTERM, how long in-flight jobs may run before being "
           "cancelled.");
@@ -159,6 +172,7 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "otserve: metrics on port %d (GET /metrics)\n",
                  (*server)->metrics_port());
   }
+  std::fprintf(stderr, "otserve: GPUs: %s\n", (*server)->GpuSummary().c_str());
 
   int signal_number = 0;
   while (true) {

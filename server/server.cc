@@ -157,10 +157,15 @@ absl::StatusOr<std::unique_ptr<OtServer>> OtServer::Start(
   }
   auto credentials = Credentials(o);
   if (!credentials.ok()) return credentials.status();
-  std::unique_ptr<OtServer> s(new OtServer());
+  // Everything that can fail comes before the server object exists.
   auto auth = TokenAuth::FromFile(o.auth_tokens);
   if (!auth.ok()) return auth.status();
+  auto gpus = GpuPool::Create(
+      o.gpu_backend ? *o.gpu_backend : otcore::gpu::CudaBackend(), o.gpu);
+  if (!gpus.ok()) return gpus.status();
+  std::unique_ptr<OtServer> s(new OtServer());
   s->auth_ = *std::move(auth);
+  s->gpus_ = *std::move(gpus);
   const int64_t max_bytes = int64_t{o.max_message_mb} << 20;
   // Half the budget for admitted jobs (their requests and working memory), a
   // quarter for gRPC's buffers of requests still arriving (a ResourceQuota),
@@ -197,6 +202,7 @@ absl::StatusOr<std::unique_ptr<OtServer>> OtServer::Start(
   env.metrics = s->metrics_.get();
   env.log_format = o.log_format;
   env.public_server_info = o.public_server_info;
+  env.gpus = s->gpus_.get();
   s->service_ = std::make_unique<OtService>(std::move(env));
 
   grpc::EnableDefaultHealthCheckService(true);
@@ -244,14 +250,32 @@ int OtServer::metrics_port() const {
 
 bool OtServer::Shutdown(absl::Duration drain, absl::Duration grace) {
   if (shut_down_.exchange(true)) return scheduler_->WaitIdle(absl::Now());
+  if (!server_) return true;  // Start failed before serving
   // Still serving: health checks read NOT_SERVING, new jobs UNAVAILABLE.
   server_->GetHealthCheckService()->SetServingStatus(false);
   scheduler_->StopAdmitting();
-  scheduler_->WaitIdle(absl::Now() + drain);
+  gpus_->StopAdmitting();
+  const absl::Time drained = absl::Now() + drain;
+  scheduler_->WaitIdle(drained);
+  gpus_->WaitIdle(drained);
   // Stops the server; calls still running are cancelled, which reaches their
   // solves through OnCancel.
   server_->Shutdown(absl::ToChronoTime(absl::Now()));
-  return scheduler_->WaitIdle(absl::Now() + grace);
+  const absl::Time end = absl::Now() + grace;
+  const bool gpus_idle = gpus_->WaitIdle(end);
+  return scheduler_->WaitIdle(end) && gpus_idle;
+}
+
+std::string OtServer::GpuSummary() const {
+  ot::v1::GetServerInfoResponse info;
+  gpus_->FillInfo(&info);
+  if (info.gpus().empty()) return "no GPU";
+  std::string out;
+  for (const auto& g : info.gpus()) {
+    absl::StrAppend(&out, out.empty() ? "" : ", ", g.backend(), ":", g.id(),
+                    " (", g.name(), ", ", g.budget_bytes() >> 20, " MiB budget)");
+  }
+  return out;
 }
 
 OtServer::~OtServer() {

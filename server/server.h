@@ -15,6 +15,7 @@
 #include "absl/time/time.h"
 #include "server/auth.h"
 #include "server/convert.h"
+#include "server/gpu.h"
 #include "server/metrics.h"
 #include "server/metrics_http.h"
 #include "server/scheduler.h"
@@ -64,6 +65,11 @@ struct ServerOptions {
   // Server keepalive pings on idle connections (and the client ping interval
   // it accepts).
   absl::Duration keepalive_time = absl::Seconds(60);
+
+  // GPUs (--gpus ...) and the backend that provides them: null = CUDA (tests
+  // pass a FakeGpuBackend, which must outlive the server).
+  GpuOptions gpu;
+  const otcore::gpu::GpuBackend* gpu_backend = nullptr;
 };
 
 // Worker threads for --threads=0: the CPUs this process may use, i.e. its
@@ -87,6 +93,8 @@ class OtServer {
   // Re-reads the token file (SIGHUP); the old tokens stay on error.
   absl::StatusOr<size_t> ReloadTokens() { return auth_->Reload(); }
   bool open() const { return auth_->open(); }
+  // The GPUs in use ("cuda:0 (NVIDIA H100 ...)", ...), for the start line.
+  std::string GpuSummary() const;
 
   // Health goes NOT_SERVING (and still answers), new jobs are refused with
   // UNAVAILABLE, in-flight jobs get until `drain` to finish; then the server
@@ -100,6 +108,7 @@ class OtServer {
   OtServer() = default;
 
   std::unique_ptr<Scheduler> scheduler_;
+  std::unique_ptr<GpuPool> gpus_;
   std::unique_ptr<TokenAuth> auth_;
   std::unique_ptr<Metrics> metrics_;
   std::unique_ptr<MetricsHttpServer> metrics_http_;

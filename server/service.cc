@@ -12,6 +12,8 @@
 #include "absl/synchronization/mutex.h"
 #include "absl/time/clock.h"
 #include "core/common/control.h"
+#include "core/common/status_macros.h"
+#include "core/entropic/kernels.h"
 #include "core/methods.h"
 #include "core/version.h"
 #include "server/errors.h"
@@ -177,6 +179,86 @@ void Observe(const ServiceEnv& env, JobRecord* record,
   env.Observe(*record);
 }
 
+// The device a request asks for (SolverOptions.device; AUTO without one).
+template <typename Request>
+ot::v1::Device DevicePreference(const Request& request) {
+  if constexpr (requires { request.options().device(); }) {
+    return request.options().device();
+  } else {
+    return ot::v1::DEVICE_AUTO;
+  }
+}
+
+// What a job would run on a GPU; jobs without Gpu() have no GPU path.
+template <typename Job>
+GpuWork GpuWorkOf(const Job& job) {
+  if constexpr (requires { job.Gpu(); }) {
+    return job.Gpu();
+  } else {
+    GpuWork w;
+    w.unsupported_reason = "this RPC has no GPU implementation";
+    return w;
+  }
+}
+
+// Where an admitted job runs and what it is charged.
+struct Placement {
+  Scheduler* scheduler = nullptr;
+  int64_t bytes = 0;  // host bytes on the CPU, device bytes on a GPU
+  bool gpu = false;
+  int slot = 0;
+  std::string device = "cpu";
+};
+
+template <typename Request, typename Job>
+absl::StatusOr<Placement> Place(const ServiceEnv& env, const Request& request,
+                                const Job& job, int64_t host_bytes) {
+  const GpuWork work = GpuWorkOf(job);
+  ASSIGN_OR_RETURN(const GpuPool::Route route,
+                   env.gpus->Choose(DevicePreference(request), work));
+  if (!route.gpu) return Placement{env.scheduler, host_bytes};
+  return Placement{&env.gpus->scheduler(route.slot), work.DeviceBytes(), true,
+                   route.slot, env.gpus->DeviceName(route.slot)};
+}
+
+// On a GPU placement: the device's kernels, set on `control` (kept alive by
+// the returned pointer). Where the device cannot make them the job runs on
+// the CPU and `device` says so.
+std::unique_ptr<otcore::EntropicKernels> AttachKernels(
+    const ServiceEnv& env, const Placement& placement,
+    otcore::SolveControl* control, std::string* device) {
+  *device = placement.device;
+  if (!placement.gpu) return nullptr;
+  auto kernels =
+      env.gpus->backend().Kernels(env.gpus->device_id(placement.slot));
+  if (!kernels.ok()) {
+    *device = "cpu";
+    return nullptr;
+  }
+  control->set_entropic_kernels(kernels->get());
+  return *std::move(kernels);
+}
+
+// Diagnostics.device and .precision, on responses that have diagnostics.
+template <typename Response>
+void MarkDevice(const std::string& device, Response* response) {
+  if constexpr (requires { response->mutable_diagnostics(); }) {
+    response->mutable_diagnostics()->set_device(device);
+    response->mutable_diagnostics()->set_precision("float64");
+  }
+}
+
+// Why a placement's scheduler refused: a GPU job too large for its device
+// names the device memory.
+absl::Status PlacementRefusal(const ServiceEnv& env, const Placement& p,
+                              Scheduler::Admission admission,
+                              absl::string_view tenant) {
+  if (p.gpu && admission == Scheduler::Admission::kTooLarge) {
+    return env.gpus->TooLargeStatus(p.slot, p.bytes);
+  }
+  return RefusalStatus(admission, *p.scheduler, tenant);
+}
+
 // Authenticates, then decodes on this (gRPC) thread and runs on a worker,
 // which finishes the call; RESOURCE_EXHAUSTED at once when the scheduler (or
 // the tenant's share of it) is full.
@@ -215,17 +297,22 @@ grpc::ServerUnaryReactor* Serve(grpc::CallbackServerContext* context,
   auto decoded = DecodeJob<Job>(*request, env.decode);
   if (!decoded.ok()) return finish_now(decoded.status());
   std::shared_ptr<const Job> job = *std::move(decoded);
+  // The request stays in memory until the call ends: it counts too.
+  absl::StatusOr<Placement> placement =
+      Place(env, *request, *job,
+            static_cast<int64_t>(request->ByteSizeLong()) + job->WorkingBytes());
+  if (!placement.ok()) return finish_now(placement.status());
   auto control = MakeControl(context, scheduler);
   auto* reactor = new JobReactor(control);
-  // The request stays in memory until the call ends: it counts too.
-  const int64_t bytes =
-      static_cast<int64_t>(request->ByteSizeLong()) + job->WorkingBytes();
-  const Scheduler::Admission admission = scheduler->TrySubmit(
-      [reactor, control, request, job, raw_response, record,
-       &env](absl::Duration queue_wait) {
+  const Scheduler::Admission admission = placement->scheduler->TrySubmit(
+      [reactor, control, request, job, raw_response, record, &env,
+       where = *placement](absl::Duration queue_wait) {
         typename Job::Response response;
+        std::string device;
+        const auto kernels = AttachKernels(env, where, control.get(), &device);
         absl::Status status =
             RunJob(*job, *control, queue_wait, env.max_job_time, &response);
+        MarkDevice(device, &response);
         if (status.ok()) status = SerializeResponse(response, raw_response);
         if (status.ok()) {
           RecordResult(response, record.get());
@@ -235,10 +322,10 @@ grpc::ServerUnaryReactor* Serve(grpc::CallbackServerContext* context,
         Observe(env, record.get(), status);
         reactor->Finish(ToGrpcStatus(status));  // the reactor may go now
       },
-      bytes, *tenant);
+      placement->bytes, *tenant);
   if (admission != Scheduler::Admission::kAdmitted) {
     const absl::Status refusal =
-        RefusalStatus(admission, *scheduler, record->tenant);
+        PlacementRefusal(env, *placement, admission, record->tenant);
     Observe(env, record.get(), refusal);
     reactor->Finish(ToGrpcStatus(refusal));
   }
@@ -413,17 +500,24 @@ grpc::ServerWriteReactor<grpc::ByteBuffer>* OtService::DistanceStream(
   auto decoded = DecodeJob<DistanceJob>(*request, env_.decode);
   if (!decoded.ok()) return refuse(decoded.status());
   std::shared_ptr<const DistanceJob> job = *std::move(decoded);
+  absl::StatusOr<Placement> placement =
+      Place(env_, *request, *job,
+            static_cast<int64_t>(request->ByteSizeLong()) + job->WorkingBytes());
+  if (!placement.ok()) return refuse(placement.status());
   auto control = MakeControl(context, env_.scheduler);
   control->set_progress_callback(
       [reactor](const otcore::Progress& p) { reactor->Progress(p); });
   reactor->set_control(control);
-  const Scheduler::Admission admission = env_.scheduler->TrySubmit(
-      [reactor, control, request, job, record,
-       env = &env_](absl::Duration queue_wait) {
+  const Scheduler::Admission admission = placement->scheduler->TrySubmit(
+      [reactor, control, request, job, record, env = &env_,
+       where = *placement](absl::Duration queue_wait) {
         ot::v1::DistanceEvent event;
+        std::string device;
+        const auto kernels = AttachKernels(*env, where, control.get(), &device);
         const absl::Status status =
             RunJob(*job, *control, queue_wait, env->max_job_time,
                    event.mutable_result());
+        MarkDevice(device, event.mutable_result());
         if (status.ok()) {
           RecordResult(event.result(), record.get());
           record->bytes_out = static_cast<int64_t>(event.ByteSizeLong());
@@ -433,10 +527,10 @@ grpc::ServerWriteReactor<grpc::ByteBuffer>* OtService::DistanceStream(
         reactor->Complete(status, std::move(event));
         reactor->Release();
       },
-      static_cast<int64_t>(request->ByteSizeLong()) + job->WorkingBytes(),
-      *tenant);
+      placement->bytes, *tenant);
   if (admission != Scheduler::Admission::kAdmitted) {
-    return refuse(RefusalStatus(admission, *env_.scheduler, tenant->name));
+    return refuse(
+        PlacementRefusal(env_, *placement, admission, tenant->name));
   }
   return reactor;
 }
@@ -468,6 +562,7 @@ grpc::ServerUnaryReactor* OtService::GetServerInfo(
     }
   }
   response->set_jobs_in_flight(scheduler->in_flight());
+  env_.gpus->FillInfo(response);
   return FinishNow(context, absl::OkStatus());
 }
 

@@ -11,6 +11,7 @@
 #include "absl/time/time.h"
 #include "ot/v1/service.grpc.pb.h"
 #include "server/auth.h"
+#include "server/gpu.h"
 #include "server/jobs/jobs.h"
 #include "server/metrics.h"
 #include "server/scheduler.h"
@@ -48,6 +49,8 @@ struct ServiceEnv {
   LogFormat log_format = LogFormat::kNone;
   // GetServerInfo answers without a token.
   bool public_server_info = false;
+  // The GPUs (never null; empty without --gpus).
+  GpuPool* gpus = nullptr;
 
   // Counts a finished or refused call and writes its log line.
   void Observe(const JobRecord& record) const;

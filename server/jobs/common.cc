@@ -1,6 +1,9 @@
 // Shared job helpers.
 #include "server/jobs/common.h"
 
+#include "absl/strings/str_cat.h"
+#include "core/methods.h"
+
 namespace otserve {
 
 Eigen::VectorXd DecodeLambdas(const ot::v1::BarycenterRequest& request,
@@ -17,6 +20,27 @@ Eigen::VectorXd DecodeLambdas(const ot::v1::BarycenterRequest& request,
   lambdas = w.vector();
   v->AddStatus(otcore::ValidateWeights(lambdas, "weights"));
   return lambdas;
+}
+
+GpuWork TransportGpuWork(const DecodedTransport& decoded, bool plan) {
+  const otcore::TransportProblem& p = decoded.problem;
+  const otcore::MethodInfo& info =
+      otcore::InfoOf(otcore::ResolveMethod(p, decoded.options));
+  GpuWork w;
+  if (!info.entropic) {
+    w.unsupported_reason = absl::StrCat(
+        "method ", info.name,
+        " has no GPU implementation (the entropic methods have: sinkhorn, "
+        "unbalanced)");
+    return w;
+  }
+  w.supported = true;
+  w.n = p.n();
+  w.m = p.m();
+  w.d = p.x ? p.x->cols() : 0;
+  w.dense = !otcore::RunsMatrixFree(p, info);
+  w.plan = plan;
+  return w;
 }
 
 }  // namespace otserve

@@ -7,6 +7,7 @@
 #include "ot/v1/service.pb.h"
 #include "server/convert.h"
 #include "server/errors.h"
+#include "server/gpu.h"
 
 namespace otserve {
 
@@ -34,6 +35,11 @@ void FillTransport(const otcore::TransportResult& result,
   FillDiagnostics(result.summary, queue_wait, problem.n(), problem.m(),
                   response->mutable_diagnostics());
 }
+
+// What a transport job would run on a GPU: the resolved method must be
+// entropic (its reductions are EntropicKernels); `plan`: a dense plan is
+// formed.
+GpuWork TransportGpuWork(const DecodedTransport& decoded, bool plan);
 
 // The shared fields of the transport requests.
 template <typename Request>

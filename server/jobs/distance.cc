@@ -15,6 +15,14 @@ absl::StatusOr<std::unique_ptr<DistanceJob>> DistanceJob::Decode(
   return job;
 }
 
+GpuWork DistanceJob::Gpu() const {
+  return TransportGpuWork(decoded_, /*plan=*/false);
+}
+
+GpuWork PlanJob::Gpu() const {
+  return TransportGpuWork(decoded_, /*plan=*/true);
+}
+
 absl::Status DistanceJob::Run(const RunContext& context,
                               Response* response) const {
   auto result = otcore::SolveTransport(decoded_.problem, decoded_.options,

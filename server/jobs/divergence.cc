@@ -1,4 +1,6 @@
 // Divergence and Map jobs: a transport-shaped request plus a post-solve.
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "core/common/validate.h"
 #include "core/maps.h"
@@ -68,6 +70,25 @@ absl::StatusOr<std::unique_ptr<DivergenceJob>> DivergenceJob::Decode(
   if (!v.empty()) return v.ToStatus();
   job->working_bytes_ = job->decoded_.working_bytes + 8 * dense;
   return job;
+}
+
+GpuWork DivergenceJob::Gpu() const {
+  GpuWork w;
+  if (options_.kind != otcore::DivergenceKind::kSinkhorn &&
+      options_.kind != otcore::DivergenceKind::kSinkhornNoEntropy) {
+    w.unsupported_reason =
+        "only the Sinkhorn divergences have a GPU implementation";
+    return w;
+  }
+  const otcore::TransportProblem& p = decoded_.problem;
+  // Three problems (x-y, x-x, y-y), one on the device at a time.
+  const int64_t k = std::max(p.n(), p.m());
+  w.supported = true;
+  w.n = k;
+  w.m = k;
+  w.d = p.x ? p.x->cols() : 0;
+  w.dense = !p.x || !otcore::PreferMatrixFree(k, k, w.d);
+  return w;
 }
 
 absl::Status DivergenceJob::Run(const RunContext& context,

@@ -21,6 +21,7 @@
 #include "core/gromov/gromov.h"
 #include "ot/v1/service.pb.h"
 #include "server/convert.h"
+#include "server/gpu.h"
 
 namespace otserve {
 
@@ -46,6 +47,8 @@ class DistanceJob {
   absl::Status Run(const RunContext& context, Response* response) const;
   // Memory the job holds beyond its request (the scheduler's budget).
   int64_t WorkingBytes() const { return decoded_.working_bytes; }
+  // What it would run on a GPU (entropic methods only).
+  GpuWork Gpu() const;
 
  private:
   DecodedTransport decoded_;
@@ -62,6 +65,7 @@ class PlanJob {
   int64_t WorkingBytes() const {
     return decoded_.working_bytes + response_bytes_;
   }
+  GpuWork Gpu() const;
 
  private:
   DecodedTransport decoded_;
@@ -77,6 +81,7 @@ class DivergenceJob {
       const Request& request, const DecodeContext& context);
   absl::Status Run(const RunContext& context, Response* response) const;
   int64_t WorkingBytes() const { return working_bytes_; }
+  GpuWork Gpu() const;
 
  private:
   DecodedTransport decoded_;

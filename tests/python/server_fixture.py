@@ -15,8 +15,11 @@ class Server:
         self.address = f"127.0.0.1:{m.group(1)}"
         self.metrics_address = None
         if any(a.startswith("--metrics_listen") for a in args):
-            line = self.proc.stderr.readline()
-            m = re.search(r"metrics on port (\d+)", line)
+            for _ in range(5):
+                line = self.proc.stderr.readline()
+                m = re.search(r"metrics on port (\d+)", line)
+                if m:
+                    break
             if not m:
                 self.proc.kill()
                 raise RuntimeError("no metrics endpoint: " + line)

@@ -127,6 +127,7 @@ def _diagnostics(d: types_pb2.Diagnostics) -> dict:
         "solve_seconds": d.solve_seconds, "queue_seconds": d.queue_seconds,
         "epsilon": d.epsilon, "message": d.message, "n": d.n, "m": d.m,
         "stopping_rule": d.stopping_rule, "stopping_value": d.stopping_value,
+        "device": d.device, "precision": d.precision,
     }
 
 
@@ -172,7 +173,10 @@ class _CallDetails(collections.namedtuple(
 # The problem keywords shared by distance, plan, transport and distance_stream.
 _PROBLEM_KEYS = ("M", "cost", "p", "method", "epsilon", "relative_epsilon", "tol",
                  "max_iter", "epsilon_scaling", "reg_m", "n_projections", "seed",
-                 "directions", "source_gaussian", "target_gaussian")
+                 "directions", "source_gaussian", "target_gaussian", "device")
+# SolverOptions.device: where the server runs the job.
+_DEVICES = {"auto": types_pb2.DEVICE_AUTO, "cpu": types_pb2.DEVICE_CPU,
+            "gpu": types_pb2.DEVICE_GPU}
 
 
 def _problem(arguments: dict) -> dict:
@@ -314,7 +318,7 @@ class Client:
 
     def _fill(self, req, x, y, a, b, M, cost, p, method, epsilon, relative_epsilon,
               tol, max_iter, epsilon_scaling, reg_m=None, n_projections=None, seed=None,
-              directions=None, source_gaussian=None, target_gaussian=None):
+              directions=None, source_gaussian=None, target_gaussian=None, device="auto"):
         if x is not None:
             req.source.points.CopyFrom(_array(x, "x", 2))
         if y is not None:
@@ -347,6 +351,9 @@ class Client:
                 setattr(o, field, value)
         if directions is not None:
             o.directions.CopyFrom(_array(directions, "directions", 2))
+        if device not in _DEVICES:
+            raise ValueError(f"device must be one of {sorted(_DEVICES)}")
+        o.device = _DEVICES[device]
         for g, measure in ((source_gaussian, req.source), (target_gaussian, req.target)):
             if g is not None:
                 mean, cov = g
@@ -358,11 +365,11 @@ class Client:
                           relative_epsilon=False, tol=None, max_iter=None,
                           epsilon_scaling=None, reg_m=None, n_projections=None, seed=None,
                           directions=None, source_gaussian=None, target_gaussian=None,
-                          request_type=service_pb2.DistanceRequest):
+                          device="auto", request_type=service_pb2.DistanceRequest):
         req = request_type()
         self._fill(req, x, y, a, b, M, cost, p, method, epsilon, relative_epsilon, tol,
                    max_iter, epsilon_scaling, reg_m, n_projections, seed, directions,
-                   source_gaussian, target_gaussian)
+                   source_gaussian, target_gaussian, device)
         return req
 
     def distance(self, x: Optional[ArrayLike] = None, y: Optional[ArrayLike] = None,
@@ -376,6 +383,7 @@ class Client:
                  directions: Optional[ArrayLike] = None,
                  source_gaussian: Optional[Tuple[ArrayLike, ArrayLike]] = None,
                  target_gaussian: Optional[Tuple[ArrayLike, ArrayLike]] = None,
+                 device: str = "auto",
                  timeout: Optional[float] = None) -> DistanceResult:
         """Optimal transport cost between (a, x) and (b, y).
 
@@ -384,7 +392,9 @@ class Client:
         exact | sinkhorn | 1d | unbalanced (needs reg_m, POT's) | sliced | max_sliced
         (n_projections, seed or directions [L, d]) | gaussian (closed-form W2 of
         Gaussians fitted to the points, or given as source_gaussian=(mean, cov)).
-        epsilon, relative_epsilon, tol, max_iter, epsilon_scaling: solver options."""
+        epsilon, relative_epsilon, tol, max_iter, epsilon_scaling: solver options.
+        device: "auto" | "cpu" | "gpu" (where the server runs it; diagnostics["device"]
+        says where it ran)."""
         req = self._distance_request(x, y, a, b, **_problem(locals()))
         return _distance_result(self._call(self._stub.Distance, req, timeout))
 
@@ -419,6 +429,7 @@ class Client:
                         directions: Optional[ArrayLike] = None,
                         source_gaussian: Optional[Tuple[ArrayLike, ArrayLike]] = None,
                         target_gaussian: Optional[Tuple[ArrayLike, ArrayLike]] = None,
+                        device: str = "auto",
                         timeout: Optional[float] = None) -> DistanceResult:
         """As distance(), calling on_progress(dict(iteration, error, epsilon,
         elapsed_seconds)) while the server works. Raising from on_progress (or
@@ -453,6 +464,7 @@ class Client:
                   directions: Optional[ArrayLike] = None,
                   source_gaussian: Optional[Tuple[ArrayLike, ArrayLike]] = None,
                   target_gaussian: Optional[Tuple[ArrayLike, ArrayLike]] = None,
+                  device: str = "auto",
                   timeout: Optional[float] = None) -> np.ndarray:
         """Maps points with the solved problem (distance() keywords): query=None gives
         the barycentric projection of x (sum_j P_ij y_j / sum_j P_ij, any method with
@@ -471,7 +483,7 @@ class Client:
                    epsilon: Optional[float] = None, relative_epsilon: bool = False,
                    blur: Optional[float] = None, tol: Optional[float] = None,
                    max_iter: Optional[int] = None, epsilon_scaling: Optional[bool] = None,
-                   reg_m: Optional[float] = None,
+                   reg_m: Optional[float] = None, device: str = "auto",
                    timeout: Optional[float] = None) -> DivergenceResult:
         """Debiased Sinkhorn divergence (kind="sinkhorn", entropic terms included as
         OTT/GeomLoss; "sinkhorn_no_entropy" as POT's empirical_sinkhorn_divergence)
@@ -480,7 +492,7 @@ class Client:
             raise ValueError(f"kind must be one of {sorted(_DIVERGENCES)}")
         req = service_pb2.DivergenceRequest(kind=_DIVERGENCES[kind])
         self._fill(req, x, y, a, b, None, cost, p, None, epsilon, relative_epsilon,
-                   tol, max_iter, epsilon_scaling, reg_m)
+                   tol, max_iter, epsilon_scaling, reg_m, device=device)
         if blur is not None:
             req.blur = blur
         r = self._call(self._stub.Divergence, req, timeout)
@@ -638,6 +650,7 @@ class Client:
              directions: Optional[ArrayLike] = None,
              source_gaussian: Optional[Tuple[ArrayLike, ArrayLike]] = None,
              target_gaussian: Optional[Tuple[ArrayLike, ArrayLike]] = None,
+             device: str = "auto",
              timeout: Optional[float] = None) -> PlanResult:
         """As distance(), plus the dense plan [n, m] and the dual potentials f, g
         (method gaussian: linear_map = (A, b) instead of a plan)."""

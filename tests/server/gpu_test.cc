@@ -1,0 +1,224 @@
+// GPU routing, accounting and scheduling over loopback with a fake device
+// (the CPU kernels under another name), so that all of it is checked without a
+// GPU; and, where this machine has a CUDA device (never in CI), the CUDA
+// kernels against the CPU's.
+#include <gtest/gtest.h>
+#include <grpcpp/grpcpp.h>
+
+#include <random>
+
+#include "absl/strings/str_cat.h"
+#include "client/client.h"
+#include "core/common/cost_source.h"
+#include "core/entropic/kernels.h"
+#include "core/gpu/backend.h"
+#include "server/gpu.h"
+#include "server/server.h"
+
+namespace otserve {
+namespace {
+
+using otclient::SetArray;
+
+ot::v1::DistanceRequest Clouds(int n, ot::v1::Method method,
+                               ot::v1::Device device) {
+  std::mt19937_64 rng(5);
+  std::normal_distribution<double> normal;
+  std::vector<double> x(n * 2), y(n * 2);
+  for (double& v : x) v = normal(rng);
+  for (double& v : y) v = normal(rng) + 1.0;
+  ot::v1::DistanceRequest r;
+  SetArray(x.data(), {n, 2}, r.mutable_source()->mutable_points());
+  SetArray(y.data(), {n, 2}, r.mutable_target()->mutable_points());
+  r.set_method(method);
+  r.mutable_options()->set_epsilon(0.5);
+  r.mutable_options()->set_device(device);
+  return r;
+}
+
+class GpuServiceTest : public ::testing::Test {
+ protected:
+  void Start(const otcore::gpu::GpuBackend* backend, std::string gpus,
+             int64_t auto_min_entries = kGpuAutoMinEntries) {
+    ServerOptions o;
+    o.listen = "127.0.0.1:0";
+    o.threads = 2;
+    o.gpu.devices = std::move(gpus);
+    o.gpu.auto_min_entries = auto_min_entries;
+    o.gpu_backend = backend;
+    auto s = OtServer::Start(o);
+    ASSERT_TRUE(s.ok()) << s.status();
+    server_ = *std::move(s);
+    stub_ = ot::v1::OptimalTransportService::NewStub(
+        grpc::CreateChannel(absl::StrCat("127.0.0.1:", server_->port()),
+                            grpc::InsecureChannelCredentials()));
+  }
+  grpc::Status Distance(const ot::v1::DistanceRequest& r,
+                        ot::v1::DistanceResponse* out) {
+    grpc::ClientContext c;
+    return stub_->Distance(&c, r, out);
+  }
+
+  std::unique_ptr<OtServer> server_;
+  std::unique_ptr<ot::v1::OptimalTransportService::Stub> stub_;
+};
+
+TEST_F(GpuServiceTest, WithoutGpusGpuRequestsFailAndAutoRunsOnTheCpu) {
+  FakeGpuBackend none(/*devices=*/0, 0);
+  Start(&none, "all");
+  ot::v1::DistanceResponse r;
+  grpc::Status s =
+      Distance(Clouds(50, ot::v1::METHOD_SINKHORN, ot::v1::DEVICE_GPU), &r);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_NE(s.error_message().find("no GPU"), std::string::npos);
+  ASSERT_TRUE(
+      Distance(Clouds(50, ot::v1::METHOD_SINKHORN, ot::v1::DEVICE_AUTO), &r)
+          .ok());
+  EXPECT_EQ(r.diagnostics().device(), "cpu");
+  EXPECT_EQ(r.diagnostics().precision(), "float64");
+}
+
+TEST_F(GpuServiceTest, GpuJobsRunOnTheDeviceWithTheSameAnswer) {
+  FakeGpuBackend fake(/*devices=*/2, int64_t{1} << 30);
+  Start(&fake, "all");
+  ot::v1::DistanceResponse cpu, gpu;
+  ASSERT_TRUE(
+      Distance(Clouds(80, ot::v1::METHOD_SINKHORN, ot::v1::DEVICE_CPU), &cpu)
+          .ok());
+  EXPECT_EQ(fake.reductions(), 0);
+  ASSERT_TRUE(
+      Distance(Clouds(80, ot::v1::METHOD_SINKHORN, ot::v1::DEVICE_GPU), &gpu)
+          .ok());
+  EXPECT_GT(fake.reductions(), 0);
+  EXPECT_EQ(cpu.diagnostics().device(), "cpu");
+  EXPECT_EQ(gpu.diagnostics().device().rfind("fake:", 0), 0u)
+      << gpu.diagnostics().device();
+  EXPECT_EQ(gpu.value(), cpu.value());
+  EXPECT_EQ(gpu.diagnostics().iterations(), cpu.diagnostics().iterations());
+  // A method without a GPU implementation, asked for on the GPU.
+  grpc::Status s =
+      Distance(Clouds(20, ot::v1::METHOD_EXACT, ot::v1::DEVICE_GPU), &gpu);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_NE(s.error_message().find("exact"), std::string::npos);
+  // GetServerInfo lists the devices and their budgets.
+  grpc::ClientContext c;
+  ot::v1::GetServerInfoResponse info;
+  ASSERT_TRUE(stub_->GetServerInfo(&c, {}, &info).ok());
+  ASSERT_EQ(info.gpus_size(), 2);
+  EXPECT_EQ(info.gpus(1).id(), 1);
+  EXPECT_EQ(info.gpus(0).backend(), "fake");
+  EXPECT_EQ(info.gpus(0).total_bytes(), int64_t{1} << 30);
+  EXPECT_EQ(info.gpus(0).budget_bytes(),
+            static_cast<int64_t>(0.8 * static_cast<double>(1 << 30)));
+}
+
+TEST_F(GpuServiceTest, AutoSendsLargeEntropicJobsToTheGpu) {
+  FakeGpuBackend fake(1, int64_t{1} << 30);
+  Start(&fake, "0", /*auto_min_entries=*/100 * 100);
+  ot::v1::DistanceResponse r;
+  ASSERT_TRUE(
+      Distance(Clouds(99, ot::v1::METHOD_SINKHORN, ot::v1::DEVICE_AUTO), &r)
+          .ok());
+  EXPECT_EQ(r.diagnostics().device(), "cpu");  // 99 x 99 < threshold
+  ASSERT_TRUE(
+      Distance(Clouds(100, ot::v1::METHOD_SINKHORN, ot::v1::DEVICE_AUTO), &r)
+          .ok());
+  EXPECT_EQ(r.diagnostics().device(), "fake:0");
+  ASSERT_TRUE(
+      Distance(Clouds(100, ot::v1::METHOD_EXACT, ot::v1::DEVICE_AUTO), &r)
+          .ok());
+  EXPECT_EQ(r.diagnostics().device(), "cpu");  // no GPU implementation
+}
+
+TEST_F(GpuServiceTest, JobsThatCannotFitTheDeviceAreRefusedWithTheirSize) {
+  // 1 MiB of device memory, 0.8 of it admitted: a 400 x 400 dense plan
+  // (1.28 MB) does not fit.
+  FakeGpuBackend small(1, int64_t{1} << 20);
+  Start(&small, "all");
+  ot::v1::PlanRequest plan;
+  const ot::v1::DistanceRequest d =
+      Clouds(400, ot::v1::METHOD_SINKHORN, ot::v1::DEVICE_GPU);
+  *plan.mutable_source() = d.source();
+  *plan.mutable_target() = d.target();
+  plan.set_method(d.method());
+  *plan.mutable_options() = d.options();
+  plan.set_format(ot::v1::PLAN_FORMAT_DENSE);
+  grpc::ClientContext c;
+  ot::v1::PlanResponse out;
+  grpc::Status s = stub_->Plan(&c, plan, &out);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
+  EXPECT_NE(s.error_message().find("MiB of GPU memory"), std::string::npos)
+      << s.error_message();
+  // The distance alone (matrix-free clouds) fits.
+  ot::v1::DistanceResponse r;
+  EXPECT_TRUE(Distance(d, &r).ok());
+}
+
+TEST_F(GpuServiceTest, UnknownDeviceIdsAreRefusedAtStart) {
+  FakeGpuBackend fake(1, int64_t{1} << 30);
+  ServerOptions o;
+  o.listen = "127.0.0.1:0";
+  o.gpu.devices = "0,3";
+  o.gpu_backend = &fake;
+  auto s = OtServer::Start(o);
+  EXPECT_EQ(s.status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(GpuServiceTest, DeadlinesStopGpuJobs) {
+  FakeGpuBackend fake(1, int64_t{1} << 30);
+  Start(&fake, "all");
+  ot::v1::DistanceRequest slow =
+      Clouds(400, ot::v1::METHOD_SINKHORN, ot::v1::DEVICE_GPU);
+  slow.mutable_options()->set_epsilon(1e-4);
+  slow.mutable_options()->set_tolerance(1e-300);
+  slow.mutable_options()->set_max_iterations(1'000'000'000);
+  slow.mutable_options()->set_epsilon_scaling(false);
+  grpc::ClientContext c;
+  c.set_deadline(std::chrono::system_clock::now() +
+                 std::chrono::milliseconds(300));
+  ot::v1::DistanceResponse r;
+  const absl::Time start = absl::Now();
+  grpc::Status s = stub_->Distance(&c, slow, &r);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
+  EXPECT_LT(absl::Now() - start, absl::Seconds(5));
+}
+
+// The CUDA kernels against the CPU's, where a CUDA device exists.
+TEST(CudaKernelsTest, AgreeWithTheCpuKernels) {
+  const auto& cuda = otcore::gpu::CudaBackend();
+  if (!otcore::gpu::CudaCompiled() || cuda.Devices().empty()) {
+    GTEST_SKIP() << "no CUDA device on this machine (compiled: "
+                 << otcore::gpu::CudaCompiled() << ")";
+  }
+  auto kernels = cuda.Kernels(0);
+  ASSERT_TRUE(kernels.ok()) << kernels.status();
+  std::mt19937_64 rng(2);
+  std::normal_distribution<double> normal;
+  otcore::RowMatrix x(300, 3), y(200, 3);
+  for (double& v : x.reshaped()) v = normal(rng);
+  for (double& v : y.reshaped()) v = normal(rng);
+  const otcore::RowMatrix dense = otcore::PairwiseCost(x, y, {});
+  Eigen::ArrayXd h = Eigen::ArrayXd::Random(200), w = Eigen::ArrayXd::Zero(200);
+  Eigen::ArrayXd hx = Eigen::ArrayXd::Random(300), wx = Eigen::ArrayXd::Zero(300);
+  otcore::SolveControl control;
+  for (const otcore::CostSource& c :
+       {otcore::CostSource::Clouds(x, y, {}), otcore::CostSource::Dense(dense)}) {
+    Eigen::ArrayXd want, got;
+    otcore::CpuEntropicKernels().RowSoftMin(c, h, w, 0.1, &want, control);
+    (*kernels)->RowSoftMin(c, h, w, 0.1, &got, control);
+    EXPECT_LE((got - want).abs().maxCoeff(), 1e-12) << "rows";
+    otcore::CpuEntropicKernels().ColSoftMin(c, hx, wx, 0.1, &want, control);
+    (*kernels)->ColSoftMin(c, hx, wx, 0.1, &got, control);
+    EXPECT_LE((got - want).abs().maxCoeff(), 1e-12) << "columns";
+    Eigen::ArrayXd r1, c1, r2, c2;
+    otcore::RowMatrix p1, p2;
+    otcore::CpuEntropicKernels().PrimalPass(c, hx, h, 0.1, &r1, &c1, &p1,
+                                            control);
+    (*kernels)->PrimalPass(c, hx, h, 0.1, &r2, &c2, &p2, control);
+    EXPECT_LE((r1 - r2).abs().maxCoeff(), 1e-12 * r1.abs().maxCoeff());
+    EXPECT_LE((p1 - p2).cwiseAbs().maxCoeff(), 1e-12 * p1.maxCoeff());
+  }
+}
+
+}  // namespace
+}  // namespace otserve
