@@ -29,9 +29,9 @@ absl::StatusOr<std::unique_ptr<GpuPool>> GpuPool::Create(
         return absl::SimpleAtoi(part, &id) && d.id == id;
       });
       if (it == all.end()) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "--gpus: no ", backend.name(), " device \"", part, "\" (found ",
-            all.size(), " device(s))"));
+        return absl::InvalidArgumentError(
+            absl::StrCat("--gpus: no ", backend.name(), " device \"", part,
+                         "\" (found ", all.size(), " device(s))"));
       }
       chosen.push_back(*it);
     }
@@ -59,9 +59,8 @@ absl::StatusOr<GpuPool::Route> GpuPool::Choose(ot::v1::Device preference,
           "with --gpus on a machine with one)");
     }
     if (!work.supported) {
-      return absl::FailedPreconditionError(
-          absl::StrCat("options.device: DEVICE_GPU, but ",
-                       work.unsupported_reason));
+      return absl::FailedPreconditionError(absl::StrCat(
+          "options.device: DEVICE_GPU, but ", work.unsupported_reason));
     }
   } else if (devices_.empty() || !work.supported ||
              work.Entries() < auto_min_entries_) {
@@ -86,9 +85,8 @@ std::string GpuPool::DeviceName(int slot) const {
 
 absl::Status GpuPool::TooLargeStatus(int slot, int64_t bytes) const {
   return absl::ResourceExhaustedError(absl::StrCat(
-      "the job needs ", bytes >> 20, " MiB of GPU memory (", bytes,
-      " bytes); ", DeviceName(slot), " admits jobs into ",
-      devices_[slot].budget >> 20,
+      "the job needs ", bytes >> 20, " MiB of GPU memory (", bytes, " bytes); ",
+      DeviceName(slot), " admits jobs into ", devices_[slot].budget >> 20,
       " MiB: send a smaller problem or options.device = DEVICE_CPU"));
 }
 

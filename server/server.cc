@@ -7,7 +7,6 @@
 #include <grpcpp/resource_quota.h>
 #include <grpcpp/security/server_credentials.h>
 #include <grpcpp/server_builder.h>
-
 #include <sched.h>
 
 #include <algorithm>
@@ -273,7 +272,8 @@ std::string OtServer::GpuSummary() const {
   std::string out;
   for (const auto& g : info.gpus()) {
     absl::StrAppend(&out, out.empty() ? "" : ", ", g.backend(), ":", g.id(),
-                    " (", g.name(), ", ", g.budget_bytes() >> 20, " MiB budget)");
+                    " (", g.name(), ", ", g.budget_bytes() >> 20,
+                    " MiB budget)");
   }
   return out;
 }

@@ -298,9 +298,9 @@ grpc::ServerUnaryReactor* Serve(grpc::CallbackServerContext* context,
   if (!decoded.ok()) return finish_now(decoded.status());
   std::shared_ptr<const Job> job = *std::move(decoded);
   // The request stays in memory until the call ends: it counts too.
-  absl::StatusOr<Placement> placement =
-      Place(env, *request, *job,
-            static_cast<int64_t>(request->ByteSizeLong()) + job->WorkingBytes());
+  absl::StatusOr<Placement> placement = Place(
+      env, *request, *job,
+      static_cast<int64_t>(request->ByteSizeLong()) + job->WorkingBytes());
   if (!placement.ok()) return finish_now(placement.status());
   auto control = MakeControl(context, scheduler);
   auto* reactor = new JobReactor(control);
@@ -500,9 +500,9 @@ grpc::ServerWriteReactor<grpc::ByteBuffer>* OtService::DistanceStream(
   auto decoded = DecodeJob<DistanceJob>(*request, env_.decode);
   if (!decoded.ok()) return refuse(decoded.status());
   std::shared_ptr<const DistanceJob> job = *std::move(decoded);
-  absl::StatusOr<Placement> placement =
-      Place(env_, *request, *job,
-            static_cast<int64_t>(request->ByteSizeLong()) + job->WorkingBytes());
+  absl::StatusOr<Placement> placement = Place(
+      env_, *request, *job,
+      static_cast<int64_t>(request->ByteSizeLong()) + job->WorkingBytes());
   if (!placement.ok()) return refuse(placement.status());
   auto control = MakeControl(context, env_.scheduler);
   control->set_progress_callback(
@@ -529,8 +529,7 @@ grpc::ServerWriteReactor<grpc::ByteBuffer>* OtService::DistanceStream(
       },
       placement->bytes, *tenant);
   if (admission != Scheduler::Admission::kAdmitted) {
-    return refuse(
-        PlacementRefusal(env_, *placement, admission, tenant->name));
+    return refuse(PlacementRefusal(env_, *placement, admission, tenant->name));
   }
   return reactor;
 }

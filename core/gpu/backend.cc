@@ -17,8 +17,7 @@ class NoCuda final : public GpuBackend {
  public:
   std::string name() const override { return "cuda"; }
   std::vector<GpuDevice> Devices() const override { return {}; }
-  absl::StatusOr<std::unique_ptr<EntropicKernels>> Kernels(
-      int) const override {
+  absl::StatusOr<std::unique_ptr<EntropicKernels>> Kernels(int) const override {
     return absl::FailedPreconditionError(
         "this otserve was built without CUDA (OTSERVE_CUDA=OFF or no nvcc)");
   }

@@ -22,10 +22,10 @@ absl::Status Check(cudaError_t e, const char* what) {
       absl::StrCat("CUDA ", what, ": ", cudaGetErrorString(e)));
 }
 
-#define OT_RETURN_IF_ERROR(expr)               \
-  do {                                         \
-    const absl::Status ot_s_ = (expr);         \
-    if (!ot_s_.ok()) return ot_s_;             \
+#define OT_RETURN_IF_ERROR(expr)       \
+  do {                                 \
+    const absl::Status ot_s_ = (expr); \
+    if (!ot_s_.ok()) return ot_s_;     \
   } while (false)
 
 PairCost ToPairCost(const CostSpec& spec) {
@@ -54,8 +54,8 @@ class Buffer {
     data_ = nullptr;
     size_ = 0;
     void* p = nullptr;
-    OT_RETURN_IF_ERROR(Check(cudaMalloc(&p, std::max<size_t>(count, 1) * 8),
-                             "cudaMalloc"));
+    OT_RETURN_IF_ERROR(
+        Check(cudaMalloc(&p, std::max<size_t>(count, 1) * 8), "cudaMalloc"));
     data_ = static_cast<double*>(p);
     size_ = count;
     return absl::OkStatus();
@@ -116,31 +116,33 @@ class CudaKernels final : public EntropicKernels {
       const RowMatrix& y = *clouds->yt;
       OT_RETURN_IF_ERROR(a_.Reserve(x.size()));
       OT_RETURN_IF_ERROR(b_.Reserve(y.size()));
-      OT_RETURN_IF_ERROR(Check(
-          cudaMemcpyAsync(a_.get(), x.data(), x.size() * 8,
-                          cudaMemcpyHostToDevice, stream_),
-          "copy"));
-      OT_RETURN_IF_ERROR(Check(
-          cudaMemcpyAsync(b_.get(), y.data(), y.size() * 8,
-                          cudaMemcpyHostToDevice, stream_),
-          "copy"));
+      OT_RETURN_IF_ERROR(Check(cudaMemcpyAsync(a_.get(), x.data(), x.size() * 8,
+                                               cudaMemcpyHostToDevice, stream_),
+                               "copy"));
+      OT_RETURN_IF_ERROR(Check(cudaMemcpyAsync(b_.get(), y.data(), y.size() * 8,
+                                               cudaMemcpyHostToDevice, stream_),
+                               "copy"));
       OT_RETURN_IF_ERROR(Check(cudaStreamSynchronize(stream_), "sync"));
-      cloud_ = CloudArgs{a_.get(), static_cast<long>(x.cols()), b_.get(),
+      cloud_ = CloudArgs{a_.get(),
+                         static_cast<long>(x.cols()),
+                         b_.get(),
                          static_cast<long>(y.cols()),
-                         static_cast<int>(x.rows()), ToPairCost(clouds->spec),
+                         static_cast<int>(x.rows()),
+                         ToPairCost(clouds->spec),
                          clouds->spec.Exponent()};
       dense_ = false;
     } else {
       const RowMatrix copy = c.matrix();  // contiguous row-major
       OT_RETURN_IF_ERROR(a_.Reserve(copy.size()));
-      OT_RETURN_IF_ERROR(Check(
-          cudaMemcpyAsync(a_.get(), copy.data(), copy.size() * 8,
-                          cudaMemcpyHostToDevice, stream_),
-          "copy"));
+      OT_RETURN_IF_ERROR(
+          Check(cudaMemcpyAsync(a_.get(), copy.data(), copy.size() * 8,
+                                cudaMemcpyHostToDevice, stream_),
+                "copy"));
       OT_RETURN_IF_ERROR(Check(cudaStreamSynchronize(stream_), "sync"));
-      cloud_ = CloudArgs{a_.get(), static_cast<long>(copy.rows()), nullptr,
-                         static_cast<long>(copy.cols()), 0,
-                         PairCost::kSqEuclidean, 2.0};
+      cloud_ = CloudArgs{a_.get(), static_cast<long>(copy.rows()),
+                         nullptr,  static_cast<long>(copy.cols()),
+                         0,        PairCost::kSqEuclidean,
+                         2.0};
       dense_ = true;
     }
     uploaded_ = c.data_id();
@@ -161,15 +163,16 @@ class CudaKernels final : public EntropicKernels {
     const long other = along_rows ? m : n;
     OT_RETURN_IF_ERROR(w_.Reserve(other));
     OT_RETURN_IF_ERROR(o_.Reserve(count));
-    OT_RETURN_IF_ERROR(Check(cudaMemcpyAsync(w_.get(), shifted.data(), other * 8,
-                                             cudaMemcpyHostToDevice, stream_),
-                             "copy"));
+    OT_RETURN_IF_ERROR(
+        Check(cudaMemcpyAsync(w_.get(), shifted.data(), other * 8,
+                              cudaMemcpyHostToDevice, stream_),
+              "copy"));
     cudaError_t launched;
     if (!dense_) {
       CloudArgs a = cloud_;
       if (!along_rows) {  // columns of C(x, y) are rows of C(y, x)
-        a = CloudArgs{cloud_.y, m, cloud_.x, n, cloud_.d, cloud_.kind,
-                      cloud_.p};
+        a = CloudArgs{cloud_.y, m,           cloud_.x, n,
+                      cloud_.d, cloud_.kind, cloud_.p};
       }
       launched = LaunchCloudRowSoftMin(a, w_.get(), eps, o_.get(), stream_);
     } else if (along_rows) {
@@ -188,9 +191,8 @@ class CudaKernels final : public EntropicKernels {
   }
 
   absl::Status Primal(const CostSource& c, const Eigen::ArrayXd& u,
-                      const Eigen::ArrayXd& v, double eps,
-                      Eigen::ArrayXd* rows, Eigen::ArrayXd* row_cost,
-                      RowMatrix* plan) const {
+                      const Eigen::ArrayXd& v, double eps, Eigen::ArrayXd* rows,
+                      Eigen::ArrayXd* row_cost, RowMatrix* plan) const {
     std::lock_guard<std::mutex> lock(mu_);
     OT_RETURN_IF_ERROR(Check(cudaSetDevice(device_), "cudaSetDevice"));
     OT_RETURN_IF_ERROR(Upload(c));
@@ -208,12 +210,12 @@ class CudaKernels final : public EntropicKernels {
                                              cudaMemcpyHostToDevice, stream_),
                              "copy"));
     double* p = plan ? dp.get() : nullptr;
-    OT_RETURN_IF_ERROR(Check(
-        dense_ ? LaunchDensePrimal(a_.get(), n, m, du.get(), dv.get(), eps,
-                                   dr.get(), dc.get(), p, stream_)
-               : LaunchCloudPrimal(cloud_, du.get(), dv.get(), eps, dr.get(),
-                                   dc.get(), p, stream_),
-        "launch"));
+    OT_RETURN_IF_ERROR(
+        Check(dense_ ? LaunchDensePrimal(a_.get(), n, m, du.get(), dv.get(),
+                                         eps, dr.get(), dc.get(), p, stream_)
+                     : LaunchCloudPrimal(cloud_, du.get(), dv.get(), eps,
+                                         dr.get(), dc.get(), p, stream_),
+              "launch"));
     rows->resize(n);
     row_cost->resize(n);
     OT_RETURN_IF_ERROR(Check(cudaMemcpyAsync(rows->data(), dr.get(), n * 8,

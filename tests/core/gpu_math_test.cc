@@ -45,7 +45,8 @@ TEST(GpuMathTest, RowSoftMinMatchesTheCpuKernels) {
     for (int i = 0; i < n; ++i) {
       LogSumExp acc;
       for (int j = 0; j < m; ++j) {
-        const double sq = SquaredDistance(xt.data() + i, n, yt.data() + j, m, d);
+        const double sq =
+            SquaredDistance(xt.data() + i, n, yt.data() + j, m, d);
         acc.Add(SoftMinTerm(log_w(j), h(j), CostOfSquared(sq, pair, p), eps));
       }
       EXPECT_NEAR(SoftMinValue(acc, eps), want(i), 1e-12 * std::abs(want(i)))
@@ -65,7 +66,8 @@ TEST(GpuMathTest, MergedPartialsEqualOnePass) {
   std::vector<LogSumExp> lanes(32);
   for (size_t k = 0; k < v.size(); ++k) lanes[k % 32].Add(v[k]);
   for (int offset = 16; offset > 0; offset /= 2) {
-    for (int lane = 0; lane < offset; ++lane) lanes[lane].Merge(lanes[lane + offset]);
+    for (int lane = 0; lane < offset; ++lane)
+      lanes[lane].Merge(lanes[lane + offset]);
   }
   EXPECT_NEAR(lanes[0].Value(), one.Value(), 1e-12 * std::abs(one.Value()));
   double max = -INFINITY;

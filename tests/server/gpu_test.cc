@@ -2,8 +2,10 @@
 // (the CPU kernels under another name), so that all of it is checked without a
 // GPU; and, where this machine has a CUDA device (never in CI), the CUDA
 // kernels against the CPU's.
-#include <gtest/gtest.h>
+#include "server/gpu.h"
+
 #include <grpcpp/grpcpp.h>
+#include <gtest/gtest.h>
 
 #include <random>
 
@@ -12,7 +14,6 @@
 #include "core/common/cost_source.h"
 #include "core/entropic/kernels.h"
 #include "core/gpu/backend.h"
-#include "server/gpu.h"
 #include "server/server.h"
 
 namespace otserve {
@@ -199,10 +200,11 @@ TEST(CudaKernelsTest, AgreeWithTheCpuKernels) {
   for (double& v : y.reshaped()) v = normal(rng);
   const otcore::RowMatrix dense = otcore::PairwiseCost(x, y, {});
   Eigen::ArrayXd h = Eigen::ArrayXd::Random(200), w = Eigen::ArrayXd::Zero(200);
-  Eigen::ArrayXd hx = Eigen::ArrayXd::Random(300), wx = Eigen::ArrayXd::Zero(300);
+  Eigen::ArrayXd hx = Eigen::ArrayXd::Random(300),
+                 wx = Eigen::ArrayXd::Zero(300);
   otcore::SolveControl control;
-  for (const otcore::CostSource& c :
-       {otcore::CostSource::Clouds(x, y, {}), otcore::CostSource::Dense(dense)}) {
+  for (const otcore::CostSource& c : {otcore::CostSource::Clouds(x, y, {}),
+                                      otcore::CostSource::Dense(dense)}) {
     Eigen::ArrayXd want, got;
     otcore::CpuEntropicKernels().RowSoftMin(c, h, w, 0.1, &want, control);
     (*kernels)->RowSoftMin(c, h, w, 0.1, &got, control);
