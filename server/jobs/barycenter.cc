@@ -390,6 +390,16 @@ class FixedSupportBarycenterJob final : public BarycenterJob {
     return absl::OkStatus();
   }
 
+  GpuWork Gpu() const override {
+    GpuWork w;
+    w.supported = true;
+    const bool clouds = support_.present();
+    w.n = w.m = clouds ? support_.rows() : matrix_.rows();
+    w.d = clouds ? support_.cols() : 0;
+    w.dense = !clouds || !otcore::PreferMatrixFree(w.n, w.m, w.d);
+    return w;
+  }
+
  private:
   otcore::CostSpec spec_;
   ArrayData matrix_, support_;

@@ -101,6 +101,13 @@ class BarycenterJob {
                            Response* response) const = 0;
   // Estimated from the measures' copies and the solver's work arrays.
   int64_t WorkingBytes() const { return working_bytes_; }
+  // The fixed-support kind runs on EntropicKernels, hence on a GPU.
+  virtual GpuWork Gpu() const {
+    GpuWork w;
+    w.unsupported_reason =
+        "only the fixed-support barycenter has a GPU implementation";
+    return w;
+  }
 
  protected:
   int64_t working_bytes_ = 0;

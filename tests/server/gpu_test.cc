@@ -7,6 +7,7 @@
 #include <grpcpp/grpcpp.h>
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <random>
 
 #include "absl/strings/str_cat.h"
@@ -182,6 +183,52 @@ TEST_F(GpuServiceTest, DeadlinesStopGpuJobs) {
   grpc::Status s = stub_->Distance(&c, slow, &r);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED);
   EXPECT_LT(absl::Now() - start, absl::Seconds(5));
+}
+
+TEST_F(GpuServiceTest, FixedSupportBarycentersRunOnTheGpuOthersDoNot) {
+  FakeGpuBackend fake(1, int64_t{1} << 30);
+  Start(&fake, "all");
+  ot::v1::BarycenterRequest r;
+  r.set_kind(ot::v1::BARYCENTER_KIND_FIXED_SUPPORT);
+  const int n = 30;
+  std::vector<double> support(n), h1(n), h2(n);
+  for (int i = 0; i < n; ++i) {
+    support[i] = i / static_cast<double>(n);
+    h1[i] = std::exp(-20 * (support[i] - 0.3) * (support[i] - 0.3));
+    h2[i] = std::exp(-20 * (support[i] - 0.7) * (support[i] - 0.7));
+  }
+  for (auto* h : {&h1, &h2}) {
+    double sum = 0;
+    for (double v : *h) sum += v;
+    for (double& v : *h) v /= sum;
+    SetArray(h->data(), {n}, r.add_measures()->mutable_weights());
+  }
+  SetArray(support.data(), {n, 1}, r.mutable_support());
+  r.mutable_options()->set_epsilon(0.01);
+  ot::v1::BarycenterResponse cpu, gpu;
+  r.mutable_options()->set_device(ot::v1::DEVICE_CPU);
+  {
+    grpc::ClientContext c;
+    ASSERT_TRUE(stub_->Barycenter(&c, r, &cpu).ok());
+  }
+  r.mutable_options()->set_device(ot::v1::DEVICE_GPU);
+  {
+    grpc::ClientContext c;
+    grpc::Status s = stub_->Barycenter(&c, r, &gpu);
+    ASSERT_TRUE(s.ok()) << s.error_message();
+  }
+  EXPECT_EQ(gpu.diagnostics().device(), "fake:0");
+  EXPECT_EQ(cpu.diagnostics().device(), "cpu");
+  EXPECT_EQ(gpu.weights().data(), cpu.weights().data());
+  EXPECT_GT(fake.reductions(), 0);
+  ot::v1::BarycenterRequest g;
+  g.set_kind(ot::v1::BARYCENTER_KIND_GAUSSIAN);
+  *g.add_measures()->mutable_points() = r.support();
+  g.mutable_options()->set_device(ot::v1::DEVICE_GPU);
+  grpc::ClientContext c;
+  ot::v1::BarycenterResponse out;
+  EXPECT_EQ(stub_->Barycenter(&c, g, &out).error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);
 }
 
 // The CUDA kernels against the CPU's, where a CUDA device exists.
