@@ -73,19 +73,27 @@ TEST(TokensTest, MissingWrongValidAndReload) {
   std::remove(path.c_str());
 }
 
+// Occupies the scheduler's only worker with a job of `tenant` until `release`
+// is notified; returns once the job runs.
+void HoldTheWorker(Scheduler& s, const Tenant& tenant,
+                   absl::Notification* release) {
+  absl::Notification running;
+  ASSERT_EQ(s.TrySubmit(
+                [&running, release](absl::Duration) {
+                  running.Notify();
+                  release->WaitForNotification();
+                },
+                0, tenant),
+            Admission::kAdmitted);
+  running.WaitForNotification();
+}
+
 // One worker held; tenant A queues 12 jobs, then B queues 3: B's jobs must
 // start interleaved with A's (round robin), not after all of A's.
 TEST(TenantSchedulingTest, RoundRobinAcrossTenantsFifoWithin) {
   Scheduler s(/*threads=*/1, /*max_queue=*/64);
-  absl::Notification release, running;
-  ASSERT_EQ(s.TrySubmit(
-                [&](absl::Duration) {
-                  running.Notify();
-                  release.WaitForNotification();
-                },
-                0, Tenant{"a", 1}),
-            Admission::kAdmitted);
-  running.WaitForNotification();
+  absl::Notification release;
+  HoldTheWorker(s, Tenant{"a", 1}, &release);
   absl::Mutex mu;
   std::vector<std::string> order;
   auto job = [&](std::string tag) {
@@ -114,15 +122,8 @@ TEST(TenantSchedulingTest, RoundRobinAcrossTenantsFifoWithin) {
 
 TEST(TenantSchedulingTest, WeightsGiveConsecutiveStarts) {
   Scheduler s(/*threads=*/1, /*max_queue=*/64);
-  absl::Notification release, running;
-  ASSERT_EQ(s.TrySubmit(
-                [&](absl::Duration) {
-                  running.Notify();
-                  release.WaitForNotification();
-                },
-                0, Tenant{"gate", 1}),
-            Admission::kAdmitted);
-  running.WaitForNotification();
+  absl::Notification release;
+  HoldTheWorker(s, Tenant{"gate", 1}, &release);
   absl::Mutex mu;
   std::string order;
   for (int k = 0; k < 6; ++k) {
