@@ -6,6 +6,7 @@
 #include <cstdio>
 #include <fstream>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -77,15 +78,16 @@ TEST(TokensTest, MissingWrongValidAndReload) {
 // is notified; returns once the job runs.
 void HoldTheWorker(Scheduler& s, const Tenant& tenant,
                    absl::Notification* release) {
-  absl::Notification running;
+  // Shared: Notify may still run after the waiter below has returned.
+  auto running = std::make_shared<absl::Notification>();
   ASSERT_EQ(s.TrySubmit(
-                [&running, release](absl::Duration) {
-                  running.Notify();
+                [running, release](absl::Duration) {
+                  running->Notify();
                   release->WaitForNotification();
                 },
                 0, tenant),
             Admission::kAdmitted);
-  running.WaitForNotification();
+  running->WaitForNotification();
 }
 
 // One worker held; tenant A queues 12 jobs, then B queues 3: B's jobs must
