@@ -45,7 +45,7 @@ __global__ void CloudRowSoftMin(CloudArgs a, const double* shifted, double eps,
     if (i < a.n) {
       for (int jj = 0; jj < count; ++jj) {
         const double sq = SquaredDistance(a.x + i, a.n, ys + jj, tile, a.d);
-        acc.Add(ws[jj] - CostOfSquared(sq, a.kind, a.p) * inv_eps);
+        acc.Add(SoftMinTerm(ws[jj], CostOfSquared(sq, a.kind, a.p), inv_eps));
       }
     }
     __syncthreads();
@@ -63,7 +63,7 @@ __global__ void DenseRowSoftMin(const double* c, long n, long m,
   const double inv_eps = 1.0 / eps;
   LogSumExp acc;
   for (long j = lane; j < m; j += 32) {
-    acc.Add(shifted[j] - c[row * m + j] * inv_eps);
+    acc.Add(SoftMinTerm(shifted[j], c[row * m + j], inv_eps));
   }
   for (int offset = 16; offset > 0; offset /= 2) {
     LogSumExp other;
@@ -81,7 +81,9 @@ __global__ void DenseColSoftMin(const double* c, long n, long m,
   if (j >= m) return;
   const double inv_eps = 1.0 / eps;
   LogSumExp acc;
-  for (long i = 0; i < n; ++i) acc.Add(shifted[i] - c[i * m + j] * inv_eps);
+  for (long i = 0; i < n; ++i) {
+    acc.Add(SoftMinTerm(shifted[i], c[i * m + j], inv_eps));
+  }
   out[j] = SoftMinValue(acc, eps);
 }
 

@@ -74,10 +74,12 @@ struct LogSumExp {
   }
 };
 
-// The soft-min term of column j for row i: log_w_j + (h_j - C_ij) / eps.
-OT_HOST_DEVICE inline double SoftMinTerm(double log_w, double h, double cost,
-                                         double eps) {
-  return log_w + (h - cost) / eps;
+// The soft-min term of column j for row i: shifted_j - C_ij / eps, with
+// shifted_j = log_w_j + h_j / eps formed once per reduction (as the CPU
+// kernels do, so both round alike).
+OT_HOST_DEVICE inline double SoftMinTerm(double shifted, double cost,
+                                         double inv_eps) {
+  return shifted - cost * inv_eps;
 }
 
 // -eps * lse: the soft-min value (+inf when every term is -inf).

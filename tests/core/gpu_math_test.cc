@@ -42,12 +42,13 @@ TEST(GpuMathTest, RowSoftMinMatchesTheCpuKernels) {
     SolveControl control;
     CpuEntropicKernels().RowSoftMin(CostSource::Clouds(x, y, spec), h, log_w,
                                     eps, &want, control);
+    const Eigen::ArrayXd shifted = log_w + h / eps;  // as the backend forms it
     for (int i = 0; i < n; ++i) {
       LogSumExp acc;
       for (int j = 0; j < m; ++j) {
         const double sq =
             SquaredDistance(xt.data() + i, n, yt.data() + j, m, d);
-        acc.Add(SoftMinTerm(log_w(j), h(j), CostOfSquared(sq, pair, p), eps));
+        acc.Add(SoftMinTerm(shifted(j), CostOfSquared(sq, pair, p), 1.0 / eps));
       }
       EXPECT_NEAR(SoftMinValue(acc, eps), want(i), 1e-12 * std::abs(want(i)))
           << "row " << i << " kind " << static_cast<int>(kind);
