@@ -108,31 +108,11 @@ absl::StatusOr<TransportResult> SolveEntropicMethod(
     const TransportProblem& p, const TransportOptions& options,
     const SolveControl& control) {
   RowMatrix formed;
-  const CostSource source =
-      Explicit(p) ? CostSource::Dense(*p.cost_matrix)
-                  : CostSource::ForClouds(*p.x, *p.y, p.cost, &formed);
-  SinkhornOptions so;
-  if (options.method == Method::kUnbalanced) {
-    so.marginal_relaxation = *options.marginal_relaxation;
-  }
-  ASSIGN_OR_RETURN(so.epsilon,
-                   options.epsilon.Resolve(
-                       options.epsilon.relative() ? source.Mean() : 1.0));
-  if (options.tolerance) so.tolerance = *options.tolerance;
-  if (options.max_iterations) so.max_iterations = *options.max_iterations;
-  so.epsilon_scaling = options.epsilon_scaling;
-  so.compute_plan = options.compute_plan;
-  ASSIGN_OR_RETURN(SinkhornResult r,
-                   SolveSinkhorn(*p.a, *p.b, source, so, control));
-  TransportResult result;
-  result.value = r.cost;
-  result.regularized_value = r.regularized_cost;
-  if (options.compute_plan) {
-    result.dense_plan = std::move(r.plan);
-    TakePotentials(&r, &result);
-  }
-  result.summary = std::move(r.summary);
-  return result;
+  ASSIGN_OR_RETURN(const EntropicSetup setup,
+                   SetUpEntropic(p, options, &formed));
+  ASSIGN_OR_RETURN(SinkhornResult r, SolveSinkhorn(*p.a, *p.b, setup.source,
+                                                   setup.options, control));
+  return FromSinkhorn(std::move(r), options);
 }
 
 int64_t Dimension(const TransportProblem& p) {
@@ -189,6 +169,41 @@ constexpr MethodInfo kMethods[] = {
 // clang-format on
 
 }  // namespace
+
+absl::StatusOr<EntropicSetup> SetUpEntropic(const TransportProblem& p,
+                                            const TransportOptions& options,
+                                            RowMatrix* formed) {
+  EntropicSetup setup{Explicit(p) ? CostSource::Dense(*p.cost_matrix)
+                      : formed
+                          ? CostSource::ForClouds(*p.x, *p.y, p.cost, formed)
+                          : CostSource::Clouds(*p.x, *p.y, p.cost),
+                      SinkhornOptions()};
+  SinkhornOptions& so = setup.options;
+  if (options.method == Method::kUnbalanced) {
+    so.marginal_relaxation = *options.marginal_relaxation;
+  }
+  ASSIGN_OR_RETURN(so.epsilon,
+                   options.epsilon.Resolve(
+                       options.epsilon.relative() ? setup.source.Mean() : 1.0));
+  if (options.tolerance) so.tolerance = *options.tolerance;
+  if (options.max_iterations) so.max_iterations = *options.max_iterations;
+  so.epsilon_scaling = options.epsilon_scaling;
+  so.compute_plan = options.compute_plan;
+  return setup;
+}
+
+TransportResult FromSinkhorn(SinkhornResult r,
+                             const TransportOptions& options) {
+  TransportResult result;
+  result.value = r.cost;
+  result.regularized_value = r.regularized_cost;
+  if (options.compute_plan) {
+    result.dense_plan = std::move(r.plan);
+    TakePotentials(&r, &result);
+  }
+  result.summary = std::move(r.summary);
+  return result;
+}
 
 absl::Span<const MethodInfo> AllMethods() { return kMethods; }
 

@@ -9,7 +9,9 @@
 #include "absl/strings/string_view.h"
 #include "absl/types/span.h"
 #include "core/common/control.h"
+#include "core/common/cost_source.h"
 #include "core/common/types.h"
+#include "core/entropic/sinkhorn.h"
 #include "core/transport.h"
 
 namespace otcore {
@@ -56,6 +58,21 @@ struct MethodInfo {
 absl::Span<const MethodInfo> AllMethods();
 // The row of `method` (every Method has one).
 const MethodInfo& InfoOf(Method method);
+
+// The Sinkhorn solve of kSinkhorn / kUnbalanced for a problem whose weights
+// are given: the cost source (a cloud source by the matrix-free rule, the cost
+// formed into *formed otherwise; always matrix-free when `formed` is null) and
+// the options, epsilon resolved. FromSinkhorn turns its result into the
+// transport result. The one home of these conversions (single and batch).
+struct EntropicSetup {
+  CostSource source;
+  SinkhornOptions options;
+};
+absl::StatusOr<EntropicSetup> SetUpEntropic(const TransportProblem& problem,
+                                            const TransportOptions& options,
+                                            RowMatrix* formed);
+TransportResult FromSinkhorn(SinkhornResult result,
+                             const TransportOptions& options);
 
 // Whether `method` reduces this problem's cost matrix-free (PreferMatrixFree).
 bool RunsMatrixFree(const TransportProblem& problem, const MethodInfo& method);

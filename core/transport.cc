@@ -1,12 +1,15 @@
 // SolveTransport: validation, AUTO, and dispatch through the method table.
 #include "core/transport.h"
 
+#include <algorithm>
 #include <cmath>
+#include <memory>
 
 #include "absl/strings/str_cat.h"
 #include "core/common/iteration.h"
 #include "core/common/status_macros.h"
 #include "core/common/validate.h"
+#include "core/entropic/kernels.h"
 #include "core/methods.h"
 
 namespace otcore {
@@ -188,41 +191,144 @@ Footprint TransportFootprint(const TransportProblem& problem,
   return info.footprint ? info.footprint(problem, resolved) : Footprint{};
 }
 
+namespace {
+
+// A validated problem with its weights given (uniform when absent) and its
+// method resolved: what the solvers are called with. Not movable (the
+// problem views the uniform weights).
+struct Prepared {
+  Prepared(const TransportProblem& problem, const TransportOptions& options)
+      : p(problem), resolved(options) {
+    resolved.method = ResolveMethod(problem, options);
+    if (!p.a && (p.x || p.cost_matrix)) {
+      uniform_a = Eigen::VectorXd::Constant(p.n(), 1.0 / p.n());
+      p.a.emplace(uniform_a);
+    }
+    if (!p.b && (p.y || p.cost_matrix)) {
+      uniform_b = Eigen::VectorXd::Constant(p.m(), 1.0 / p.m());
+      p.b.emplace(uniform_b);
+    }
+  }
+  Prepared(const Prepared&) = delete;
+  Prepared& operator=(const Prepared&) = delete;
+
+  TransportProblem p;
+  TransportOptions resolved;
+  Eigen::VectorXd uniform_a, uniform_b;
+};
+
+// What every solve's result gets: AUTO's note, the distance, the finiteness
+// check.
+void Finish(const TransportProblem& problem, const TransportOptions& options,
+            const Prepared& prepared, TransportResult* result) {
+  if (options.method == Method::kAuto &&
+      InfoOf(prepared.resolved.method).entropic) {
+    // Say plainly that AUTO approximated.
+    result->summary.message = absl::StrCat(
+        "AUTO approximated with entropic Sinkhorn (epsilon ",
+        result->summary.epsilon,
+        ") because n * m = ", prepared.p.n() * prepared.p.m(), " exceeds ",
+        kAutoExactMaxEntries,
+        "; value includes the entropic blur, ask for METHOD_EXACT for the "
+        "exact value",
+        result->summary.message.empty() ? "" : "; ", result->summary.message);
+  }
+  if (problem.cost.kind != CostKind::kExplicit && result->distance == 0.0) {
+    result->distance =
+        std::pow(std::max(result->value, 0.0), 1.0 / problem.cost.Exponent());
+  }
+  CheckFiniteValue(result->value, &result->summary);
+}
+
+// Whether a batch's kernels take this item whole: balanced Sinkhorn between
+// point clouds, no plan, a size the kernels take.
+bool Batchable(const Prepared& pr, const EntropicKernels& kernels) {
+  const TransportProblem& p = pr.p;
+  return pr.resolved.method == Method::kSinkhorn && p.x && p.y &&
+         p.cost.kind != CostKind::kExplicit && !pr.resolved.compute_plan &&
+         kernels.TakesInBatch(p.n(), p.m(), p.x->cols());
+}
+
+}  // namespace
+
 absl::StatusOr<TransportResult> SolveTransport(const TransportProblem& problem,
                                                const TransportOptions& options,
                                                const SolveControl& control) {
   RETURN_IF_ERROR(ValidateTransport(problem, options));
-  TransportOptions resolved = options;
-  resolved.method = ResolveMethod(problem, options);
-  // The solvers get explicit weights (uniform when absent).
-  TransportProblem p = problem;
-  Eigen::VectorXd uniform_a, uniform_b;
-  if (!p.a && (p.x || p.cost_matrix)) {
-    uniform_a = Eigen::VectorXd::Constant(p.n(), 1.0 / p.n());
-    p.a.emplace(uniform_a);
-  }
-  if (!p.b && (p.y || p.cost_matrix)) {
-    uniform_b = Eigen::VectorXd::Constant(p.m(), 1.0 / p.m());
-    p.b.emplace(uniform_b);
-  }
+  const Prepared prepared(problem, options);
   ASSIGN_OR_RETURN(TransportResult result,
-                   InfoOf(resolved.method).solve(p, resolved, control));
-  if (options.method == Method::kAuto && InfoOf(resolved.method).entropic) {
-    // Say plainly that AUTO approximated.
-    result.summary.message = absl::StrCat(
-        "AUTO approximated with entropic Sinkhorn (epsilon ",
-        result.summary.epsilon, ") because n * m = ", p.n() * p.m(),
-        " exceeds ", kAutoExactMaxEntries,
-        "; value includes the entropic blur, ask for METHOD_EXACT for the "
-        "exact value",
-        result.summary.message.empty() ? "" : "; ", result.summary.message);
-  }
-  if (problem.cost.kind != CostKind::kExplicit && result.distance == 0.0) {
-    result.distance =
-        std::pow(std::max(result.value, 0.0), 1.0 / problem.cost.Exponent());
-  }
-  CheckFiniteValue(result.value, &result.summary);
+                   InfoOf(prepared.resolved.method)
+                       .solve(prepared.p, prepared.resolved, control));
+  Finish(problem, options, prepared, &result);
   return result;
+}
+
+absl::Status SolveTransportBatch(
+    absl::Span<const TransportProblem> problems,
+    absl::Span<const TransportOptions> options, const SolveControl& control,
+    std::vector<absl::StatusOr<TransportResult>>* results) {
+  const size_t count = problems.size();
+  results->assign(count, absl::UnknownError("not solved"));
+  const EntropicKernels& kernels = KernelsFor(control);
+  std::vector<std::unique_ptr<Prepared>> prepared(count);
+  std::vector<SinkhornBatchItem> items;
+  std::vector<size_t> item_of;  // batch item -> problem
+  std::vector<size_t> alone;    // problems solved one at a time
+  for (size_t k = 0; k < count; ++k) {
+    if (absl::Status s = ValidateTransport(problems[k], options[k]); !s.ok()) {
+      (*results)[k] = s;
+      continue;
+    }
+    prepared[k] = std::make_unique<Prepared>(problems[k], options[k]);
+    const Prepared& pr = *prepared[k];
+    if (!Batchable(pr, kernels)) {
+      alone.push_back(k);
+      continue;
+    }
+    auto setup = SetUpEntropic(pr.p, pr.resolved, /*formed=*/nullptr);
+    if (!setup.ok()) {
+      (*results)[k] = setup.status();
+      continue;
+    }
+    SinkhornBatchItem item{setup->source, pr.p.a->array(), pr.p.b->array()};
+    item.b *= item.a.sum() / item.b.sum();  // as SolveSinkhorn: b at a's mass
+    item.epsilon = setup->options.epsilon;
+    item.eps_start = setup->options.epsilon_scaling
+                         ? std::max(item.epsilon, setup->source.Range())
+                         : item.epsilon;
+    item.tolerance = setup->options.tolerance;
+    item.max_iterations = setup->options.max_iterations;
+    items.push_back(std::move(item));
+    item_of.push_back(k);
+  }
+  if (!items.empty()) {
+    std::vector<SinkhornBatchOutcome> outcomes;
+    absl::Status s = kernels.SolveBatch(items, &outcomes, control);
+    RETURN_IF_ERROR(control.Check());
+    if (s.ok()) {
+      for (size_t t = 0; t < items.size(); ++t) {
+        const size_t k = item_of[t];
+        SinkhornResult r;
+        r.cost = outcomes[t].cost;
+        r.regularized_cost = outcomes[t].regularized_cost;
+        r.f = std::move(outcomes[t].f);
+        r.g = std::move(outcomes[t].g);
+        r.summary = std::move(outcomes[t].summary);
+        TransportResult result =
+            FromSinkhorn(std::move(r), prepared[k]->resolved);
+        Finish(problems[k], options[k], *prepared[k], &result);
+        (*results)[k] = std::move(result);
+      }
+    } else {
+      // A device failure: these items are solved one at a time instead.
+      alone.insert(alone.end(), item_of.begin(), item_of.end());
+    }
+  }
+  for (size_t k : alone) {
+    RETURN_IF_ERROR(control.Check());
+    (*results)[k] = SolveTransport(problems[k], options[k], control);
+  }
+  return control.Check();
 }
 
 RowMatrix Densify(const SparsePlan& plan, int64_t n, int64_t m) {

@@ -7,9 +7,11 @@
 
 #include <cstdint>
 #include <optional>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/strings/string_view.h"
+#include "absl/types/span.h"
 #include "core/common/control.h"
 #include "core/common/cost.h"
 #include "core/common/types.h"
@@ -119,6 +121,17 @@ Footprint TransportFootprint(const TransportProblem& problem,
 absl::StatusOr<TransportResult> SolveTransport(const TransportProblem& problem,
                                                const TransportOptions& options,
                                                const SolveControl& control);
+
+// Many independent problems, one result (or error) per problem in
+// *results. With kernels that solve batches (a GPU's, set on `control`), the
+// balanced Sinkhorn problems between point clouds without a plan go to them
+// together (one launch); every other problem is SolveTransport's, one at a
+// time, as are the batch's when the kernels fail. Returns CANCELLED /
+// DEADLINE_EXCEEDED when the call must fail as a whole.
+absl::Status SolveTransportBatch(
+    absl::Span<const TransportProblem> problems,
+    absl::Span<const TransportOptions> options, const SolveControl& control,
+    std::vector<absl::StatusOr<TransportResult>>* results);
 
 // Plan format conversions.
 RowMatrix Densify(const SparsePlan& plan, int64_t n, int64_t m);

@@ -6,11 +6,13 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
+#include "core/gpu/batch.h"
 #include "server/errors.h"
 
 namespace otserve {
 
 int64_t GpuWork::DeviceBytes() const {
+  if (batch_bytes) return *batch_bytes;
   return otcore::gpu::EntropicDeviceBytes(n, m, d, dense, plan);
 }
 
@@ -143,6 +145,16 @@ class FakeKernels final : public otcore::EntropicKernels {
     ++*count_;
     otcore::CpuEntropicKernels().PrimalPass(c, u, v, eps, rows, row_cost, plan,
                                             control);
+  }
+  // Batches run the device's block algorithm on the host (one count each).
+  bool TakesInBatch(int64_t n, int64_t m, int64_t d) const override {
+    return otcore::gpu::BlockTakes(n, m, d);
+  }
+  absl::Status SolveBatch(absl::Span<const otcore::SinkhornBatchItem> items,
+                          std::vector<otcore::SinkhornBatchOutcome>* outcomes,
+                          const otcore::SolveControl& control) const override {
+    ++*count_;
+    return otcore::gpu::SolveBatchOnHost(items, outcomes, control);
   }
 
  private:

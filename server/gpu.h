@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -26,7 +27,9 @@ struct GpuWork {
   int64_t n = 0, m = 0, d = 0;
   bool dense = false;  // an explicit cost matrix
   bool plan = false;   // a dense plan is formed
-  int64_t Entries() const { return n * m; }
+  // Batches: the cost entries and device bytes of all their problems.
+  std::optional<int64_t> batch_entries, batch_bytes;
+  int64_t Entries() const { return batch_entries ? *batch_entries : n * m; }
   int64_t DeviceBytes() const;
 };
 

@@ -184,6 +184,16 @@ template <typename Request>
 ot::v1::Device DevicePreference(const Request& request) {
   if constexpr (requires { request.options().device(); }) {
     return request.options().device();
+  } else if constexpr (requires { request.items(0).options().device(); }) {
+    // A batch: GPU when an item asks for it, CPU when all do, else AUTO.
+    bool all_cpu = request.items_size() > 0;
+    for (const auto& item : request.items()) {
+      if (item.options().device() == ot::v1::DEVICE_GPU) {
+        return ot::v1::DEVICE_GPU;
+      }
+      all_cpu = all_cpu && item.options().device() == ot::v1::DEVICE_CPU;
+    }
+    return all_cpu ? ot::v1::DEVICE_CPU : ot::v1::DEVICE_AUTO;
   } else {
     return ot::v1::DEVICE_AUTO;
   }
@@ -245,6 +255,13 @@ void MarkDevice(const std::string& device, Response* response) {
   if constexpr (requires { response->mutable_diagnostics(); }) {
     response->mutable_diagnostics()->set_device(device);
     response->mutable_diagnostics()->set_precision("float64");
+  } else if constexpr (requires { response->mutable_items(); }) {
+    // Items the job ran on the CPU say so already.
+    for (auto& item : *response->mutable_items()) {
+      if (item.has_result() && item.result().diagnostics().device().empty()) {
+        MarkDevice(device, item.mutable_result());
+      }
+    }
   }
 }
 

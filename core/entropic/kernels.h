@@ -7,12 +7,35 @@
 #ifndef OTSERVE_CORE_ENTROPIC_KERNELS_H_
 #define OTSERVE_CORE_ENTROPIC_KERNELS_H_
 
+#include <vector>
+
+#include "absl/status/status.h"
 #include "absl/strings/string_view.h"
+#include "absl/types/span.h"
 #include "core/common/control.h"
 #include "core/common/cost_source.h"
 #include "core/common/types.h"
 
 namespace otcore {
+
+// One balanced Sinkhorn problem between point clouds, whole, for kernels that
+// solve batches of them (TakesInBatch). Checked by the caller
+// (SolveSinkhornBatch): clouds, b at the mass of a, no plan, no warm start.
+struct SinkhornBatchItem {
+  CostSource source;  // a cloud source
+  Eigen::ArrayXd a, b;
+  double epsilon = 0.0;    // the target
+  double eps_start = 0.0;  // the first stage (epsilon without scaling)
+  double tolerance = 1e-6;
+  int64_t max_iterations = 10'000;
+};
+// What a batch solve gives per item: the potentials and plan quantities as
+// SolveSinkhorn's (no plan), with its summary.
+struct SinkhornBatchOutcome {
+  double cost = 0.0, regularized_cost = 0.0;
+  Eigen::VectorXd f, g;
+  Summary summary;
+};
 
 class EntropicKernels {
  public:
@@ -39,6 +62,21 @@ class EntropicKernels {
                           Eigen::ArrayXd* rows, Eigen::ArrayXd* row_cost,
                           RowMatrix* plan,
                           const SolveControl& control) const = 0;
+
+  // Whether SolveBatch takes a problem of n x m points in dimension d whole
+  // (the GPU: one block per problem, every problem of a batch in one launch).
+  // The CPU's take none: its callers solve each problem with SolveSinkhorn.
+  virtual bool TakesInBatch(int64_t /*n*/, int64_t /*m*/, int64_t /*d*/) const {
+    return false;
+  }
+  // Solves every item (outcomes resized to items.size()); an error (device,
+  // CANCELLED, DEADLINE_EXCEEDED) fails the whole batch.
+  virtual absl::Status SolveBatch(
+      absl::Span<const SinkhornBatchItem> /*items*/,
+      std::vector<SinkhornBatchOutcome>* /*outcomes*/,
+      const SolveControl& /*control*/) const {
+    return absl::UnimplementedError("these kernels do not solve batches");
+  }
 };
 
 // The CPU kernels (always available).

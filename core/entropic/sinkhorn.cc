@@ -16,15 +16,11 @@
 #include "core/entropic/kernels.h"
 #include "core/entropic/relaxation.h"
 #include "core/entropic/softmin.h"
+#include "core/entropic/stages.h"
 
 namespace otcore {
 
 namespace {
-
-// Iteration cap of each intermediate epsilon stage.
-constexpr int64_t kStageIterations = 100;
-// Marginal error that ends an intermediate stage.
-constexpr double kStageTolerance = 1e-2;
 
 // The fixed inputs of one solve.
 struct Setup {
@@ -230,7 +226,7 @@ absl::StatusOr<SinkhornResult> SolveSinkhorn(const VectorView& a,
       break;
     }
     // Next stage: keep f, refit g at the smaller epsilon.
-    eps_stage = std::max(eps, eps_stage * 0.5);
+    eps_stage = std::max(eps, eps_stage * kStageShrink);
     x.f = x.f_next;
     FitColumns(su, eps_stage, &x);
   }

@@ -9,7 +9,9 @@
 #include <mutex>
 
 #include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
 #include "core/gpu/backend.h"
+#include "core/gpu/batch.h"
 #include "core/gpu/launch.h"
 
 namespace otcore::gpu {
@@ -67,6 +69,52 @@ class Buffer {
   size_t size_ = 0;
 };
 
+// Raw device bytes (descriptors), freed with the object.
+class Bytes {
+ public:
+  Bytes() = default;
+  Bytes(const Bytes&) = delete;
+  Bytes& operator=(const Bytes&) = delete;
+  ~Bytes() {
+    if (data_) cudaFree(data_);
+  }
+  absl::Status Reserve(size_t bytes) {
+    return Check(cudaMalloc(&data_, std::max<size_t>(bytes, 1)), "cudaMalloc");
+  }
+  void* get() const { return data_; }
+
+ private:
+  void* data_ = nullptr;
+};
+
+// An int in pinned host memory that kernels read through its device alias.
+class CancelFlag {
+ public:
+  CancelFlag() = default;
+  CancelFlag(const CancelFlag&) = delete;
+  CancelFlag& operator=(const CancelFlag&) = delete;
+  ~CancelFlag() {
+    if (host_) cudaFreeHost(const_cast<int*>(host_));
+  }
+  absl::Status Init() {
+    void* p = nullptr;
+    OT_RETURN_IF_ERROR(Check(
+        cudaHostAlloc(&p, sizeof(int), cudaHostAllocMapped), "cudaHostAlloc"));
+    host_ = static_cast<volatile int*>(p);
+    *host_ = 0;
+    void* d = nullptr;
+    OT_RETURN_IF_ERROR(Check(cudaHostGetDevicePointer(&d, p, 0), "mapped"));
+    device_ = static_cast<const volatile int*>(d);
+    return absl::OkStatus();
+  }
+  void Set() { *host_ = 1; }
+  const volatile int* device() const { return device_; }
+
+ private:
+  volatile int* host_ = nullptr;
+  const volatile int* device_ = nullptr;
+};
+
 class CudaKernels final : public EntropicKernels {
  public:
   explicit CudaKernels(int device) : device_(device) {}
@@ -104,6 +152,70 @@ class CudaKernels final : public EntropicKernels {
       CpuEntropicKernels().PrimalPass(c, u, v, eps, rows, row_cost, plan,
                                       control);
     }
+  }
+
+  bool TakesInBatch(int64_t n, int64_t m, int64_t d) const override {
+    return BlockTakes(n, m, d);
+  }
+  // One launch, one block per problem. The host polls the stream and the
+  // control; a cancel or deadline sets the mapped flag every block reads per
+  // iteration.
+  absl::Status SolveBatch(absl::Span<const SinkhornBatchItem> items,
+                          std::vector<SinkhornBatchOutcome>* outcomes,
+                          const SolveControl& control) const override {
+    std::lock_guard<std::mutex> lock(mu_);
+    const absl::Time start = absl::Now();
+    OT_RETURN_IF_ERROR(Check(cudaSetDevice(device_), "cudaSetDevice"));
+    const PackedBatch packed = PackBatch(items);
+    const long count = static_cast<long>(packed.problems.size());
+    Bytes problems, blocks;
+    Buffer coords, weights, scratch;
+    OT_RETURN_IF_ERROR(problems.Reserve(count * sizeof(BlockProblem)));
+    OT_RETURN_IF_ERROR(blocks.Reserve(count * sizeof(BlockOutcome)));
+    OT_RETURN_IF_ERROR(coords.Reserve(packed.coords.size()));
+    OT_RETURN_IF_ERROR(weights.Reserve(packed.weights.size()));
+    OT_RETURN_IF_ERROR(scratch.Reserve(packed.scratch));
+    OT_RETURN_IF_ERROR(Upload(problems.get(), packed.problems.data(),
+                              count * sizeof(BlockProblem)));
+    OT_RETURN_IF_ERROR(
+        Upload(coords.get(), packed.coords.data(), packed.coords.size() * 8));
+    OT_RETURN_IF_ERROR(Upload(weights.get(), packed.weights.data(),
+                              packed.weights.size() * 8));
+    CancelFlag flag;
+    OT_RETURN_IF_ERROR(flag.Init());
+    OT_RETURN_IF_ERROR(Check(
+        LaunchBlockSinkhorn(static_cast<const BlockProblem*>(problems.get()),
+                            count, coords.get(), weights.get(), scratch.get(),
+                            flag.device(),
+                            static_cast<BlockOutcome*>(blocks.get()), stream_),
+        "launch"));
+    // Wait, polling the control every millisecond.
+    absl::Status stop;
+    for (;;) {
+      const cudaError_t e = cudaStreamQuery(stream_);
+      if (e == cudaSuccess) break;
+      if (e != cudaErrorNotReady) return Check(e, "batch");
+      if (stop.ok()) {
+        stop = control.Check();
+        if (!stop.ok()) flag.Set();
+      }
+      absl::SleepFor(absl::Milliseconds(1));
+    }
+    if (!stop.ok()) return stop;
+    std::vector<BlockOutcome> host_blocks(count);
+    std::vector<double> host_scratch(packed.scratch);
+    OT_RETURN_IF_ERROR(Check(cudaMemcpyAsync(host_blocks.data(), blocks.get(),
+                                             count * sizeof(BlockOutcome),
+                                             cudaMemcpyDeviceToHost, stream_),
+                             "copy"));
+    OT_RETURN_IF_ERROR(Check(
+        cudaMemcpyAsync(host_scratch.data(), scratch.get(), packed.scratch * 8,
+                        cudaMemcpyDeviceToHost, stream_),
+        "copy"));
+    OT_RETURN_IF_ERROR(Check(cudaStreamSynchronize(stream_), "sync"));
+    UnpackBatch(packed, host_blocks, host_scratch.data(),
+                absl::ToDoubleSeconds(absl::Now() - start), outcomes);
+    return absl::OkStatus();
   }
 
  private:
@@ -147,6 +259,12 @@ class CudaKernels final : public EntropicKernels {
     }
     uploaded_ = c.data_id();
     return absl::OkStatus();
+  }
+
+  absl::Status Upload(void* to, const void* from, size_t bytes) const {
+    return Check(
+        cudaMemcpyAsync(to, from, bytes, cudaMemcpyHostToDevice, stream_),
+        "copy");
   }
 
   // A soft-min over the untransposed source, along its rows (out [n]) or its

@@ -6,6 +6,7 @@
 // per-element math is core/gpu/math.h, tested on the CPU.
 #include <algorithm>
 
+#include "core/gpu/block_sinkhorn.h"
 #include "core/gpu/launch.h"
 #include "core/gpu/math.h"
 
@@ -125,7 +126,57 @@ __global__ void DensePrimal(const double* c, long n, long m, const double* u,
   row_cost[i] = cost_sum;
 }
 
+// The block of a CUDA kernel: its threads, __syncthreads, and block-wide
+// sums through a shared array of blockDim doubles.
+struct CudaBlock {
+  double* shared;  // blockDim.x doubles
+  __device__ int tid() const { return threadIdx.x; }
+  __device__ int size() const { return blockDim.x; }
+  __device__ void Sync() const { __syncthreads(); }
+  __device__ double Sum(double v) const {
+    shared[threadIdx.x] = v;
+    __syncthreads();
+    for (int half = blockDim.x / 2; half > 0; half /= 2) {
+      if (threadIdx.x < half) shared[threadIdx.x] += shared[threadIdx.x + half];
+      __syncthreads();
+    }
+    const double total = shared[0];
+    __syncthreads();
+    return total;
+  }
+  // Thread 0 reads the host's flag; every thread gets its value.
+  __device__ bool Flag(const volatile int* flag) const {
+    if (flag == nullptr) return false;
+    __shared__ int seen;
+    if (threadIdx.x == 0) seen = *flag;
+    __syncthreads();
+    const bool set = seen != 0;
+    __syncthreads();
+    return set;
+  }
+};
+
+__global__ void BlockSinkhornKernel(const BlockProblem* problems,
+                                    const double* coords, const double* weights,
+                                    double* scratch, const volatile int* cancel,
+                                    BlockOutcome* outcomes) {
+  __shared__ double sums[kThreads];
+  const CudaBlock block{sums};
+  BlockSinkhorn(block, problems[blockIdx.x], coords, weights, scratch, cancel,
+                &outcomes[blockIdx.x]);
+}
+
 }  // namespace
+
+cudaError_t LaunchBlockSinkhorn(const BlockProblem* problems, long count,
+                                const double* coords, const double* weights,
+                                double* scratch, const volatile int* cancel,
+                                BlockOutcome* outcomes, cudaStream_t stream) {
+  if (count <= 0) return cudaSuccess;
+  BlockSinkhornKernel<<<static_cast<unsigned>(count), kThreads, 0, stream>>>(
+      problems, coords, weights, scratch, cancel, outcomes);
+  return cudaGetLastError();
+}
 
 cudaError_t LaunchCloudRowSoftMin(const CloudArgs& a, const double* shifted,
                                   double eps, double* out,

@@ -7,6 +7,7 @@
 
 #include <cuda_runtime_api.h>
 
+#include "core/gpu/block_sinkhorn.h"
 #include "core/gpu/math.h"
 
 namespace otcore::gpu {
@@ -42,6 +43,14 @@ cudaError_t LaunchDensePrimal(const double* c, long n, long m, const double* u,
                               const double* v, double eps, double* rows,
                               double* row_cost, double* plan,
                               cudaStream_t stream);
+
+// One block per problem: problems[k] solved whole by BlockSinkhorn
+// (block_sinkhorn.h) into outcomes[k]; `cancel` is host-mapped memory the
+// host sets to stop every block at its next iteration.
+cudaError_t LaunchBlockSinkhorn(const BlockProblem* problems, long count,
+                                const double* coords, const double* weights,
+                                double* scratch, const volatile int* cancel,
+                                BlockOutcome* outcomes, cudaStream_t stream);
 
 }  // namespace otcore::gpu
 

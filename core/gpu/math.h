@@ -15,6 +15,11 @@
 
 namespace otcore::gpu {
 
+// Finiteness tests that read the same on host and device (no <cmath>
+// macros): inf - inf and NaN - NaN are NaN.
+OT_HOST_DEVICE inline bool IsFinite(double v) { return v - v == 0.0; }
+OT_HOST_DEVICE inline bool IsNan(double v) { return v != v; }
+
 // Cost kinds as the kernels see them (CostKind without kExplicit).
 enum class PairCost : int { kSqEuclidean = 0, kEuclidean = 1, kPower = 2 };
 

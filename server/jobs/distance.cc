@@ -1,5 +1,8 @@
 // Distance, Plan and DistanceBatch jobs: one transport solve each.
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
+#include "core/gpu/batch.h"
 #include "core/methods.h"
 #include "server/jobs/common.h"
 #include "server/jobs/jobs.h"
@@ -149,8 +152,82 @@ int64_t DistanceBatchJob::WorkingBytes() const {
   return bytes;
 }
 
+GpuWork DistanceBatchJob::Gpu() const {
+  GpuWork w;
+  int64_t entries = 0, bytes = 0, largest_alone = 0;
+  for (const auto& item : items_) {
+    if (!item) continue;
+    const GpuWork one = item->Gpu();
+    if (!one.supported) continue;
+    w.supported = true;
+    w.n = std::max(w.n, one.n);
+    w.m = std::max(w.m, one.m);
+    w.d = std::max(w.d, one.d);
+    entries += one.Entries();
+    if (!one.dense && otcore::gpu::BlockTakes(one.n, one.m, one.d)) {
+      bytes += otcore::gpu::BlockProblemBytes(one.n, one.m, one.d);
+    } else {  // solved one at a time
+      largest_alone = std::max(largest_alone, one.DeviceBytes());
+    }
+  }
+  if (!w.supported) {
+    w.unsupported_reason =
+        "no item of this batch has a GPU implementation (the entropic "
+        "methods have: sinkhorn, unbalanced)";
+    return w;
+  }
+  w.batch_entries = entries;
+  w.batch_bytes = bytes + largest_alone;
+  return w;
+}
+
+absl::Status DistanceBatchJob::RunOnDevice(const RunContext& context,
+                                           Response* response) const {
+  const size_t n = items_.size();
+  std::vector<otcore::TransportProblem> problems;
+  std::vector<otcore::TransportOptions> options;
+  std::vector<size_t> index;  // decoded item -> request item
+  for (size_t k = 0; k < n; ++k) {
+    if (!errors_[k].ok()) continue;
+    problems.push_back(items_[k]->decoded().problem);
+    options.push_back(items_[k]->decoded().options);
+    index.push_back(k);
+  }
+  std::vector<absl::StatusOr<otcore::TransportResult>> results;
+  if (absl::Status s = otcore::SolveTransportBatch(problems, options,
+                                                   context.control, &results);
+      !s.ok()) {
+    return s;
+  }
+  std::vector<ot::v1::DistanceBatchItem> items(n);
+  for (size_t k = 0; k < n; ++k) {
+    if (!errors_[k].ok()) {
+      FillBatchError(ToGrpcStatus(errors_[k]), items[k].mutable_error());
+    }
+  }
+  for (size_t t = 0; t < index.size(); ++t) {
+    ot::v1::DistanceBatchItem& item = items[index[t]];
+    if (!results[t].ok()) {
+      FillBatchError(ToGrpcStatus(results[t].status()), item.mutable_error());
+    } else {
+      FillTransport(*results[t], problems[t], context.queue_wait,
+                    item.mutable_result());
+      // Methods without a GPU path ran on this (CPU) thread.
+      if (!items_[index[t]]->Gpu().supported) {
+        item.mutable_result()->mutable_diagnostics()->set_device("cpu");
+        item.mutable_result()->mutable_diagnostics()->set_precision("float64");
+      }
+    }
+  }
+  for (auto& item : items) *response->add_items() = std::move(item);
+  return absl::OkStatus();
+}
+
 absl::Status DistanceBatchJob::Run(const RunContext& context,
                                    Response* response) const {
+  if (context.control.entropic_kernels() != nullptr) {
+    return RunOnDevice(context, response);
+  }
   const int64_t n = static_cast<int64_t>(items_.size());
   std::vector<ot::v1::DistanceResponse> results(n);
   std::vector<absl::Status> errors = errors_;

@@ -49,6 +49,7 @@ class DistanceJob {
   int64_t WorkingBytes() const { return decoded_.working_bytes; }
   // What it would run on a GPU (entropic methods only).
   GpuWork Gpu() const;
+  const DecodedTransport& decoded() const { return decoded_; }
 
  private:
   DecodedTransport decoded_;
@@ -122,8 +123,14 @@ class DistanceBatchJob {
       const Request& request, const DecodeContext& context);
   absl::Status Run(const RunContext& context, Response* response) const;
   int64_t WorkingBytes() const;
+  // On a GPU the batch's Sinkhorn problems are solved together (one block
+  // each, SolveTransportBatch); what they need. Others run one at a time.
+  GpuWork Gpu() const;
 
  private:
+  // The GPU path: every item through SolveTransportBatch.
+  absl::Status RunOnDevice(const RunContext& context, Response* response) const;
+
   std::vector<std::unique_ptr<DistanceJob>> items_;
   std::vector<absl::Status> errors_;  // per item; OK when decoded
 };

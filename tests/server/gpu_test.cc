@@ -15,6 +15,7 @@
 #include "core/common/cost_source.h"
 #include "core/entropic/kernels.h"
 #include "core/gpu/backend.h"
+#include "core/gpu/batch.h"
 #include "server/server.h"
 
 namespace otserve {
@@ -231,6 +232,61 @@ TEST_F(GpuServiceTest, FixedSupportBarycentersRunOnTheGpuOthersDoNot) {
             grpc::StatusCode::FAILED_PRECONDITION);
 }
 
+// A batch on the GPU: its Sinkhorn items are solved together (one batch call
+// on the device), other methods on the CPU, bad items fail alone; the values
+// match the CPU's item by item.
+TEST_F(GpuServiceTest, BatchesSolveTheirSinkhornItemsTogetherOnTheGpu) {
+  FakeGpuBackend fake(/*devices=*/1, int64_t{1} << 30);
+  Start(&fake, "all");
+  auto batch = [](ot::v1::Device device) {
+    ot::v1::DistanceBatchRequest b;
+    for (int n : {30, 45, 60}) {
+      *b.add_items() = Clouds(n, ot::v1::METHOD_SINKHORN, device);
+      b.mutable_items()->rbegin()->mutable_options()->set_tolerance(1e-10);
+    }
+    *b.add_items() = Clouds(20, ot::v1::METHOD_EXACT, ot::v1::DEVICE_AUTO);
+    *b.add_items() = Clouds(20, ot::v1::METHOD_SINKHORN, device);
+    b.mutable_items(4)->mutable_options()->set_epsilon(-1.0);
+    return b;
+  };
+  ot::v1::DistanceBatchResponse cpu, gpu;
+  {
+    grpc::ClientContext c;
+    ASSERT_TRUE(stub_->DistanceBatch(&c, batch(ot::v1::DEVICE_CPU), &cpu).ok());
+  }
+  EXPECT_EQ(fake.reductions(), 0);
+  {
+    ot::v1::DistanceBatchRequest b = batch(ot::v1::DEVICE_AUTO);
+    b.mutable_items(1)->mutable_options()->set_device(ot::v1::DEVICE_GPU);
+    grpc::ClientContext c;
+    ASSERT_TRUE(stub_->DistanceBatch(&c, b, &gpu).ok());
+  }
+  EXPECT_EQ(fake.reductions(), 1);  // one batch call, nothing else
+  ASSERT_EQ(gpu.items_size(), 5);
+  for (int k = 0; k < 3; ++k) {
+    SCOPED_TRACE(k);
+    ASSERT_TRUE(gpu.items(k).has_result()) << gpu.items(k).error().message();
+    const auto& g = gpu.items(k).result();
+    const auto& want = cpu.items(k).result();
+    EXPECT_EQ(g.diagnostics().device(), "fake:0");
+    EXPECT_EQ(want.diagnostics().device(), "cpu");
+    EXPECT_NEAR(g.value(), want.value(), 1e-8 * want.value());
+    EXPECT_EQ(g.diagnostics().termination(), ot::v1::TERMINATION_CONVERGED);
+    EXPECT_LE(g.diagnostics().marginal_error(), 1e-10);
+  }
+  ASSERT_TRUE(gpu.items(3).has_result());
+  EXPECT_EQ(gpu.items(3).result().diagnostics().device(), "cpu");
+  EXPECT_EQ(gpu.items(3).result().value(), cpu.items(3).result().value());
+  ASSERT_TRUE(gpu.items(4).has_error());
+  EXPECT_EQ(gpu.items(4).error().code(), grpc::StatusCode::INVALID_ARGUMENT);
+  // A batch of methods without a GPU path, asked for on the GPU.
+  ot::v1::DistanceBatchRequest exact;
+  *exact.add_items() = Clouds(20, ot::v1::METHOD_EXACT, ot::v1::DEVICE_GPU);
+  grpc::ClientContext c;
+  EXPECT_EQ(stub_->DistanceBatch(&c, exact, &gpu).error_code(),
+            grpc::StatusCode::FAILED_PRECONDITION);
+}
+
 // The CUDA kernels against the CPU's, where a CUDA device exists.
 TEST(CudaKernelsTest, AgreeWithTheCpuKernels) {
   const auto& cuda = otcore::gpu::CudaBackend();
@@ -266,6 +322,47 @@ TEST(CudaKernelsTest, AgreeWithTheCpuKernels) {
     (*kernels)->PrimalPass(c, hx, h, 0.1, &r2, &c2, &p2, control);
     EXPECT_LE((r1 - r2).abs().maxCoeff(), 1e-12 * r1.abs().maxCoeff());
     EXPECT_LE((p1 - p2).cwiseAbs().maxCoeff(), 1e-12 * p1.maxCoeff());
+  }
+}
+
+// The CUDA batch kernel against its host run, where a CUDA device exists.
+TEST(CudaKernelsTest, BatchAgreesWithTheHostBlocks) {
+  const auto& cuda = otcore::gpu::CudaBackend();
+  if (!otcore::gpu::CudaCompiled() || cuda.Devices().empty()) {
+    GTEST_SKIP() << "no CUDA device on this machine (compiled: "
+                 << otcore::gpu::CudaCompiled() << ")";
+  }
+  auto kernels = cuda.Kernels(0);
+  ASSERT_TRUE(kernels.ok()) << kernels.status();
+  ASSERT_TRUE((*kernels)->TakesInBatch(200, 300, 3));
+  std::mt19937_64 rng(3);
+  std::normal_distribution<double> normal;
+  std::vector<otcore::RowMatrix> clouds;
+  std::vector<otcore::SinkhornBatchItem> items;
+  for (int k = 0; k < 40; ++k) {
+    const int n = 5 + 7 * k, m = 300 - 6 * k;
+    clouds.emplace_back(n, 3);
+    clouds.emplace_back(m, 3);
+    for (double& v : clouds[2 * k].reshaped()) v = normal(rng);
+    for (double& v : clouds[2 * k + 1].reshaped()) v = normal(rng) + 0.5;
+    const auto source =
+        otcore::CostSource::Clouds(clouds[2 * k], clouds[2 * k + 1], {});
+    otcore::SinkhornBatchItem item{source, Eigen::ArrayXd::Constant(n, 1.0 / n),
+                                   Eigen::ArrayXd::Constant(m, 1.0 / m)};
+    item.epsilon = 0.05;
+    item.eps_start = source.Range();
+    item.tolerance = 1e-9;
+    items.push_back(std::move(item));
+  }
+  otcore::SolveControl control;
+  std::vector<otcore::SinkhornBatchOutcome> host, device;
+  ASSERT_TRUE(otcore::gpu::SolveBatchOnHost(items, &host, control).ok());
+  ASSERT_TRUE((*kernels)->SolveBatch(items, &device, control).ok());
+  ASSERT_EQ(device.size(), items.size());
+  for (size_t k = 0; k < items.size(); ++k) {
+    EXPECT_NEAR(device[k].cost, host[k].cost, 1e-10 * host[k].cost) << k;
+    EXPECT_EQ(device[k].summary.termination, host[k].summary.termination);
+    EXPECT_NEAR(device[k].summary.iterations, host[k].summary.iterations, 2);
   }
 }
 
