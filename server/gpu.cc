@@ -13,6 +13,9 @@ namespace otserve {
 
 int64_t GpuWork::DeviceBytes() const {
   if (batch_bytes) return *batch_bytes;
+  if (directions > 0) {
+    return otcore::gpu::SlicedDeviceBytes(n, m, d, directions);
+  }
   return otcore::gpu::EntropicDeviceBytes(n, m, d, dense, plan);
 }
 
@@ -160,6 +163,26 @@ class FakeKernels final : public otcore::EntropicKernels {
  private:
   std::shared_ptr<std::atomic<int64_t>> count_;
 };
+
+class FakeSliced final : public otcore::SlicedKernels {
+ public:
+  explicit FakeSliced(std::shared_ptr<std::atomic<int64_t>> count)
+      : count_(std::move(count)) {}
+  absl::string_view name() const override { return "fake"; }
+  absl::Status ProjectedCosts(
+      const otcore::MatrixView& x, const otcore::VectorView& a,
+      const otcore::MatrixView& y, const otcore::VectorView& b,
+      const otcore::RowMatrix& directions, double p,
+      Eigen::VectorXd* per_direction,
+      const otcore::SolveControl& control) const override {
+    ++*count_;
+    return otcore::CpuSlicedKernels().ProjectedCosts(x, a, y, b, directions, p,
+                                                     per_direction, control);
+  }
+
+ private:
+  std::shared_ptr<std::atomic<int64_t>> count_;
+};
 }  // namespace
 
 std::vector<otcore::gpu::GpuDevice> FakeGpuBackend::Devices() const {
@@ -168,6 +191,13 @@ std::vector<otcore::gpu::GpuDevice> FakeGpuBackend::Devices() const {
     out.push_back({id, "Fake GPU", memory_, memory_, 9, 0});
   }
   return out;
+}
+
+absl::StatusOr<std::unique_ptr<otcore::SlicedKernels>> FakeGpuBackend::Sliced(
+    int id) const {
+  if (id < 0 || id >= devices_) return absl::NotFoundError("no such device");
+  return std::unique_ptr<otcore::SlicedKernels>(
+      std::make_unique<FakeSliced>(reductions_));
 }
 
 absl::StatusOr<std::unique_ptr<otcore::EntropicKernels>>

@@ -25,11 +25,17 @@ struct GpuWork {
   bool supported = false;
   std::string unsupported_reason;  // when not supported: names the method
   int64_t n = 0, m = 0, d = 0;
-  bool dense = false;  // an explicit cost matrix
-  bool plan = false;   // a dense plan is formed
+  bool dense = false;      // an explicit cost matrix
+  bool plan = false;       // a dense plan is formed
+  int64_t directions = 0;  // sliced: its directions (0: entropic)
   // Batches: the cost entries and device bytes of all their problems.
   std::optional<int64_t> batch_entries, batch_bytes;
-  int64_t Entries() const { return batch_entries ? *batch_entries : n * m; }
+  // The size AUTO compares with its threshold: cost entries n m; sliced:
+  // projected values directions x (n + m).
+  int64_t Entries() const {
+    if (batch_entries) return *batch_entries;
+    return directions > 0 ? directions * (n + m) : n * m;
+  }
   int64_t DeviceBytes() const;
 };
 
@@ -109,6 +115,9 @@ class FakeGpuBackend final : public otcore::gpu::GpuBackend {
   std::string name() const override { return "fake"; }
   std::vector<otcore::gpu::GpuDevice> Devices() const override;
   absl::StatusOr<std::unique_ptr<otcore::EntropicKernels>> Kernels(
+      int id) const override;
+  // The CPU's sliced kernels, counted as one reduction per call.
+  absl::StatusOr<std::unique_ptr<otcore::SlicedKernels>> Sliced(
       int id) const override;
   int64_t reductions() const { return reductions_->load(); }
 

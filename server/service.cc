@@ -231,22 +231,29 @@ absl::StatusOr<Placement> Place(const ServiceEnv& env, const Request& request,
                    route.slot, env.gpus->DeviceName(route.slot)};
 }
 
-// On a GPU placement: the device's kernels, set on `control` (kept alive by
-// the returned pointer). Where the device cannot make them the job runs on
-// the CPU and `device` says so.
-std::unique_ptr<otcore::EntropicKernels> AttachKernels(
-    const ServiceEnv& env, const Placement& placement,
-    otcore::SolveControl* control, std::string* device) {
+// The device kernels a GPU job runs on (kept alive for its solve).
+struct DeviceKernels {
+  std::unique_ptr<otcore::EntropicKernels> entropic;
+  std::unique_ptr<otcore::SlicedKernels> sliced;
+};
+
+// On a GPU placement: the device's kernels, set on `control`. Where the
+// device cannot make them the job runs on the CPU and `device` says so.
+DeviceKernels AttachKernels(const ServiceEnv& env, const Placement& placement,
+                            otcore::SolveControl* control,
+                            std::string* device) {
   *device = placement.device;
-  if (!placement.gpu) return nullptr;
-  auto kernels =
-      env.gpus->backend().Kernels(env.gpus->device_id(placement.slot));
-  if (!kernels.ok()) {
+  if (!placement.gpu) return {};
+  const int id = env.gpus->device_id(placement.slot);
+  auto entropic = env.gpus->backend().Kernels(id);
+  auto sliced = env.gpus->backend().Sliced(id);
+  if (!entropic.ok() || !sliced.ok()) {
     *device = "cpu";
-    return nullptr;
+    return {};
   }
-  control->set_entropic_kernels(kernels->get());
-  return *std::move(kernels);
+  control->set_entropic_kernels(entropic->get());
+  control->set_sliced_kernels(sliced->get());
+  return {*std::move(entropic), *std::move(sliced)};
 }
 
 // Diagnostics.device and .precision, on responses that have diagnostics.

@@ -18,6 +18,7 @@
 namespace otcore {
 
 class EntropicKernels;  // core/entropic/kernels.h
+class SlicedKernels;    // core/sliced/kernels.h
 
 // A snapshot of an iterative solve, passed to the progress callback.
 struct Progress {
@@ -74,6 +75,11 @@ class SolveControl {
     entropic_kernels_ = kernels;
   }
   const EntropicKernels* entropic_kernels() const { return entropic_kernels_; }
+  // Where sliced projections and sorts run; unset (null): the CPU.
+  void set_sliced_kernels(const SlicedKernels* kernels) {
+    sliced_kernels_ = kernels;
+  }
+  const SlicedKernels* sliced_kernels() const { return sliced_kernels_; }
 
   // Forwards to the progress callback, if any.
   void Report(const Progress& progress) const {
@@ -87,6 +93,7 @@ class SolveControl {
   std::function<void(const Progress&)> progress_;
   ParallelFor parallel_for_;
   const EntropicKernels* entropic_kernels_ = nullptr;
+  const SlicedKernels* sliced_kernels_ = nullptr;
 };
 
 }  // namespace otcore

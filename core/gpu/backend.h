@@ -14,6 +14,7 @@
 
 #include "absl/status/statusor.h"
 #include "core/entropic/kernels.h"
+#include "core/sliced/kernels.h"
 
 namespace otcore::gpu {
 
@@ -36,6 +37,9 @@ class GpuBackend {
   // to the device at its first reduction and freed with the kernels.
   virtual absl::StatusOr<std::unique_ptr<EntropicKernels>> Kernels(
       int id) const = 0;
+  // Sliced kernels on device `id` for one job.
+  virtual absl::StatusOr<std::unique_ptr<SlicedKernels>> Sliced(
+      int id) const = 0;
 };
 
 // True when this build compiled the CUDA kernels.
@@ -48,6 +52,13 @@ const GpuBackend& CudaBackend();
 // `plan` is set; doubles.
 int64_t EntropicDeviceBytes(int64_t n, int64_t m, int64_t d, bool dense,
                             bool plan);
+
+// Directions a sliced job projects per chunk: the chunk's projections,
+// sorted copies and weights (32 (n + m) bytes a direction) within 256 MB.
+int64_t SlicedChunkDirections(int64_t n, int64_t m, int64_t directions);
+// Device bytes of a sliced job: both clouds and weights, one chunk's scratch
+// (and CUB's sort scratch, taken as one more copy of the keys).
+int64_t SlicedDeviceBytes(int64_t n, int64_t m, int64_t d, int64_t directions);
 
 }  // namespace otcore::gpu
 

@@ -362,6 +362,115 @@ class CudaKernels final : public EntropicKernels {
   mutable bool dense_ = false;
 };
 
+// Sliced projections and sorts on one device: the clouds (coordinate-major)
+// and weights uploaded once per call, then chunks of directions
+// (SlicedChunkDirections) projected, sorted and walked; the control checked
+// between chunks.
+class CudaSliced final : public SlicedKernels {
+ public:
+  explicit CudaSliced(int device) : device_(device) {}
+  ~CudaSliced() override {
+    if (stream_) cudaStreamDestroy(stream_);
+  }
+  absl::Status Init() {
+    OT_RETURN_IF_ERROR(Check(cudaSetDevice(device_), "cudaSetDevice"));
+    return Check(cudaStreamCreateWithFlags(&stream_, cudaStreamNonBlocking),
+                 "cudaStreamCreate");
+  }
+  absl::string_view name() const override { return "cuda"; }
+  absl::Status ProjectedCosts(const MatrixView& x, const VectorView& a,
+                              const MatrixView& y, const VectorView& b,
+                              const RowMatrix& directions, double p,
+                              Eigen::VectorXd* per_direction,
+                              const SolveControl& control) const override {
+    std::lock_guard<std::mutex> lock(mu_);
+    OT_RETURN_IF_ERROR(Check(cudaSetDevice(device_), "cudaSetDevice"));
+    const long n = x.rows(), m = y.rows(), d = x.cols();
+    const long total = directions.rows();
+    const long chunk = SlicedChunkDirections(n, m, total);
+    const RowMatrix xt = x.transpose(), yt = y.transpose();
+    const Eigen::VectorXd wa = a, wb = b;
+    Buffer dx, dy, da, db, dirs, out;
+    Buffer px, py, pxs, pys, wx, wy, wxs, wys;
+    Bytes xo, yo, temp;
+    for (auto [buf, size] : {std::pair{&dx, n * d},
+                             {&dy, m * d},
+                             {&da, n},
+                             {&db, m},
+                             {&dirs, chunk * d},
+                             {&out, chunk},
+                             {&px, chunk * n},
+                             {&pxs, chunk * n},
+                             {&wx, chunk * n},
+                             {&wxs, chunk * n},
+                             {&py, chunk * m},
+                             {&pys, chunk * m},
+                             {&wy, chunk * m},
+                             {&wys, chunk * m}}) {
+      OT_RETURN_IF_ERROR(buf->Reserve(size));
+    }
+    OT_RETURN_IF_ERROR(xo.Reserve((chunk + 1) * sizeof(long)));
+    OT_RETURN_IF_ERROR(yo.Reserve((chunk + 1) * sizeof(long)));
+    size_t temp_bytes = 0;
+    OT_RETURN_IF_ERROR(
+        Check(SlicedTempBytes(n, m, chunk, &temp_bytes), "sort size"));
+    OT_RETURN_IF_ERROR(temp.Reserve(temp_bytes));
+    OT_RETURN_IF_ERROR(Copy(dx.get(), xt.data(), n * d * 8));
+    OT_RETURN_IF_ERROR(Copy(dy.get(), yt.data(), m * d * 8));
+    OT_RETURN_IF_ERROR(Copy(da.get(), wa.data(), n * 8));
+    OT_RETURN_IF_ERROR(Copy(db.get(), wb.data(), m * 8));
+    per_direction->resize(total);
+    for (long l0 = 0; l0 < total; l0 += chunk) {
+      OT_RETURN_IF_ERROR(control.Check());
+      const long count = std::min(chunk, total - l0);
+      OT_RETURN_IF_ERROR(
+          Copy(dirs.get(), directions.row(l0).data(), count * d * 8));
+      SlicedChunkArgs args{dx.get(),
+                           n,
+                           dy.get(),
+                           m,
+                           static_cast<int>(d),
+                           da.get(),
+                           db.get(),
+                           wa.sum() / wb.sum(),
+                           p,
+                           dirs.get(),
+                           count,
+                           px.get(),
+                           py.get(),
+                           pxs.get(),
+                           pys.get(),
+                           wx.get(),
+                           wy.get(),
+                           wxs.get(),
+                           wys.get(),
+                           static_cast<long*>(xo.get()),
+                           static_cast<long*>(yo.get()),
+                           temp.get(),
+                           temp_bytes,
+                           out.get()};
+      OT_RETURN_IF_ERROR(Check(LaunchSlicedChunk(args, stream_), "sliced"));
+      OT_RETURN_IF_ERROR(
+          Check(cudaMemcpyAsync(per_direction->data() + l0, out.get(),
+                                count * 8, cudaMemcpyDeviceToHost, stream_),
+                "copy"));
+      OT_RETURN_IF_ERROR(Check(cudaStreamSynchronize(stream_), "sync"));
+    }
+    return absl::OkStatus();
+  }
+
+ private:
+  absl::Status Copy(void* to, const void* from, size_t bytes) const {
+    return Check(
+        cudaMemcpyAsync(to, from, bytes, cudaMemcpyHostToDevice, stream_),
+        "copy");
+  }
+
+  const int device_;
+  cudaStream_t stream_ = nullptr;
+  mutable std::mutex mu_;  // one call at a time on the stream
+};
+
 class Cuda final : public GpuBackend {
  public:
   std::string name() const override { return "cuda"; }
@@ -394,6 +503,11 @@ class Cuda final : public GpuBackend {
     auto k = std::make_unique<CudaKernels>(id);
     OT_RETURN_IF_ERROR(k->Init());
     return std::unique_ptr<EntropicKernels>(std::move(k));
+  }
+  absl::StatusOr<std::unique_ptr<SlicedKernels>> Sliced(int id) const override {
+    auto k = std::make_unique<CudaSliced>(id);
+    OT_RETURN_IF_ERROR(k->Init());
+    return std::unique_ptr<SlicedKernels>(std::move(k));
   }
 };
 

@@ -52,6 +52,34 @@ cudaError_t LaunchBlockSinkhorn(const BlockProblem* problems, long count,
                                 double* scratch, const volatile int* cancel,
                                 BlockOutcome* outcomes, cudaStream_t stream);
 
+// One chunk of sliced directions: projections [count, n] and [count, m] by
+// one kernel (a matrix product, coordinate-major clouds), weights repeated
+// per direction, both segmented-sorted by CUB (keys: projections, values:
+// weights), then one thread per direction walks the monotone coupling
+// (one_d.h) into out [count]. Scratch as named; `temp` of SlicedTempBytes.
+struct SlicedChunkArgs {
+  const double* xt;  // [d, n]
+  long n;
+  const double* yt;  // [d, m]
+  long m;
+  int d;
+  const double* a;  // [n]
+  const double* b;  // [m]
+  double scale;     // b's weights are multiplied by it (mass of a)
+  double p;
+  const double* dirs;  // [count, d], unit rows
+  long count;
+  double *px, *py, *pxs, *pys;  // [count, n], [count, m], sorted copies
+  double *wx, *wy, *wxs, *wys;  // the weights, likewise
+  long *x_offsets, *y_offsets;  // [count + 1]
+  void* temp;
+  size_t temp_bytes;
+  double* out;  // [count]
+};
+// CUB's scratch for sorting count segments of n and of m keys.
+cudaError_t SlicedTempBytes(long n, long m, long count, size_t* bytes);
+cudaError_t LaunchSlicedChunk(const SlicedChunkArgs& args, cudaStream_t stream);
+
 }  // namespace otcore::gpu
 
 #endif  // OTSERVE_CORE_GPU_LAUNCH_H_

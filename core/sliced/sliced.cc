@@ -8,9 +8,11 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "core/common/cost.h"
 #include "core/common/status_macros.h"
 #include "core/common/validate.h"
 #include "core/exact/one_d.h"
+#include "core/sliced/kernels.h"
 
 namespace otcore {
 namespace {
@@ -18,7 +20,61 @@ namespace {
 // the product large enough for the GEMM kernel and the block in cache-sized
 // memory (12.8 MB at n = 1e5).
 constexpr int64_t kDirectionsPerProduct = 16;
+
+class CpuSliced final : public SlicedKernels {
+ public:
+  absl::string_view name() const override { return "cpu"; }
+  absl::Status ProjectedCosts(const MatrixView& x, const VectorView& a,
+                              const MatrixView& y, const VectorView& b,
+                              const RowMatrix& directions, double p,
+                              Eigen::VectorXd* per_direction,
+                              const SolveControl& control) const override {
+    const Eigen::Index num = directions.rows();
+    per_direction->resize(num);
+    // Directions are independent: each range of them projects both clouds
+    // with one matrix product (n x range, a column per direction), then sorts
+    // and merges each column on its own, writing its own entries; the first
+    // error (e.g. a cancel) is kept.
+    absl::Status status;
+    std::mutex mu;
+    control.ParallelRange(
+        num, /*min_chunk=*/1, [&](int64_t begin, int64_t end) {
+          const SolveControl serial;  // the range is this task's share already
+          for (int64_t l0 = begin; l0 < end; l0 += kDirectionsPerProduct) {
+            const int64_t len = std::min(kDirectionsPerProduct, end - l0);
+            const auto dirs = directions.middleRows(l0, len).transpose();
+            const Eigen::MatrixXd px = x * dirs, py = y * dirs;
+            for (int64_t k = 0; k < len; ++k) {
+              absl::Status checked = control.Check();
+              absl::StatusOr<OneDResult> r =
+                  checked.ok()
+                      ? SolveOneD(px.col(k), a, py.col(k), b, p, serial,
+                                  /*compute_plan=*/false)
+                      : absl::StatusOr<OneDResult>(checked);
+              if (!r.ok()) {
+                std::lock_guard<std::mutex> lock(mu);
+                if (status.ok()) status = r.status();
+                return;
+              }
+              (*per_direction)(l0 + k) = r->cost;
+            }
+          }
+        });
+    return status;
+  }
+};
+
 }  // namespace
+
+const SlicedKernels& CpuSlicedKernels() {
+  static const CpuSliced kernels;
+  return kernels;
+}
+
+const SlicedKernels& SlicedKernelsFor(const SolveControl& control) {
+  const SlicedKernels* set = control.sliced_kernels();
+  return set ? *set : CpuSlicedKernels();
+}
 
 absl::Status SlicedOptions::Validate() const {
   if (num_directions < 1 || num_directions > 1'000'000) {
@@ -41,6 +97,15 @@ absl::StatusOr<SlicedResult> SolveSliced(
   const Eigen::Index d = x.cols();
   if (y.cols() != d) {
     return absl::InvalidArgumentError("source and target dimensions differ");
+  }
+  RETURN_IF_ERROR(ValidateWeights(a, "source.weights"));
+  RETURN_IF_ERROR(ValidateWeights(b, "target.weights"));
+  RETURN_IF_ERROR(ValidateBalanced(a, b));
+  if (x.rows() != a.size() || y.rows() != b.size()) {
+    return absl::InvalidArgumentError("points and weights differ in length");
+  }
+  if (!x.allFinite() || !y.allFinite()) {
+    return absl::InvalidArgumentError("points must be finite");
   }
   SlicedResult result;
   if (directions) {
@@ -70,43 +135,16 @@ absl::StatusOr<SlicedResult> SolveSliced(
     }
     result.directions.row(l) /= norm;
   }
-  const Eigen::Index num = result.directions.rows();
-  result.per_direction.resize(num);
-  // Directions are independent: each range of them projects both clouds with
-  // one matrix product (n x range, a column per direction), then sorts and
-  // merges each column on its own, writing its own entries; the first error
-  // (e.g. a cancel) is kept.
-  absl::Status status;
-  std::mutex mu;
-  control.ParallelRange(num, /*min_chunk=*/1, [&](int64_t begin, int64_t end) {
-    const SolveControl serial;  // the range is this task's share already
-    for (int64_t l0 = begin; l0 < end; l0 += kDirectionsPerProduct) {
-      const int64_t len = std::min(kDirectionsPerProduct, end - l0);
-      const auto dirs = result.directions.middleRows(l0, len).transpose();
-      const Eigen::MatrixXd px = x * dirs, py = y * dirs;
-      for (int64_t k = 0; k < len; ++k) {
-        absl::Status checked = control.Check();
-        absl::StatusOr<OneDResult> r =
-            checked.ok() ? SolveOneD(px.col(k), a, py.col(k), b, options.p,
-                                     serial, /*compute_plan=*/false)
-                         : absl::StatusOr<OneDResult>(checked);
-        if (!r.ok()) {
-          std::lock_guard<std::mutex> lock(mu);
-          if (status.ok()) status = r.status();
-          return;
-        }
-        result.per_direction(l0 + k) = r->cost;
-      }
-    }
-  });
-  RETURN_IF_ERROR(status);
+  RETURN_IF_ERROR(SlicedKernelsFor(control).ProjectedCosts(
+      x, a, y, b, result.directions, options.p, &result.per_direction,
+      control));
   result.value = options.max_sliced ? result.per_direction.maxCoeff()
                                     : result.per_direction.mean();
   result.distance = std::pow(std::max(result.value, 0.0), 1.0 / options.p);
   Summary& s = result.summary;
   s.method = options.max_sliced ? Method::kMaxSliced : Method::kSliced;
   s.termination = Termination::kConverged;
-  s.iterations = num;
+  s.iterations = result.directions.rows();
   s.seconds = absl::ToDoubleSeconds(absl::Now() - start);
   return result;
 }

@@ -27,12 +27,18 @@ GpuWork TransportGpuWork(const DecodedTransport& decoded, bool plan) {
   const otcore::MethodInfo& info =
       otcore::InfoOf(otcore::ResolveMethod(p, decoded.options));
   GpuWork w;
-  if (!info.entropic) {
+  const bool sliced = info.method == otcore::Method::kSliced ||
+                      info.method == otcore::Method::kMaxSliced;
+  if (!info.entropic && !sliced) {
     w.unsupported_reason = absl::StrCat(
         "method ", info.name,
-        " has no GPU implementation (the entropic methods have: sinkhorn, "
-        "unbalanced)");
+        " has no GPU implementation (those with one: sinkhorn, unbalanced, "
+        "sliced, max_sliced)");
     return w;
+  }
+  if (sliced) {
+    w.directions =
+        p.directions ? p.directions->rows() : decoded.options.num_directions;
   }
   w.supported = true;
   w.n = p.n();

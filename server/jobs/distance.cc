@@ -164,7 +164,8 @@ GpuWork DistanceBatchJob::Gpu() const {
     w.m = std::max(w.m, one.m);
     w.d = std::max(w.d, one.d);
     entries += one.Entries();
-    if (!one.dense && otcore::gpu::BlockTakes(one.n, one.m, one.d)) {
+    if (one.directions == 0 && !one.dense &&
+        otcore::gpu::BlockTakes(one.n, one.m, one.d)) {
       bytes += otcore::gpu::BlockProblemBytes(one.n, one.m, one.d);
     } else {  // solved one at a time
       largest_alone = std::max(largest_alone, one.DeviceBytes());

@@ -10,8 +10,10 @@
 
 #include "core/common/cost_source.h"
 #include "core/entropic/kernels.h"
+#include "core/exact/one_d.h"
 #include "core/gpu/backend.h"
 #include "core/gpu/math.h"
+#include "core/gpu/one_d.h"
 
 namespace otcore::gpu {
 namespace {
@@ -89,6 +91,44 @@ TEST(GpuMathTest, DeviceBytesCountWhatTheKernelsHold) {
   EXPECT_EQ(EntropicDeviceBytes(100, 50, 3, true, false), 8 * (5000 + 600));
   EXPECT_EQ(EntropicDeviceBytes(100, 50, 3, false, true),
             8 * (450 + 600 + 5000));
+}
+
+// The sliced kernels' 1-D walk over supports sorted with their weights (as
+// the device's segmented sort leaves them) against SolveOneD.
+TEST(GpuMathTest, SortedOneDCostMatchesSolveOneD) {
+  std::mt19937_64 rng(6);
+  std::normal_distribution<double> normal;
+  std::uniform_real_distribution<double> unit(0.1, 1.0);
+  for (auto [n, m, p, uniform] :
+       {std::tuple{50, 50, 2.0, true}, std::tuple{37, 81, 1.0, false},
+        std::tuple{120, 9, 1.5, false}, std::tuple{1, 5, 2.0, false}}) {
+    Eigen::VectorXd x(n), y(m), a(n), b(m);
+    for (double& v : x) v = normal(rng);
+    for (double& v : y) v = 2.0 * normal(rng) + 0.3;
+    for (double& v : a) v = uniform ? 1.0 : unit(rng);
+    for (double& v : b) v = uniform ? 1.0 : unit(rng);
+    a /= a.sum();
+    b /= b.sum();
+    auto sorted = [](const Eigen::VectorXd& pts, const Eigen::VectorXd& w,
+                     std::vector<double>* keys, std::vector<double>* ws) {
+      std::vector<int> order(pts.size());
+      for (int i = 0; i < pts.size(); ++i) order[i] = i;
+      std::stable_sort(order.begin(), order.end(),
+                       [&](int i, int j) { return pts(i) < pts(j); });
+      for (int i : order) {
+        keys->push_back(pts(i));
+        ws->push_back(w(i));
+      }
+    };
+    std::vector<double> xs, xw, ys, yw;
+    sorted(x, a, &xs, &xw);
+    sorted(y, b, &ys, &yw);
+    const double got = SortedOneDCost(xs.data(), xw.data(), n, ys.data(),
+                                      yw.data(), m, a.sum() / b.sum(), p);
+    auto want = SolveOneD(x, a, y, b, p, SolveControl(), false);
+    ASSERT_TRUE(want.ok());
+    EXPECT_NEAR(got, want->cost, 1e-12 * want->cost) << n << " x " << m;
+  }
 }
 
 }  // namespace

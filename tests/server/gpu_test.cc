@@ -287,6 +287,30 @@ TEST_F(GpuServiceTest, BatchesSolveTheirSinkhornItemsTogetherOnTheGpu) {
             grpc::StatusCode::FAILED_PRECONDITION);
 }
 
+// Sliced jobs run on the device's sliced kernels: the same value as the CPU;
+// AUTO sends them there from directions x (n + m) values on.
+TEST_F(GpuServiceTest, SlicedJobsRunOnTheGpu) {
+  FakeGpuBackend fake(/*devices=*/1, int64_t{1} << 30);
+  Start(&fake, "all", /*auto_min_entries=*/100 * 400);
+  ot::v1::DistanceResponse cpu, gpu, autod;
+  ot::v1::DistanceRequest r =
+      Clouds(200, ot::v1::METHOD_SLICED, ot::v1::DEVICE_CPU);
+  r.mutable_options()->set_num_directions(100);
+  ASSERT_TRUE(Distance(r, &cpu).ok());
+  EXPECT_EQ(fake.reductions(), 0);
+  r.mutable_options()->set_device(ot::v1::DEVICE_GPU);
+  ASSERT_TRUE(Distance(r, &gpu).ok());
+  EXPECT_EQ(fake.reductions(), 1);
+  EXPECT_EQ(gpu.value(), cpu.value());
+  EXPECT_EQ(gpu.diagnostics().device(), "fake:0");
+  r.mutable_options()->set_device(ot::v1::DEVICE_AUTO);
+  ASSERT_TRUE(Distance(r, &autod).ok());
+  EXPECT_EQ(autod.diagnostics().device(), "fake:0");
+  r.mutable_options()->set_num_directions(99);  // below the threshold
+  ASSERT_TRUE(Distance(r, &autod).ok());
+  EXPECT_EQ(autod.diagnostics().device(), "cpu");
+}
+
 // The CUDA kernels against the CPU's, where a CUDA device exists.
 TEST(CudaKernelsTest, AgreeWithTheCpuKernels) {
   const auto& cuda = otcore::gpu::CudaBackend();
@@ -363,6 +387,39 @@ TEST(CudaKernelsTest, BatchAgreesWithTheHostBlocks) {
     EXPECT_NEAR(device[k].cost, host[k].cost, 1e-10 * host[k].cost) << k;
     EXPECT_EQ(device[k].summary.termination, host[k].summary.termination);
     EXPECT_NEAR(device[k].summary.iterations, host[k].summary.iterations, 2);
+  }
+}
+
+// The CUDA sliced kernels against the CPU's, where a CUDA device exists.
+TEST(CudaKernelsTest, SlicedAgreesWithTheCpu) {
+  const auto& cuda = otcore::gpu::CudaBackend();
+  if (!otcore::gpu::CudaCompiled() || cuda.Devices().empty()) {
+    GTEST_SKIP() << "no CUDA device on this machine (compiled: "
+                 << otcore::gpu::CudaCompiled() << ")";
+  }
+  auto kernels = cuda.Sliced(0);
+  ASSERT_TRUE(kernels.ok()) << kernels.status();
+  std::mt19937_64 rng(8);
+  std::normal_distribution<double> normal;
+  otcore::RowMatrix x(3000, 5), y(2000, 5), dirs(300, 5);
+  for (double& v : x.reshaped()) v = normal(rng);
+  for (double& v : y.reshaped()) v = normal(rng) + 0.2;
+  for (double& v : dirs.reshaped()) v = normal(rng);
+  dirs.rowwise().normalize();
+  Eigen::VectorXd a = Eigen::VectorXd::Random(3000).array() + 1.5;
+  Eigen::VectorXd b = Eigen::VectorXd::Constant(2000, 1.0);
+  a /= a.sum();
+  b /= b.sum();
+  otcore::SolveControl control;
+  for (double p : {1.0, 2.0, 1.5}) {
+    Eigen::VectorXd want, got;
+    ASSERT_TRUE(otcore::CpuSlicedKernels()
+                    .ProjectedCosts(x, a, y, b, dirs, p, &want, control)
+                    .ok());
+    ASSERT_TRUE(
+        (*kernels)->ProjectedCosts(x, a, y, b, dirs, p, &got, control).ok());
+    EXPECT_LE((got - want).cwiseAbs().maxCoeff(), 1e-9 * want.maxCoeff())
+        << "p " << p;
   }
 }
 
