@@ -12,7 +12,7 @@
 namespace otserve {
 
 int64_t GpuWork::DeviceBytes() const {
-  if (batch_bytes) return *batch_bytes;
+  if (held_bytes) return *held_bytes;
   if (directions > 0) {
     return otcore::gpu::SlicedDeviceBytes(n, m, d, directions);
   }
@@ -148,6 +148,16 @@ class FakeKernels final : public otcore::EntropicKernels {
     ++*count_;
     otcore::CpuEntropicKernels().PrimalPass(c, u, v, eps, rows, row_cost, plan,
                                             control);
+  }
+  // Fused sets: one count per call, as one launch.
+  bool FusesSoftMins() const override { return true; }
+  void RowSoftMins(absl::Span<const otcore::SoftMinTask> tasks, double eps,
+                   const otcore::SolveControl& control) const override {
+    ++*count_;
+    for (const auto& t : tasks) {
+      otcore::CpuEntropicKernels().RowSoftMin(*t.source, *t.h, *t.log_w, eps,
+                                              t.out, control);
+    }
   }
   // Batches run the device's block algorithm on the host (one count each).
   bool TakesInBatch(int64_t n, int64_t m, int64_t d) const override {

@@ -28,8 +28,9 @@ struct GpuWork {
   bool dense = false;      // an explicit cost matrix
   bool plan = false;       // a dense plan is formed
   int64_t directions = 0;  // sliced: its directions (0: entropic)
-  // Batches: the cost entries and device bytes of all their problems.
-  std::optional<int64_t> batch_entries, batch_bytes;
+  // Batches: the cost entries of all their problems. Batches and jobs that
+  // hold several sources at once (divergences): their device bytes.
+  std::optional<int64_t> batch_entries, held_bytes;
   // The size AUTO compares with its threshold: cost entries n m; sliced:
   // projected values directions x (n + m).
   int64_t Entries() const {

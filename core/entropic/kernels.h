@@ -37,6 +37,16 @@ struct SinkhornBatchOutcome {
   Summary summary;
 };
 
+// One row soft-min of a set reduced together (RowSoftMins): out_i =
+// -eps log sum_j exp(log_w_j + (h_j - C_ij) / eps) over `source` (a column
+// soft-min is a row soft-min of the transposed source).
+struct SoftMinTask {
+  const CostSource* source;
+  const Eigen::ArrayXd* h;
+  const Eigen::ArrayXd* log_w;
+  Eigen::ArrayXd* out;
+};
+
 class EntropicKernels {
  public:
   virtual ~EntropicKernels() = default;
@@ -62,6 +72,18 @@ class EntropicKernels {
                           Eigen::ArrayXd* rows, Eigen::ArrayXd* row_cost,
                           RowMatrix* plan,
                           const SolveControl& control) const = 0;
+
+  // Whether RowSoftMins reduces a set of point-cloud tasks at once (the GPU:
+  // one launch for the debiased divergence's four reductions). Solvers that
+  // can batch their reductions ask this; the CPU runs them one by one.
+  virtual bool FusesSoftMins() const { return false; }
+  // Every task at the same epsilon; by default one RowSoftMin each.
+  virtual void RowSoftMins(absl::Span<const SoftMinTask> tasks, double eps,
+                           const SolveControl& control) const {
+    for (const SoftMinTask& t : tasks) {
+      RowSoftMin(*t.source, *t.h, *t.log_w, eps, t.out, control);
+    }
+  }
 
   // Whether SolveBatch takes a problem of n x m points in dimension d whole
   // (the GPU: one block per problem, every problem of a batch in one launch).

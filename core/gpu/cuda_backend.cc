@@ -7,6 +7,7 @@
 #include <cuda_runtime_api.h>
 
 #include <mutex>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
@@ -154,6 +155,16 @@ class CudaKernels final : public EntropicKernels {
     }
   }
 
+  bool FusesSoftMins() const override { return true; }
+  // Point-cloud tasks of one dimension in one launch (their clouds uploaded
+  // once per job); anything else, or a device error, one task at a time.
+  void RowSoftMins(absl::Span<const SoftMinTask> tasks, double eps,
+                   const SolveControl& control) const override {
+    if (!Fused(tasks, eps).ok()) {
+      EntropicKernels::RowSoftMins(tasks, eps, control);
+    }
+  }
+
   bool TakesInBatch(int64_t n, int64_t m, int64_t d) const override {
     return BlockTakes(n, m, d);
   }
@@ -261,6 +272,89 @@ class CudaKernels final : public EntropicKernels {
     return absl::OkStatus();
   }
 
+  // A cloud source's points on the device, for fused reductions.
+  struct Clouds {
+    const void* id = nullptr;
+    Buffer x, y, shifted, out;
+    CloudArgs args{};
+  };
+
+  absl::StatusOr<Clouds*> FusedClouds(const CostSource& c) const {
+    for (const auto& u : fused_) {
+      if (u->id == c.data_id()) return u.get();
+    }
+    const auto view = c.clouds();
+    if (!view) return absl::InvalidArgumentError("not a cloud source");
+    if (fused_.size() >= 4) fused_.clear();  // a new job's sources
+    auto u = std::make_unique<Clouds>();
+    const RowMatrix& x = *view->xt;
+    const RowMatrix& y = *view->yt;
+    OT_RETURN_IF_ERROR(u->x.Reserve(x.size()));
+    OT_RETURN_IF_ERROR(u->y.Reserve(y.size()));
+    OT_RETURN_IF_ERROR(Upload(u->x.get(), x.data(), x.size() * 8));
+    OT_RETURN_IF_ERROR(Upload(u->y.get(), y.data(), y.size() * 8));
+    u->id = c.data_id();
+    u->args = CloudArgs{u->x.get(),
+                        static_cast<long>(x.cols()),
+                        u->y.get(),
+                        static_cast<long>(y.cols()),
+                        static_cast<int>(x.rows()),
+                        ToPairCost(view->spec),
+                        view->spec.Exponent()};
+    fused_.push_back(std::move(u));
+    return fused_.back().get();
+  }
+
+  absl::Status Fused(absl::Span<const SoftMinTask> tasks, double eps) const {
+    std::lock_guard<std::mutex> lock(mu_);
+    OT_RETURN_IF_ERROR(Check(cudaSetDevice(device_), "cudaSetDevice"));
+    std::vector<SoftMinTaskArgs> args;
+    std::vector<Eigen::ArrayXd> shifted(tasks.size());
+    long max_rows = 0;
+    int d = -1;
+    // Each task's scratch (its shifted potential and output) lives with its
+    // source; a source serves one task per call.
+    std::vector<const void*> used;
+    for (size_t k = 0; k < tasks.size(); ++k) {
+      const SoftMinTask& t = tasks[k];
+      absl::StatusOr<Clouds*> u = FusedClouds(*t.source);
+      if (!u.ok()) return u.status();
+      for (const void* id : used) {
+        if (id == (*u)->id) return absl::InvalidArgumentError("shared source");
+      }
+      used.push_back((*u)->id);
+      CloudArgs a = (*u)->args;
+      if (t.source->transposed())
+        a = CloudArgs{a.y, a.m, a.x, a.n, a.d, a.kind, a.p};
+      if (d >= 0 && a.d != d) return absl::InvalidArgumentError("dimensions");
+      d = a.d;
+      shifted[k] = *t.log_w + *t.h / eps;  // as the CPU kernels form it
+      OT_RETURN_IF_ERROR((*u)->shifted.Reserve(a.m));
+      OT_RETURN_IF_ERROR((*u)->out.Reserve(a.n));
+      OT_RETURN_IF_ERROR(
+          Upload((*u)->shifted.get(), shifted[k].data(), a.m * 8));
+      args.push_back({a, (*u)->shifted.get(), (*u)->out.get()});
+      max_rows = std::max(max_rows, a.n);
+    }
+    OT_RETURN_IF_ERROR(
+        tasks_.Reserve((args.size() * sizeof(SoftMinTaskArgs) + 7) / 8));
+    OT_RETURN_IF_ERROR(Upload(tasks_.get(), args.data(),
+                              args.size() * sizeof(SoftMinTaskArgs)));
+    OT_RETURN_IF_ERROR(
+        Check(LaunchCloudRowSoftMins(
+                  reinterpret_cast<const SoftMinTaskArgs*>(tasks_.get()),
+                  static_cast<int>(args.size()), max_rows, d, eps, stream_),
+              "launch"));
+    for (size_t k = 0; k < tasks.size(); ++k) {
+      tasks[k].out->resize(args[k].a.n);
+      OT_RETURN_IF_ERROR(Check(
+          cudaMemcpyAsync(tasks[k].out->data(), args[k].out, args[k].a.n * 8,
+                          cudaMemcpyDeviceToHost, stream_),
+          "copy"));
+    }
+    return Check(cudaStreamSynchronize(stream_), "sync");
+  }
+
   absl::Status Upload(void* to, const void* from, size_t bytes) const {
     return Check(
         cudaMemcpyAsync(to, from, bytes, cudaMemcpyHostToDevice, stream_),
@@ -357,6 +451,9 @@ class CudaKernels final : public EntropicKernels {
   // concurrent calls from one solve's helpers safe).
   mutable std::mutex mu_;
   mutable Buffer a_, b_, w_, o_;  // a_: x or the matrix, b_: y; scratch
+  // Fused reductions: the sources of the job's task sets, and the task table.
+  mutable std::vector<std::unique_ptr<Clouds>> fused_;
+  mutable Buffer tasks_;
   mutable const void* uploaded_ = nullptr;
   mutable CloudArgs cloud_{};
   mutable bool dense_ = false;

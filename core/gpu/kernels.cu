@@ -25,8 +25,10 @@ unsigned Blocks(long threads) {
   return static_cast<unsigned>((threads + kThreads - 1) / kThreads);
 }
 
-__global__ void CloudRowSoftMin(CloudArgs a, const double* shifted, double eps,
-                                int tile, double* out) {
+// The rows of block blockIdx.x: one thread per row, tiles of the other
+// cloud and its scaled potential staged in shared memory.
+__device__ void CloudRowSoftMinBlock(const CloudArgs& a, const double* shifted,
+                                     double eps, int tile, double* out) {
   extern __shared__ double smem[];  // tile * d coordinates, then tile terms
   double* ys = smem;
   double* ws = smem + static_cast<long>(tile) * a.d;
@@ -52,6 +54,19 @@ __global__ void CloudRowSoftMin(CloudArgs a, const double* shifted, double eps,
     __syncthreads();
   }
   if (i < a.n) out[i] = SoftMinValue(acc, eps);
+}
+
+__global__ void CloudRowSoftMin(CloudArgs a, const double* shifted, double eps,
+                                int tile, double* out) {
+  CloudRowSoftMinBlock(a, shifted, eps, tile, out);
+}
+
+// Task blockIdx.y; blocks past its rows leave together.
+__global__ void CloudRowSoftMins(const SoftMinTaskArgs* tasks, double eps,
+                                 int tile) {
+  const SoftMinTaskArgs& t = tasks[blockIdx.y];
+  if (static_cast<long>(blockIdx.x) * blockDim.x >= t.a.n) return;
+  CloudRowSoftMinBlock(t.a, t.shifted, eps, tile, t.out);
 }
 
 __global__ void DenseRowSoftMin(const double* c, long n, long m,
@@ -185,6 +200,17 @@ cudaError_t LaunchCloudRowSoftMin(const CloudArgs& a, const double* shifted,
   const size_t shared = static_cast<size_t>(tile) * (a.d + 1) * sizeof(double);
   CloudRowSoftMin<<<Blocks(a.n), kThreads, shared, stream>>>(a, shifted, eps,
                                                              tile, out);
+  return cudaGetLastError();
+}
+
+cudaError_t LaunchCloudRowSoftMins(const SoftMinTaskArgs* tasks, int count,
+                                   long max_rows, int d, double eps,
+                                   cudaStream_t stream) {
+  if (count <= 0 || max_rows <= 0) return cudaSuccess;
+  const int tile = TileColumns(d);
+  const size_t shared = static_cast<size_t>(tile) * (d + 1) * sizeof(double);
+  CloudRowSoftMins<<<dim3(Blocks(max_rows), static_cast<unsigned>(count)),
+                     kThreads, shared, stream>>>(tasks, eps, tile);
   return cudaGetLastError();
 }
 

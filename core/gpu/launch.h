@@ -25,6 +25,17 @@ struct CloudArgs {
 // out_i = -eps lse_j(shifted_j - c(x_i, y_j) / eps), i < n.
 cudaError_t LaunchCloudRowSoftMin(const CloudArgs& a, const double* shifted,
                                   double eps, double* out, cudaStream_t stream);
+// Several cloud row soft-mins in one launch (the same d and eps): task k
+// reduces the rows of its clouds into its out.
+struct SoftMinTaskArgs {
+  CloudArgs a;
+  const double* shifted;
+  double* out;
+};
+cudaError_t LaunchCloudRowSoftMins(const SoftMinTaskArgs* tasks, int count,
+                                   long max_rows, int d, double eps,
+                                   cudaStream_t stream);
+
 // out_i over the rows of c (one warp per row).
 cudaError_t LaunchDenseRowSoftMin(const double* c, long n, long m,
                                   const double* shifted, double eps,

@@ -178,7 +178,7 @@ GpuWork DistanceBatchJob::Gpu() const {
     return w;
   }
   w.batch_entries = entries;
-  w.batch_bytes = bytes + largest_alone;
+  w.held_bytes = bytes + largest_alone;
   return w;
 }
 

@@ -88,6 +88,12 @@ GpuWork DivergenceJob::Gpu() const {
   w.m = k;
   w.d = p.x ? p.x->cols() : 0;
   w.dense = !p.x || !otcore::PreferMatrixFree(k, k, w.d);
+  if (!w.dense) {
+    // Matrix-free, the three problems run together (fused reductions): all
+    // three pairs of clouds with their scratch stay on the device as well.
+    const int64_t nm = p.n() + p.m();
+    w.held_bytes = w.DeviceBytes() + 8 * (3 * nm * w.d + 3 * nm);
+  }
   return w;
 }
 

@@ -8,6 +8,7 @@
 #include <random>
 
 #include "core/common/cost_source.h"
+#include "core/entropic/divergence.h"
 #include "core/entropic/sinkhorn.h"
 #include "core/gpu/batch.h"
 #include "core/transport.h"
@@ -215,6 +216,72 @@ TEST(GpuBatchTest, TransportBatchMatchesSingleSolves) {
   }
   EXPECT_EQ(got[3].status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(got[3].status().message().find("epsilon"), std::string::npos);
+}
+
+// Kernels that fuse soft-min sets (as a GPU's), running them on the CPU.
+class FusingKernels final : public EntropicKernels {
+ public:
+  absl::string_view name() const override { return "fusing"; }
+  void RowSoftMin(const CostSource& c, const Eigen::ArrayXd& h,
+                  const Eigen::ArrayXd& w, double eps, Eigen::ArrayXd* out,
+                  const SolveControl& control) const override {
+    CpuEntropicKernels().RowSoftMin(c, h, w, eps, out, control);
+  }
+  void ColSoftMin(const CostSource& c, const Eigen::ArrayXd& h,
+                  const Eigen::ArrayXd& w, double eps, Eigen::ArrayXd* out,
+                  const SolveControl& control) const override {
+    CpuEntropicKernels().ColSoftMin(c, h, w, eps, out, control);
+  }
+  void PrimalPass(const CostSource& c, const Eigen::ArrayXd& u,
+                  const Eigen::ArrayXd& v, double eps, Eigen::ArrayXd* rows,
+                  Eigen::ArrayXd* row_cost, RowMatrix* plan,
+                  const SolveControl& control) const override {
+    CpuEntropicKernels().PrimalPass(c, u, v, eps, rows, row_cost, plan,
+                                    control);
+  }
+  bool FusesSoftMins() const override { return true; }
+  void RowSoftMins(absl::Span<const SoftMinTask> tasks, double eps,
+                   const SolveControl& control) const override {
+    ++calls;
+    if (tasks.size() == 3) ++fused;  // a row update with both self updates
+    EntropicKernels::RowSoftMins(tasks, eps, control);
+  }
+  mutable int calls = 0, fused = 0;
+};
+
+// The divergence's joint loop (four reductions per call, epsilon scaling)
+// against the three separate solves of the CPU path.
+TEST(GpuBatchTest, JointDivergenceMatchesSeparateSolves) {
+  for (auto [n, m, uniform, kind, eps, scaling] :
+       {std::tuple{60, 45, true, DivergenceKind::kSinkhorn, 0.05, true},
+        std::tuple{40, 70, false, DivergenceKind::kSinkhorn, 0.5, false},
+        std::tuple{50, 50, false, DivergenceKind::kSinkhornNoEntropy, 0.02,
+                   true}}) {
+    SCOPED_TRACE(n);
+    const Problem p = Make(n, m, 2, n + m, uniform);
+    DivergenceOptions o;
+    o.kind = kind;
+    o.epsilon.value = eps;
+    o.sinkhorn.tolerance = 1e-10;
+    o.sinkhorn.epsilon_scaling = scaling;
+    const SolveControl cpu;
+    auto want = SolveDivergence(p.x, p.a, p.y, p.b, {}, o, cpu);
+    ASSERT_TRUE(want.ok()) << want.status();
+    FusingKernels kernels;
+    SolveControl fused;
+    fused.set_entropic_kernels(&kernels);
+    auto got = SolveDivergence(p.x, p.a, p.y, p.b, {}, o, fused);
+    ASSERT_TRUE(got.ok()) << got.status();
+    EXPECT_GT(kernels.fused, 1);
+    EXPECT_TRUE(got->summary.converged()) << got->summary.message;
+    EXPECT_LE(got->summary.marginal_error, 1e-10);
+    EXPECT_EQ(got->summary.epsilon, eps);
+    const double scale = std::abs(want->cross) + 1e-3;
+    EXPECT_NEAR(got->value, want->value, 1e-7 * scale);
+    EXPECT_NEAR(got->cross, want->cross, 1e-7 * scale);
+    EXPECT_NEAR(got->self_source, want->self_source, 1e-7 * scale);
+    EXPECT_NEAR(got->self_target, want->self_target, 1e-7 * scale);
+  }
 }
 
 }  // namespace

@@ -311,6 +311,39 @@ TEST_F(GpuServiceTest, SlicedJobsRunOnTheGpu) {
   EXPECT_EQ(autod.diagnostics().device(), "cpu");
 }
 
+// A Sinkhorn divergence on the GPU runs its problems together (fused
+// reduction sets); the value agrees with the CPU's separate solves.
+TEST_F(GpuServiceTest, DivergencesRunTheirReductionsTogetherOnTheGpu) {
+  FakeGpuBackend fake(/*devices=*/1, int64_t{1} << 30);
+  Start(&fake, "all");
+  const ot::v1::DistanceRequest clouds =
+      Clouds(70, ot::v1::METHOD_SINKHORN, ot::v1::DEVICE_CPU);
+  ot::v1::DivergenceRequest r;
+  *r.mutable_source() = clouds.source();
+  *r.mutable_target() = clouds.target();
+  r.set_kind(ot::v1::DIVERGENCE_KIND_SINKHORN);
+  r.mutable_options()->set_epsilon(0.1);
+  r.mutable_options()->set_tolerance(1e-10);
+  r.mutable_options()->set_device(ot::v1::DEVICE_CPU);
+  ot::v1::DivergenceResponse cpu, gpu;
+  {
+    grpc::ClientContext c;
+    ASSERT_TRUE(stub_->Divergence(&c, r, &cpu).ok());
+  }
+  EXPECT_EQ(fake.reductions(), 0);
+  r.mutable_options()->set_device(ot::v1::DEVICE_GPU);
+  {
+    grpc::ClientContext c;
+    ASSERT_TRUE(stub_->Divergence(&c, r, &gpu).ok());
+  }
+  EXPECT_GT(fake.reductions(), 0);
+  EXPECT_EQ(gpu.diagnostics().device(), "fake:0");
+  EXPECT_EQ(gpu.diagnostics().termination(), ot::v1::TERMINATION_CONVERGED);
+  EXPECT_NEAR(gpu.value(), cpu.value(), 1e-7 * std::abs(cpu.cross_term()));
+  EXPECT_NEAR(gpu.cross_term(), cpu.cross_term(),
+              1e-7 * std::abs(cpu.cross_term()));
+}
+
 // The CUDA kernels against the CPU's, where a CUDA device exists.
 TEST(CudaKernelsTest, AgreeWithTheCpuKernels) {
   const auto& cuda = otcore::gpu::CudaBackend();
@@ -421,6 +454,41 @@ TEST(CudaKernelsTest, SlicedAgreesWithTheCpu) {
     EXPECT_LE((got - want).cwiseAbs().maxCoeff(), 1e-9 * want.maxCoeff())
         << "p " << p;
   }
+}
+
+// Fused reduction sets on CUDA against the CPU, where a CUDA device exists.
+TEST(CudaKernelsTest, FusedSoftMinsAgreeWithTheCpu) {
+  const auto& cuda = otcore::gpu::CudaBackend();
+  if (!otcore::gpu::CudaCompiled() || cuda.Devices().empty()) {
+    GTEST_SKIP() << "no CUDA device on this machine (compiled: "
+                 << otcore::gpu::CudaCompiled() << ")";
+  }
+  auto kernels = cuda.Kernels(0);
+  ASSERT_TRUE(kernels.ok()) << kernels.status();
+  ASSERT_TRUE((*kernels)->FusesSoftMins());
+  std::mt19937_64 rng(4);
+  std::normal_distribution<double> normal;
+  otcore::RowMatrix x(700, 3), y(400, 3);
+  for (double& v : x.reshaped()) v = normal(rng);
+  for (double& v : y.reshaped()) v = normal(rng) + 0.3;
+  const auto sxy = otcore::CostSource::Clouds(x, y, {});
+  const auto sxx = otcore::CostSource::Clouds(x, x, {});
+  const auto syy = otcore::CostSource::Clouds(y, y, {});
+  const Eigen::ArrayXd hx = Eigen::ArrayXd::Random(700),
+                       hy = Eigen::ArrayXd::Random(400);
+  const Eigen::ArrayXd lx = Eigen::ArrayXd::Constant(700, -std::log(700.0)),
+                       ly = Eigen::ArrayXd::Constant(400, -std::log(400.0));
+  Eigen::ArrayXd o1, o2, o3, w1, w2, w3;
+  const otcore::SoftMinTask tasks[] = {
+      {&sxy, &hy, &ly, &o1}, {&sxx, &hx, &lx, &o2}, {&syy, &hy, &ly, &o3}};
+  otcore::SolveControl control;
+  (*kernels)->RowSoftMins(tasks, 0.2, control);
+  const otcore::SoftMinTask cpu[] = {
+      {&sxy, &hy, &ly, &w1}, {&sxx, &hx, &lx, &w2}, {&syy, &hy, &ly, &w3}};
+  otcore::CpuEntropicKernels().RowSoftMins(cpu, 0.2, control);
+  EXPECT_LE((o1 - w1).abs().maxCoeff(), 1e-12);
+  EXPECT_LE((o2 - w2).abs().maxCoeff(), 1e-12);
+  EXPECT_LE((o3 - w3).abs().maxCoeff(), 1e-12);
 }
 
 }  // namespace
