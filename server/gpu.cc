@@ -211,7 +211,7 @@ absl::StatusOr<std::unique_ptr<otcore::SlicedKernels>> FakeGpuBackend::Sliced(
 }
 
 absl::StatusOr<std::unique_ptr<otcore::EntropicKernels>>
-FakeGpuBackend::Kernels(int id) const {
+FakeGpuBackend::Kernels(int id, otcore::gpu::Precision) const {
   if (id < 0 || id >= devices_) return absl::NotFoundError("no such device");
   return std::unique_ptr<otcore::EntropicKernels>(
       std::make_unique<FakeKernels>(reductions_));

@@ -115,8 +115,9 @@ class FakeGpuBackend final : public otcore::gpu::GpuBackend {
       : devices_(devices), memory_(memory_bytes) {}
   std::string name() const override { return "fake"; }
   std::vector<otcore::gpu::GpuDevice> Devices() const override;
+  // The CPU's float64 kernels whatever the precision asked for.
   absl::StatusOr<std::unique_ptr<otcore::EntropicKernels>> Kernels(
-      int id) const override;
+      int id, otcore::gpu::Precision precision) const override;
   // The CPU's sliced kernels, counted as one reduction per call.
   absl::StatusOr<std::unique_ptr<otcore::SlicedKernels>> Sliced(
       int id) const override;

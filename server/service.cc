@@ -199,6 +199,28 @@ ot::v1::Device DevicePreference(const Request& request) {
   }
 }
 
+// The reduction precision a request asks for (float32 when a batch item
+// does).
+template <typename Request>
+otcore::gpu::Precision PrecisionOf(const Request& request) {
+  auto of = [](ot::v1::Precision p) {
+    return p == ot::v1::PRECISION_FLOAT32 ? otcore::gpu::Precision::kFloat32
+                                          : otcore::gpu::Precision::kFloat64;
+  };
+  if constexpr (requires { request.options().precision(); }) {
+    return of(request.options().precision());
+  } else if constexpr (requires { request.items(0).options().precision(); }) {
+    for (const auto& item : request.items()) {
+      if (of(item.options().precision()) == otcore::gpu::Precision::kFloat32) {
+        return otcore::gpu::Precision::kFloat32;
+      }
+    }
+    return otcore::gpu::Precision::kFloat64;
+  } else {
+    return otcore::gpu::Precision::kFloat64;
+  }
+}
+
 // What a job would run on a GPU; jobs without Gpu() have no GPU path.
 template <typename Job>
 GpuWork GpuWorkOf(const Job& job) {
@@ -240,12 +262,13 @@ struct DeviceKernels {
 // On a GPU placement: the device's kernels, set on `control`. Where the
 // device cannot make them the job runs on the CPU and `device` says so.
 DeviceKernels AttachKernels(const ServiceEnv& env, const Placement& placement,
+                            otcore::gpu::Precision precision,
                             otcore::SolveControl* control,
                             std::string* device) {
   *device = placement.device;
   if (!placement.gpu) return {};
   const int id = env.gpus->device_id(placement.slot);
-  auto entropic = env.gpus->backend().Kernels(id);
+  auto entropic = env.gpus->backend().Kernels(id, precision);
   auto sliced = env.gpus->backend().Sliced(id);
   if (!entropic.ok() || !sliced.ok()) {
     *device = "cpu";
@@ -256,17 +279,22 @@ DeviceKernels AttachKernels(const ServiceEnv& env, const Placement& placement,
   return {*std::move(entropic), *std::move(sliced)};
 }
 
-// Diagnostics.device and .precision, on responses that have diagnostics.
+// Diagnostics.device and .precision (the device kernels' when the job had
+// them), on responses that have diagnostics.
 template <typename Response>
-void MarkDevice(const std::string& device, Response* response) {
+void MarkDevice(const std::string& device, const DeviceKernels& kernels,
+                Response* response) {
+  const std::string precision(kernels.entropic ? kernels.entropic->precision()
+                                               : "float64");
   if constexpr (requires { response->mutable_diagnostics(); }) {
     response->mutable_diagnostics()->set_device(device);
-    response->mutable_diagnostics()->set_precision("float64");
+    response->mutable_diagnostics()->set_precision(precision);
   } else if constexpr (requires { response->mutable_items(); }) {
     // Items the job ran on the CPU say so already.
     for (auto& item : *response->mutable_items()) {
       if (item.has_result() && item.result().diagnostics().device().empty()) {
-        MarkDevice(device, item.mutable_result());
+        item.mutable_result()->mutable_diagnostics()->set_device(device);
+        item.mutable_result()->mutable_diagnostics()->set_precision(precision);
       }
     }
   }
@@ -333,10 +361,11 @@ grpc::ServerUnaryReactor* Serve(grpc::CallbackServerContext* context,
        where = *placement](absl::Duration queue_wait) {
         typename Job::Response response;
         std::string device;
-        const auto kernels = AttachKernels(env, where, control.get(), &device);
+        const auto kernels = AttachKernels(env, where, PrecisionOf(*request),
+                                           control.get(), &device);
         absl::Status status =
             RunJob(*job, *control, queue_wait, env.max_job_time, &response);
-        MarkDevice(device, &response);
+        MarkDevice(device, kernels, &response);
         if (status.ok()) status = SerializeResponse(response, raw_response);
         if (status.ok()) {
           RecordResult(response, record.get());
@@ -537,11 +566,12 @@ grpc::ServerWriteReactor<grpc::ByteBuffer>* OtService::DistanceStream(
        where = *placement](absl::Duration queue_wait) {
         ot::v1::DistanceEvent event;
         std::string device;
-        const auto kernels = AttachKernels(*env, where, control.get(), &device);
+        const auto kernels = AttachKernels(*env, where, PrecisionOf(*request),
+                                           control.get(), &device);
         const absl::Status status =
             RunJob(*job, *control, queue_wait, env->max_job_time,
                    event.mutable_result());
-        MarkDevice(device, event.mutable_result());
+        MarkDevice(device, kernels, event.mutable_result());
         if (status.ok()) {
           RecordResult(event.result(), record.get());
           record->bytes_out = static_cast<int64_t>(event.ByteSizeLong());

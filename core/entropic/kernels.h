@@ -52,6 +52,9 @@ class EntropicKernels {
   virtual ~EntropicKernels() = default;
   // "cpu", "cuda", ...
   virtual absl::string_view name() const = 0;
+  // The arithmetic the reductions have used so far: "float64", or "float32"
+  // (float32 distances and exponentials, float64 accumulation).
+  virtual absl::string_view precision() const { return "float64"; }
 
   // out_i = -eps log sum_j exp(log_w_j + (h_j - C_ij) / eps).
   virtual void RowSoftMin(const CostSource& c, const Eigen::ArrayXd& h,

@@ -32,12 +32,13 @@ class NoCuda final : public GpuBackend {
  public:
   std::string name() const override { return "cuda"; }
   std::vector<GpuDevice> Devices() const override { return {}; }
-  absl::StatusOr<std::unique_ptr<EntropicKernels>> Kernels(int) const override {
+  absl::StatusOr<std::unique_ptr<EntropicKernels>> Kernels(
+      int, Precision) const override {
     return absl::FailedPreconditionError(
         "this otserve was built without CUDA (OTSERVE_CUDA=OFF or no nvcc)");
   }
   absl::StatusOr<std::unique_ptr<SlicedKernels>> Sliced(int id) const override {
-    return Kernels(id).status();
+    return Kernels(id, Precision::kFloat64).status();
   }
 };
 }  // namespace

@@ -26,6 +26,11 @@ struct GpuDevice {
   int compute_major = 0, compute_minor = 0;
 };
 
+// The arithmetic of a job's soft-min reductions on a device: float64, or
+// float32 distances and exponentials with float64 accumulation (the primal
+// pass that gives the reported values and marginals stays float64).
+enum class Precision { kFloat64, kFloat32 };
+
 class GpuBackend {
  public:
   virtual ~GpuBackend() = default;
@@ -36,7 +41,7 @@ class GpuBackend {
   // Entropic kernels on device `id` for one job: the job's cost data is copied
   // to the device at its first reduction and freed with the kernels.
   virtual absl::StatusOr<std::unique_ptr<EntropicKernels>> Kernels(
-      int id) const = 0;
+      int id, Precision precision) const = 0;
   // Sliced kernels on device `id` for one job.
   virtual absl::StatusOr<std::unique_ptr<SlicedKernels>> Sliced(
       int id) const = 0;

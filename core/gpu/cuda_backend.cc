@@ -42,13 +42,14 @@ PairCost ToPairCost(const CostSpec& spec) {
   }
 }
 
-// A device buffer of doubles that only grows.
-class Buffer {
+// A device array that only grows.
+template <typename T>
+class DeviceArray {
  public:
-  Buffer() = default;
-  Buffer(const Buffer&) = delete;
-  Buffer& operator=(const Buffer&) = delete;
-  ~Buffer() {
+  DeviceArray() = default;
+  DeviceArray(const DeviceArray&) = delete;
+  DeviceArray& operator=(const DeviceArray&) = delete;
+  ~DeviceArray() {
     if (data_) cudaFree(data_);
   }
   absl::Status Reserve(size_t count) {
@@ -57,18 +58,20 @@ class Buffer {
     data_ = nullptr;
     size_ = 0;
     void* p = nullptr;
-    OT_RETURN_IF_ERROR(
-        Check(cudaMalloc(&p, std::max<size_t>(count, 1) * 8), "cudaMalloc"));
-    data_ = static_cast<double*>(p);
+    OT_RETURN_IF_ERROR(Check(
+        cudaMalloc(&p, std::max<size_t>(count, 1) * sizeof(T)), "cudaMalloc"));
+    data_ = static_cast<T*>(p);
     size_ = count;
     return absl::OkStatus();
   }
-  double* get() const { return data_; }
+  T* get() const { return data_; }
 
  private:
-  double* data_ = nullptr;
+  T* data_ = nullptr;
   size_t size_ = 0;
 };
+using Buffer = DeviceArray<double>;
+using FloatBuffer = DeviceArray<float>;
 
 // Raw device bytes (descriptors), freed with the object.
 class Bytes {
@@ -118,7 +121,8 @@ class CancelFlag {
 
 class CudaKernels final : public EntropicKernels {
  public:
-  explicit CudaKernels(int device) : device_(device) {}
+  CudaKernels(int device, Precision precision)
+      : device_(device), float32_(precision == Precision::kFloat32) {}
   ~CudaKernels() override {
     if (stream_) cudaStreamDestroy(stream_);
   }
@@ -128,6 +132,9 @@ class CudaKernels final : public EntropicKernels {
                  "cudaStreamCreate");
   }
   absl::string_view name() const override { return "cuda"; }
+  absl::string_view precision() const override {
+    return used_float32_ ? "float32" : "float64";
+  }
 
   void RowSoftMin(const CostSource& c, const Eigen::ArrayXd& h,
                   const Eigen::ArrayXd& log_w, double eps, Eigen::ArrayXd* out,
@@ -235,24 +242,7 @@ class CudaKernels final : public EntropicKernels {
     if (c.data_id() == uploaded_) return absl::OkStatus();
     uploaded_ = nullptr;
     if (auto clouds = c.clouds()) {
-      const RowMatrix& x = *clouds->xt;
-      const RowMatrix& y = *clouds->yt;
-      OT_RETURN_IF_ERROR(a_.Reserve(x.size()));
-      OT_RETURN_IF_ERROR(b_.Reserve(y.size()));
-      OT_RETURN_IF_ERROR(Check(cudaMemcpyAsync(a_.get(), x.data(), x.size() * 8,
-                                               cudaMemcpyHostToDevice, stream_),
-                               "copy"));
-      OT_RETURN_IF_ERROR(Check(cudaMemcpyAsync(b_.get(), y.data(), y.size() * 8,
-                                               cudaMemcpyHostToDevice, stream_),
-                               "copy"));
-      OT_RETURN_IF_ERROR(Check(cudaStreamSynchronize(stream_), "sync"));
-      cloud_ = CloudArgs{a_.get(),
-                         static_cast<long>(x.cols()),
-                         b_.get(),
-                         static_cast<long>(y.cols()),
-                         static_cast<int>(x.rows()),
-                         ToPairCost(clouds->spec),
-                         clouds->spec.Exponent()};
+      OT_RETURN_IF_ERROR(UploadClouds(*clouds, &a_, &b_, &af_, &bf_, &cloud_));
       dense_ = false;
     } else {
       const RowMatrix copy = c.matrix();  // contiguous row-major
@@ -276,8 +266,41 @@ class CudaKernels final : public EntropicKernels {
   struct Clouds {
     const void* id = nullptr;
     Buffer x, y, shifted, out;
+    FloatBuffer xf, yf;
     CloudArgs args{};
   };
+
+  // Both clouds of a source (coordinate-major), and float32 copies when the
+  // job asked for float32 reductions (args.xf, args.yf set).
+  absl::Status UploadClouds(const CostSource::CloudView& view, Buffer* x,
+                            Buffer* y, FloatBuffer* xf, FloatBuffer* yf,
+                            CloudArgs* args) const {
+    const RowMatrix& xt = *view.xt;
+    const RowMatrix& yt = *view.yt;
+    OT_RETURN_IF_ERROR(x->Reserve(xt.size()));
+    OT_RETURN_IF_ERROR(y->Reserve(yt.size()));
+    OT_RETURN_IF_ERROR(Upload(x->get(), xt.data(), xt.size() * 8));
+    OT_RETURN_IF_ERROR(Upload(y->get(), yt.data(), yt.size() * 8));
+    *args = CloudArgs{x->get(),
+                      static_cast<long>(xt.cols()),
+                      y->get(),
+                      static_cast<long>(yt.cols()),
+                      static_cast<int>(xt.rows()),
+                      ToPairCost(view.spec),
+                      view.spec.Exponent()};
+    if (float32_) {
+      const Eigen::ArrayXf x32 = xt.reshaped().array().cast<float>();
+      const Eigen::ArrayXf y32 = yt.reshaped().array().cast<float>();
+      OT_RETURN_IF_ERROR(xf->Reserve(x32.size()));
+      OT_RETURN_IF_ERROR(yf->Reserve(y32.size()));
+      OT_RETURN_IF_ERROR(Upload(xf->get(), x32.data(), x32.size() * 4));
+      OT_RETURN_IF_ERROR(Upload(yf->get(), y32.data(), y32.size() * 4));
+      args->xf = xf->get();
+      args->yf = yf->get();
+      OT_RETURN_IF_ERROR(Check(cudaStreamSynchronize(stream_), "sync"));
+    }
+    return absl::OkStatus();
+  }
 
   absl::StatusOr<Clouds*> FusedClouds(const CostSource& c) const {
     for (const auto& u : fused_) {
@@ -287,20 +310,9 @@ class CudaKernels final : public EntropicKernels {
     if (!view) return absl::InvalidArgumentError("not a cloud source");
     if (fused_.size() >= 4) fused_.clear();  // a new job's sources
     auto u = std::make_unique<Clouds>();
-    const RowMatrix& x = *view->xt;
-    const RowMatrix& y = *view->yt;
-    OT_RETURN_IF_ERROR(u->x.Reserve(x.size()));
-    OT_RETURN_IF_ERROR(u->y.Reserve(y.size()));
-    OT_RETURN_IF_ERROR(Upload(u->x.get(), x.data(), x.size() * 8));
-    OT_RETURN_IF_ERROR(Upload(u->y.get(), y.data(), y.size() * 8));
+    OT_RETURN_IF_ERROR(
+        UploadClouds(*view, &u->x, &u->y, &u->xf, &u->yf, &u->args));
     u->id = c.data_id();
-    u->args = CloudArgs{u->x.get(),
-                        static_cast<long>(x.cols()),
-                        u->y.get(),
-                        static_cast<long>(y.cols()),
-                        static_cast<int>(x.rows()),
-                        ToPairCost(view->spec),
-                        view->spec.Exponent()};
     fused_.push_back(std::move(u));
     return fused_.back().get();
   }
@@ -324,8 +336,7 @@ class CudaKernels final : public EntropicKernels {
       }
       used.push_back((*u)->id);
       CloudArgs a = (*u)->args;
-      if (t.source->transposed())
-        a = CloudArgs{a.y, a.m, a.x, a.n, a.d, a.kind, a.p};
+      if (t.source->transposed()) a = Swapped(a);
       if (d >= 0 && a.d != d) return absl::InvalidArgumentError("dimensions");
       d = a.d;
       shifted[k] = *t.log_w + *t.h / eps;  // as the CPU kernels form it
@@ -334,6 +345,7 @@ class CudaKernels final : public EntropicKernels {
       OT_RETURN_IF_ERROR(
           Upload((*u)->shifted.get(), shifted[k].data(), a.m * 8));
       args.push_back({a, (*u)->shifted.get(), (*u)->out.get()});
+      used_float32_ = used_float32_ || a.xf != nullptr;
       max_rows = std::max(max_rows, a.n);
     }
     OT_RETURN_IF_ERROR(
@@ -382,10 +394,8 @@ class CudaKernels final : public EntropicKernels {
     cudaError_t launched;
     if (!dense_) {
       CloudArgs a = cloud_;
-      if (!along_rows) {  // columns of C(x, y) are rows of C(y, x)
-        a = CloudArgs{cloud_.y, m,           cloud_.x, n,
-                      cloud_.d, cloud_.kind, cloud_.p};
-      }
+      if (!along_rows) a = Swapped(a);  // columns of C(x, y): rows of C(y, x)
+      used_float32_ = used_float32_ || a.xf != nullptr;
       launched = LaunchCloudRowSoftMin(a, w_.get(), eps, o_.get(), stream_);
     } else if (along_rows) {
       launched = LaunchDenseRowSoftMin(a_.get(), n, m, w_.get(), eps, o_.get(),
@@ -451,6 +461,9 @@ class CudaKernels final : public EntropicKernels {
   // concurrent calls from one solve's helpers safe).
   mutable std::mutex mu_;
   mutable Buffer a_, b_, w_, o_;  // a_: x or the matrix, b_: y; scratch
+  mutable FloatBuffer af_, bf_;   // float32 copies of x and y (float32 jobs)
+  const bool float32_;
+  mutable bool used_float32_ = false;
   // Fused reductions: the sources of the job's task sets, and the task table.
   mutable std::vector<std::unique_ptr<Clouds>> fused_;
   mutable Buffer tasks_;
@@ -596,8 +609,8 @@ class Cuda final : public GpuBackend {
     return out;
   }
   absl::StatusOr<std::unique_ptr<EntropicKernels>> Kernels(
-      int id) const override {
-    auto k = std::make_unique<CudaKernels>(id);
+      int id, Precision precision) const override {
+    auto k = std::make_unique<CudaKernels>(id, precision);
     OT_RETURN_IF_ERROR(k->Init());
     return std::unique_ptr<EntropicKernels>(std::move(k));
   }

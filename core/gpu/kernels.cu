@@ -26,34 +26,48 @@ unsigned Blocks(long threads) {
 }
 
 // The rows of block blockIdx.x: one thread per row, tiles of the other
-// cloud and its scaled potential staged in shared memory.
-__device__ void CloudRowSoftMinBlock(const CloudArgs& a, const double* shifted,
-                                     double eps, int tile, double* out) {
+// cloud and its scaled potential staged in shared memory. T: the
+// coordinates' type; Lse: the log-sum-exp (float64, or float32 exponentials).
+template <typename T, typename Lse>
+__device__ void RowBlock(const T* x, long n, const T* y, long m, int d,
+                         PairCost kind, double p, const double* shifted,
+                         double eps, int tile, double* out) {
   extern __shared__ double smem[];  // tile * d coordinates, then tile terms
-  double* ys = smem;
-  double* ws = smem + static_cast<long>(tile) * a.d;
+  T* ys = reinterpret_cast<T*>(smem);
+  double* ws = smem + static_cast<long>(tile) * d;
   const long i = static_cast<long>(blockIdx.x) * blockDim.x + threadIdx.x;
   const double inv_eps = 1.0 / eps;
-  LogSumExp acc;
-  for (long j0 = 0; j0 < a.m; j0 += tile) {
-    const int count = static_cast<int>(min(static_cast<long>(tile), a.m - j0));
-    for (int t = threadIdx.x; t < count * a.d; t += blockDim.x) {
+  Lse acc;
+  for (long j0 = 0; j0 < m; j0 += tile) {
+    const int count = static_cast<int>(min(static_cast<long>(tile), m - j0));
+    for (int t = threadIdx.x; t < count * d; t += blockDim.x) {
       const int k = t / count, jj = t % count;
-      ys[k * tile + jj] = a.y[k * a.m + j0 + jj];
+      ys[k * tile + jj] = y[k * m + j0 + jj];
     }
     for (int t = threadIdx.x; t < count; t += blockDim.x) {
       ws[t] = shifted[j0 + t];
     }
     __syncthreads();
-    if (i < a.n) {
+    if (i < n) {
       for (int jj = 0; jj < count; ++jj) {
-        const double sq = SquaredDistance(a.x + i, a.n, ys + jj, tile, a.d);
-        acc.Add(SoftMinTerm(ws[jj], CostOfSquared(sq, a.kind, a.p), inv_eps));
+        const double sq = SquaredDistance(x + i, n, ys + jj, tile, d);
+        acc.Add(SoftMinTerm(ws[jj], CostOfSquared(sq, kind, p), inv_eps));
       }
     }
     __syncthreads();
   }
-  if (i < a.n) out[i] = SoftMinValue(acc, eps);
+  if (i < n) out[i] = SoftMinValue(acc, eps);
+}
+
+__device__ void CloudRowSoftMinBlock(const CloudArgs& a, const double* shifted,
+                                     double eps, int tile, double* out) {
+  if (a.xf != nullptr) {
+    RowBlock<float, LogSumExpF32>(a.xf, a.n, a.yf, a.m, a.d, a.kind, a.p,
+                                  shifted, eps, tile, out);
+  } else {
+    RowBlock<double, LogSumExp>(a.x, a.n, a.y, a.m, a.d, a.kind, a.p, shifted,
+                                eps, tile, out);
+  }
 }
 
 __global__ void CloudRowSoftMin(CloudArgs a, const double* shifted, double eps,

@@ -20,7 +20,16 @@ struct CloudArgs {
   int d;
   PairCost kind;
   double p;
+  // float32 copies of x and y: when set, the soft-mins run in float32
+  // (distances and exponentials; LogSumExpF32) from these.
+  const float* xf = nullptr;
+  const float* yf = nullptr;
 };
+
+// The clouds swapped: columns of C(x, y) are rows of C(y, x).
+inline CloudArgs Swapped(const CloudArgs& a) {
+  return CloudArgs{a.y, a.m, a.x, a.n, a.d, a.kind, a.p, a.yf, a.xf};
+}
 
 // out_i = -eps lse_j(shifted_j - c(x_i, y_j) / eps), i < n.
 cudaError_t LaunchCloudRowSoftMin(const CloudArgs& a, const double* shifted,

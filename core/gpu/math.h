@@ -24,13 +24,14 @@ OT_HOST_DEVICE inline bool IsNan(double v) { return v != v; }
 enum class PairCost : int { kSqEuclidean = 0, kEuclidean = 1, kPower = 2 };
 
 // ||x - y||^2 over d coordinates, x and y strided (stride between
-// coordinates: the clouds are stored coordinate-major, [d, n]).
-OT_HOST_DEVICE inline double SquaredDistance(const double* x, long x_stride,
-                                             const double* y, long y_stride,
-                                             int d) {
-  double sum = 0.0;
+// coordinates: the clouds are stored coordinate-major, [d, n]); in the
+// coordinates' precision (float32 kernels: float arithmetic).
+template <typename T>
+OT_HOST_DEVICE inline T SquaredDistance(const T* x, long x_stride, const T* y,
+                                        long y_stride, int d) {
+  T sum = 0;
   for (int k = 0; k < d; ++k) {
-    const double diff = x[k * x_stride] - y[k * y_stride];
+    const T diff = x[k * x_stride] - y[k * y_stride];
     sum += diff * diff;
   }
   return sum;
@@ -79,6 +80,27 @@ struct LogSumExp {
   }
 };
 
+// The log-sum-exp of the float32 kernels: the exponentials exp(v - max) of
+// arguments <= 0 in float32 (relative error ~1e-7, the expensive part), the
+// running max, the rescaling and the sum in float64.
+struct LogSumExpF32 {
+  double max = -INFINITY;
+  double sum = 0.0;
+
+  OT_HOST_DEVICE void Add(double v) {
+    if (v == -INFINITY) return;
+    if (v <= max) {
+      sum += static_cast<double>(expf(static_cast<float>(v - max)));
+    } else {
+      sum = sum * exp(max - v) + 1.0;
+      max = v;
+    }
+  }
+  OT_HOST_DEVICE double Value() const {
+    return max == -INFINITY ? -INFINITY : max + log(sum);
+  }
+};
+
 // The soft-min term of column j for row i: shifted_j - C_ij / eps, with
 // shifted_j = log_w_j + h_j / eps formed once per reduction (as the CPU
 // kernels do, so both round alike).
@@ -88,7 +110,8 @@ OT_HOST_DEVICE inline double SoftMinTerm(double shifted, double cost,
 }
 
 // -eps * lse: the soft-min value (+inf when every term is -inf).
-OT_HOST_DEVICE inline double SoftMinValue(const LogSumExp& lse, double eps) {
+template <typename Lse>
+OT_HOST_DEVICE inline double SoftMinValue(const Lse& lse, double eps) {
   return -eps * lse.Value();
 }
 

@@ -131,5 +131,42 @@ TEST(GpuMathTest, SortedOneDCostMatchesSolveOneD) {
   }
 }
 
+// The float32 kernels' arithmetic (float32 coordinates and distances, float32
+// exponentials, float64 accumulation) against the CPU's float64 soft-min.
+TEST(GpuMathTest, Float32RowSoftMinIsCloseToFloat64) {
+  std::mt19937_64 rng(12);
+  std::normal_distribution<double> normal;
+  const int n = 60, m = 90, d = 4;
+  RowMatrix x(n, d), y(m, d);
+  for (double& v : x.reshaped()) v = normal(rng);
+  for (double& v : y.reshaped()) v = normal(rng) + 1.0;
+  const RowMatrix xt = x.transpose(), yt = y.transpose();
+  const Eigen::MatrixXf xf = xt.cast<float>(), yf = yt.cast<float>();
+  Eigen::ArrayXd h(m), log_w = Eigen::ArrayXd::Constant(m, -std::log(m));
+  for (double& v : h) v = normal(rng);
+  const double eps = 0.2;
+  Eigen::ArrayXd want;
+  SolveControl control;
+  CpuEntropicKernels().RowSoftMin(CostSource::Clouds(x, y, {}), h, log_w, eps,
+                                  &want, control);
+  const Eigen::ArrayXd shifted = log_w + h / eps;
+  double worst = 0.0;
+  for (int i = 0; i < n; ++i) {
+    LogSumExpF32 acc;
+    for (int j = 0; j < m; ++j) {
+      // Column-major float copies: coordinate k of point i at i * d + k.
+      const float sq =
+          SquaredDistance(xf.data() + i * d, 1, yf.data() + j * d, 1, d);
+      acc.Add(SoftMinTerm(shifted(j),
+                          CostOfSquared(sq, PairCost::kSqEuclidean, 2.0),
+                          1.0 / eps));
+    }
+    worst = std::max(worst, std::abs(SoftMinValue(acc, eps) - want(i)) /
+                                std::max(1.0, std::abs(want(i))));
+  }
+  EXPECT_LE(worst, 1e-5);
+  EXPECT_GT(worst, 0.0);  // float32 did round somewhere
+}
+
 }  // namespace
 }  // namespace otcore::gpu

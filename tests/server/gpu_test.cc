@@ -98,6 +98,14 @@ TEST_F(GpuServiceTest, GpuJobsRunOnTheDeviceWithTheSameAnswer) {
       << gpu.diagnostics().device();
   EXPECT_EQ(gpu.value(), cpu.value());
   EXPECT_EQ(gpu.diagnostics().iterations(), cpu.diagnostics().iterations());
+  EXPECT_EQ(gpu.diagnostics().precision(), "float64");
+  // float32 asked for: the fake device computes in float64 and says so.
+  ot::v1::DistanceRequest f32 =
+      Clouds(80, ot::v1::METHOD_SINKHORN, ot::v1::DEVICE_GPU);
+  f32.mutable_options()->set_precision(ot::v1::PRECISION_FLOAT32);
+  ASSERT_TRUE(Distance(f32, &gpu).ok());
+  EXPECT_EQ(gpu.diagnostics().precision(), "float64");
+  EXPECT_EQ(gpu.value(), cpu.value());
   // A method without a GPU implementation, asked for on the GPU.
   grpc::Status s =
       Distance(Clouds(20, ot::v1::METHOD_EXACT, ot::v1::DEVICE_GPU), &gpu);
@@ -351,7 +359,7 @@ TEST(CudaKernelsTest, AgreeWithTheCpuKernels) {
     GTEST_SKIP() << "no CUDA device on this machine (compiled: "
                  << otcore::gpu::CudaCompiled() << ")";
   }
-  auto kernels = cuda.Kernels(0);
+  auto kernels = cuda.Kernels(0, otcore::gpu::Precision::kFloat64);
   ASSERT_TRUE(kernels.ok()) << kernels.status();
   std::mt19937_64 rng(2);
   std::normal_distribution<double> normal;
@@ -389,7 +397,7 @@ TEST(CudaKernelsTest, BatchAgreesWithTheHostBlocks) {
     GTEST_SKIP() << "no CUDA device on this machine (compiled: "
                  << otcore::gpu::CudaCompiled() << ")";
   }
-  auto kernels = cuda.Kernels(0);
+  auto kernels = cuda.Kernels(0, otcore::gpu::Precision::kFloat64);
   ASSERT_TRUE(kernels.ok()) << kernels.status();
   ASSERT_TRUE((*kernels)->TakesInBatch(200, 300, 3));
   std::mt19937_64 rng(3);
@@ -463,7 +471,7 @@ TEST(CudaKernelsTest, FusedSoftMinsAgreeWithTheCpu) {
     GTEST_SKIP() << "no CUDA device on this machine (compiled: "
                  << otcore::gpu::CudaCompiled() << ")";
   }
-  auto kernels = cuda.Kernels(0);
+  auto kernels = cuda.Kernels(0, otcore::gpu::Precision::kFloat64);
   ASSERT_TRUE(kernels.ok()) << kernels.status();
   ASSERT_TRUE((*kernels)->FusesSoftMins());
   std::mt19937_64 rng(4);
@@ -489,6 +497,32 @@ TEST(CudaKernelsTest, FusedSoftMinsAgreeWithTheCpu) {
   EXPECT_LE((o1 - w1).abs().maxCoeff(), 1e-12);
   EXPECT_LE((o2 - w2).abs().maxCoeff(), 1e-12);
   EXPECT_LE((o3 - w3).abs().maxCoeff(), 1e-12);
+}
+
+// float32 reductions on CUDA: close to the CPU's, and reported.
+TEST(CudaKernelsTest, Float32ReductionsAreCloseAndReported) {
+  const auto& cuda = otcore::gpu::CudaBackend();
+  if (!otcore::gpu::CudaCompiled() || cuda.Devices().empty()) {
+    GTEST_SKIP() << "no CUDA device on this machine (compiled: "
+                 << otcore::gpu::CudaCompiled() << ")";
+  }
+  auto kernels = cuda.Kernels(0, otcore::gpu::Precision::kFloat32);
+  ASSERT_TRUE(kernels.ok()) << kernels.status();
+  EXPECT_EQ((*kernels)->precision(), "float64");  // nothing reduced yet
+  std::mt19937_64 rng(5);
+  std::normal_distribution<double> normal;
+  otcore::RowMatrix x(500, 3), y(300, 3);
+  for (double& v : x.reshaped()) v = normal(rng);
+  for (double& v : y.reshaped()) v = normal(rng);
+  const auto c = otcore::CostSource::Clouds(x, y, {});
+  const Eigen::ArrayXd h = Eigen::ArrayXd::Random(300),
+                       w = Eigen::ArrayXd::Constant(300, -std::log(300.0));
+  otcore::SolveControl control;
+  Eigen::ArrayXd want, got;
+  otcore::CpuEntropicKernels().RowSoftMin(c, h, w, 0.1, &want, control);
+  (*kernels)->RowSoftMin(c, h, w, 0.1, &got, control);
+  EXPECT_LE(((got - want).abs() / want.abs().max(1.0)).maxCoeff(), 1e-5);
+  EXPECT_EQ((*kernels)->precision(), "float32");
 }
 
 }  // namespace

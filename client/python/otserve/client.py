@@ -173,10 +173,14 @@ class _CallDetails(collections.namedtuple(
 # The problem keywords shared by distance, plan, transport and distance_stream.
 _PROBLEM_KEYS = ("M", "cost", "p", "method", "epsilon", "relative_epsilon", "tol",
                  "max_iter", "epsilon_scaling", "reg_m", "n_projections", "seed",
-                 "directions", "source_gaussian", "target_gaussian", "device")
+                 "directions", "source_gaussian", "target_gaussian", "device",
+                 "precision")
 # SolverOptions.device: where the server runs the job.
 _DEVICES = {"auto": types_pb2.DEVICE_AUTO, "cpu": types_pb2.DEVICE_CPU,
             "gpu": types_pb2.DEVICE_GPU}
+# SolverOptions.precision: the arithmetic a GPU may use.
+_PRECISIONS = {"float64": types_pb2.PRECISION_FLOAT64,
+               "float32": types_pb2.PRECISION_FLOAT32}
 
 
 def _problem(arguments: dict) -> dict:
@@ -318,7 +322,8 @@ class Client:
 
     def _fill(self, req, x, y, a, b, M, cost, p, method, epsilon, relative_epsilon,
               tol, max_iter, epsilon_scaling, reg_m=None, n_projections=None, seed=None,
-              directions=None, source_gaussian=None, target_gaussian=None, device="auto"):
+              directions=None, source_gaussian=None, target_gaussian=None, device="auto",
+              precision="float64"):
         if x is not None:
             req.source.points.CopyFrom(_array(x, "x", 2))
         if y is not None:
@@ -354,6 +359,9 @@ class Client:
         if device not in _DEVICES:
             raise ValueError(f"device must be one of {sorted(_DEVICES)}")
         o.device = _DEVICES[device]
+        if precision not in _PRECISIONS:
+            raise ValueError(f"precision must be one of {sorted(_PRECISIONS)}")
+        o.precision = _PRECISIONS[precision]
         for g, measure in ((source_gaussian, req.source), (target_gaussian, req.target)):
             if g is not None:
                 mean, cov = g
@@ -365,11 +373,12 @@ class Client:
                           relative_epsilon=False, tol=None, max_iter=None,
                           epsilon_scaling=None, reg_m=None, n_projections=None, seed=None,
                           directions=None, source_gaussian=None, target_gaussian=None,
-                          device="auto", request_type=service_pb2.DistanceRequest):
+                          device="auto", precision="float64",
+                          request_type=service_pb2.DistanceRequest):
         req = request_type()
         self._fill(req, x, y, a, b, M, cost, p, method, epsilon, relative_epsilon, tol,
                    max_iter, epsilon_scaling, reg_m, n_projections, seed, directions,
-                   source_gaussian, target_gaussian, device)
+                   source_gaussian, target_gaussian, device, precision)
         return req
 
     def distance(self, x: Optional[ArrayLike] = None, y: Optional[ArrayLike] = None,
@@ -384,6 +393,7 @@ class Client:
                  source_gaussian: Optional[Tuple[ArrayLike, ArrayLike]] = None,
                  target_gaussian: Optional[Tuple[ArrayLike, ArrayLike]] = None,
                  device: str = "auto",
+                 precision: str = "float64",
                  timeout: Optional[float] = None) -> DistanceResult:
         """Optimal transport cost between (a, x) and (b, y).
 
@@ -394,7 +404,8 @@ class Client:
         Gaussians fitted to the points, or given as source_gaussian=(mean, cov)).
         epsilon, relative_epsilon, tol, max_iter, epsilon_scaling: solver options.
         device: "auto" | "cpu" | "gpu" (where the server runs it; diagnostics["device"]
-        says where it ran)."""
+        says where it ran). precision: "float64" | "float32" (float32 reductions on
+        a GPU; diagnostics["precision"] says what was used)."""
         req = self._distance_request(x, y, a, b, **_problem(locals()))
         return _distance_result(self._call(self._stub.Distance, req, timeout))
 
@@ -430,6 +441,7 @@ class Client:
                         source_gaussian: Optional[Tuple[ArrayLike, ArrayLike]] = None,
                         target_gaussian: Optional[Tuple[ArrayLike, ArrayLike]] = None,
                         device: str = "auto",
+                        precision: str = "float64",
                         timeout: Optional[float] = None) -> DistanceResult:
         """As distance(), calling on_progress(dict(iteration, error, epsilon,
         elapsed_seconds)) while the server works. Raising from on_progress (or
@@ -465,6 +477,7 @@ class Client:
                   source_gaussian: Optional[Tuple[ArrayLike, ArrayLike]] = None,
                   target_gaussian: Optional[Tuple[ArrayLike, ArrayLike]] = None,
                   device: str = "auto",
+                  precision: str = "float64",
                   timeout: Optional[float] = None) -> np.ndarray:
         """Maps points with the solved problem (distance() keywords): query=None gives
         the barycentric projection of x (sum_j P_ij y_j / sum_j P_ij, any method with
@@ -484,6 +497,7 @@ class Client:
                    blur: Optional[float] = None, tol: Optional[float] = None,
                    max_iter: Optional[int] = None, epsilon_scaling: Optional[bool] = None,
                    reg_m: Optional[float] = None, device: str = "auto",
+                   precision: str = "float64",
                    timeout: Optional[float] = None) -> DivergenceResult:
         """Debiased Sinkhorn divergence (kind="sinkhorn", entropic terms included as
         OTT/GeomLoss; "sinkhorn_no_entropy" as POT's empirical_sinkhorn_divergence)
@@ -492,7 +506,8 @@ class Client:
             raise ValueError(f"kind must be one of {sorted(_DIVERGENCES)}")
         req = service_pb2.DivergenceRequest(kind=_DIVERGENCES[kind])
         self._fill(req, x, y, a, b, None, cost, p, None, epsilon, relative_epsilon,
-                   tol, max_iter, epsilon_scaling, reg_m, device=device)
+                   tol, max_iter, epsilon_scaling, reg_m, device=device,
+                   precision=precision)
         if blur is not None:
             req.blur = blur
         r = self._call(self._stub.Divergence, req, timeout)
@@ -651,6 +666,7 @@ class Client:
              source_gaussian: Optional[Tuple[ArrayLike, ArrayLike]] = None,
              target_gaussian: Optional[Tuple[ArrayLike, ArrayLike]] = None,
              device: str = "auto",
+             precision: str = "float64",
              timeout: Optional[float] = None) -> PlanResult:
         """As distance(), plus the dense plan [n, m] and the dual potentials f, g
         (method gaussian: linear_map = (A, b) instead of a plan)."""
