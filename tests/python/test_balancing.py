@@ -55,7 +55,10 @@ class BalancingTest(unittest.TestCase):
                 else:
                     logs.append(s.stop_and_read())
         counts = [served(log) for log in logs]
-        self.assertEqual(sum(counts), 301, counts)
+        # 301 calls; a call the killed replica had logged but not yet answered
+        # is replayed on another (at most the 4 in flight): served twice.
+        self.assertGreaterEqual(sum(counts), 301, counts)
+        self.assertLessEqual(sum(counts), 301 + 4, counts)
         for n in counts:
             self.assertGreater(n, 30, counts)  # spread over all three
 
