@@ -69,6 +69,7 @@ class GpuPool {
       const otcore::gpu::GpuBackend& backend, const GpuOptions& options);
 
   bool empty() const { return devices_.empty(); }
+  int size() const { return static_cast<int>(devices_.size()); }
   const otcore::gpu::GpuBackend& backend() const { return backend_; }
 
   struct Route {

@@ -239,6 +239,26 @@ std::string Metrics::Render() const {
         static_cast<double>(scheduler_->max_bytes()));
   gauge("process_resident_memory_bytes", "Resident memory of the process.",
         ResidentBytes());
+  // Per GPU (--gpus): its queue and its device-memory budget.
+  for (const auto& [name, help, value] :
+       {std::tuple<const char*, const char*, double (*)(const Scheduler&)>{
+            "otserve_gpu_jobs_in_flight", "Jobs queued or running, by GPU.",
+            [](const Scheduler& s) { return double(s.in_flight()); }},
+        {"otserve_gpu_jobs_queued", "Jobs waiting for a GPU stream, by GPU.",
+         [](const Scheduler& s) { return double(s.queued()); }},
+        {"otserve_gpu_memory_in_flight_bytes",
+         "Device bytes of the jobs in flight, by GPU.",
+         [](const Scheduler& s) { return double(s.bytes_in_flight()); }},
+        {"otserve_gpu_memory_budget_bytes",
+         "Device bytes jobs are admitted into, by GPU.",
+         [](const Scheduler& s) { return double(s.max_bytes()); }}}) {
+    if (gpus_.empty()) break;
+    header(name, "gauge", help);
+    for (const auto& [device, scheduler] : gpus_) {
+      absl::StrAppend(&out, name, LabelText(Labels{{"device", device}}), " ",
+                      Number(value(*scheduler)), "\n");
+    }
+  }
   header("otserve_tenant_jobs_in_flight", "gauge",
          "Jobs queued or running, by tenant (tenants with any).");
   const std::vector<TenantLoad> loads = scheduler_->TenantLoads();

@@ -48,6 +48,11 @@ std::string FormatLogLine(const JobRecord& record, LogFormat format);
 class Metrics {
  public:
   explicit Metrics(const Scheduler* scheduler) : scheduler_(scheduler) {}
+  // The GPU queues ("cuda:0" and its scheduler), before any Render; they
+  // outlive this.
+  void set_gpus(std::vector<std::pair<std::string, const Scheduler*>> gpus) {
+    gpus_ = std::move(gpus);
+  }
 
   // Counts a finished or refused call.
   void Record(const JobRecord& record) ABSL_LOCKS_EXCLUDED(mu_);
@@ -69,6 +74,7 @@ class Metrics {
   using Labels = std::vector<std::pair<std::string, std::string>>;
 
   const Scheduler* scheduler_;
+  std::vector<std::pair<std::string, const Scheduler*>> gpus_;
   mutable absl::Mutex mu_;
   std::map<Labels, double> requests_ ABSL_GUARDED_BY(mu_);
   std::map<Labels, Histogram> request_seconds_ ABSL_GUARDED_BY(mu_);

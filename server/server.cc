@@ -188,6 +188,12 @@ absl::StatusOr<std::unique_ptr<OtServer>> OtServer::Start(
   }
   s->scheduler_->set_tenant_limits(tenant);
   s->metrics_ = std::make_unique<Metrics>(s->scheduler_.get());
+  std::vector<std::pair<std::string, const Scheduler*>> gpu_queues;
+  for (int slot = 0; slot < s->gpus_->size(); ++slot) {
+    gpu_queues.emplace_back(s->gpus_->DeviceName(slot),
+                            &s->gpus_->scheduler(slot));
+  }
+  s->metrics_->set_gpus(std::move(gpu_queues));
   if (!o.metrics_listen.empty()) {
     auto http = MetricsHttpServer::Start(o.metrics_listen, s->metrics_.get());
     if (!http.ok()) return http.status();

@@ -217,6 +217,23 @@ TEST(MetricsTest, ExpositionCountsCallsByLabels) {
   }
 }
 
+TEST(MetricsTest, GpuQueuesAreExposedByDevice) {
+  Scheduler cpu(/*threads=*/2, /*max_queue=*/4);
+  Scheduler gpu(/*threads=*/2, /*max_queue=*/8, /*max_bytes=*/int64_t{1} << 30);
+  Metrics metrics(&cpu);
+  EXPECT_EQ(metrics.Render().find("otserve_gpu_"), std::string::npos);
+  metrics.set_gpus({{"cuda:0", &gpu}});
+  const std::string text = metrics.Render();
+  for (const char* line :
+       {"otserve_gpu_jobs_in_flight{device=\"cuda:0\"} 0",
+        "otserve_gpu_jobs_queued{device=\"cuda:0\"} 0",
+        "otserve_gpu_memory_in_flight_bytes{device=\"cuda:0\"} 0",
+        "otserve_gpu_memory_budget_bytes{device=\"cuda:0\"} 1073741824",
+        "# TYPE otserve_gpu_jobs_queued gauge"}) {
+    EXPECT_NE(text.find(line), std::string::npos) << line << "\n" << text;
+  }
+}
+
 TEST(RequestLogTest, OneLinePerCallWithoutArrays) {
   const std::string json =
       FormatLogLine(Record("alice", absl::StatusCode::kInvalidArgument, false),
