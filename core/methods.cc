@@ -7,10 +7,12 @@
 #include "absl/strings/str_cat.h"
 #include "core/common/cost.h"
 #include "core/common/status_macros.h"
+#include "core/entropic/kernels.h"
 #include "core/entropic/sinkhorn.h"
 #include "core/exact/network_simplex.h"
 #include "core/exact/one_d.h"
 #include "core/gaussian/gaussian.h"
+#include "core/gradients.h"
 #include "core/sliced/sliced.h"
 
 namespace otcore {
@@ -74,11 +76,23 @@ absl::StatusOr<TransportResult> SolveSlicedMethod(
 absl::StatusOr<TransportResult> SolveOneDMethod(const TransportProblem& p,
                                                 const TransportOptions& options,
                                                 const SolveControl& control) {
-  ASSIGN_OR_RETURN(OneDResult r,
-                   SolveOneD(p.x->col(0), *p.a, p.y->col(0), *p.b,
-                             p.cost.Exponent(), control, options.compute_plan));
+  ASSIGN_OR_RETURN(
+      OneDResult r,
+      SolveOneD(p.x->col(0), *p.a, p.y->col(0), *p.b, p.cost.Exponent(),
+                control, options.compute_plan || options.compute_gradients));
   TransportResult result;
   result.value = r.cost;
+  if (options.compute_gradients) {
+    Gradients& gr = result.gradients.emplace();
+    SparsePlanGradients(*p.x, *p.y, p.cost, r.plan, &gr.source_points,
+                        &gr.target_points);
+    Eigen::VectorXd f, g;
+    TreePotentials(r.plan, *p.x, *p.y, p.cost, &f, &g);
+    gr.source_weights = Centred(f);
+    gr.target_weights = Centred(g);
+    gr.of = "value";
+    gr.kind = "subgradient";
+  }
   if (options.compute_plan) result.sparse_plan = std::move(r.plan);
   result.summary = std::move(r.summary);
   return result;
@@ -95,12 +109,68 @@ absl::StatusOr<TransportResult> SolveExactMethod(
   ASSIGN_OR_RETURN(ExactResult r, SolveExact(*p.a, *p.b, cost, eo, control));
   TransportResult result;
   result.value = r.cost;
+  if (options.compute_gradients) {
+    Gradients& gr = result.gradients.emplace();
+    SparsePlanGradients(*p.x, *p.y, p.cost, r.plan, &gr.source_points,
+                        &gr.target_points);
+    gr.source_weights = Centred(r.f);
+    gr.target_weights = Centred(r.g);
+    gr.of = "value";
+    gr.kind = "subgradient";
+  }
   if (options.compute_plan) {
     result.sparse_plan = std::move(r.plan);
     TakePotentials(&r, &result);
   }
   result.summary = std::move(r.summary);
   return result;
+}
+
+// The envelope-theorem gradients of a Sinkhorn solve's regularised value:
+// positions from the plan (matrix-free); weights: balanced, the centred
+// potentials; unbalanced, eps (m(b) - r_i / a_i) + lambda (1 - r_i / a_i)
+// with r = P 1 (the derivative of the regularised objective at the optimal
+// plan), and the same for b with the column sums.
+Gradients EntropicGradients(const TransportProblem& p,
+                            const EntropicSetup& setup, const SinkhornResult& r,
+                            const SolveControl& control) {
+  const double eps = r.summary.epsilon;
+  const SinkhornOptions& so = setup.options;
+  const bool balanced = std::isinf(so.marginal_relaxation);
+  const Eigen::ArrayXd wa = p.a->array();
+  const Eigen::ArrayXd wb =
+      balanced ? Eigen::ArrayXd(p.b->array() * (wa.sum() / p.b->sum()))
+               : Eigen::ArrayXd(p.b->array());
+  const Eigen::ArrayXd f = r.f.array(), g = r.g.array();
+  const Eigen::ArrayXd u = f / eps + wa.log(), v = g / eps + wb.log();
+  Gradients gr;
+  EntropicPlanGradient(*p.x, *p.y, p.cost, u, v, eps, &gr.source_points,
+                       control);
+  EntropicPlanGradient(*p.y, *p.x, p.cost, v, u, eps, &gr.target_points,
+                       control);
+  gr.of = "regularized_value";
+  gr.kind = "gradient";
+  if (balanced) {
+    gr.source_weights = Centred(r.f);
+    gr.target_weights = Centred(r.g);
+    return gr;
+  }
+  // Marginals of the plan: r_i = a_i exp((f_i - T(g)_i) / eps).
+  const EntropicKernels& k = KernelsFor(control);
+  Eigen::ArrayXd tg, tf;
+  k.RowSoftMin(setup.source, g, wb.log(), eps, &tg, control);
+  k.ColSoftMin(setup.source, f, wa.log(), eps, &tf, control);
+  const double lambda = so.marginal_relaxation;
+  auto side = [&](const Eigen::ArrayXd& w, const Eigen::ArrayXd& pot,
+                  const Eigen::ArrayXd& soft, double other_mass) {
+    // r_i / a_i (0 where a_i = 0: no mass, no plan row).
+    const Eigen::ArrayXd ratio =
+        (w > 0).select(((pot - soft) / eps).exp(), 0.0);
+    return Eigen::VectorXd(eps * (other_mass - ratio) + lambda * (1 - ratio));
+  };
+  gr.source_weights = side(wa, f, tg, wb.sum());
+  gr.target_weights = side(wb, g, tf, wa.sum());
+  return gr;
 }
 
 // kSinkhorn and kUnbalanced.
@@ -112,7 +182,13 @@ absl::StatusOr<TransportResult> SolveEntropicMethod(
                    SetUpEntropic(p, options, &formed));
   ASSIGN_OR_RETURN(SinkhornResult r, SolveSinkhorn(*p.a, *p.b, setup.source,
                                                    setup.options, control));
-  return FromSinkhorn(std::move(r), options);
+  std::optional<Gradients> gradients;
+  if (options.compute_gradients) {
+    gradients = EntropicGradients(p, setup, r, control);
+  }
+  TransportResult result = FromSinkhorn(std::move(r), options);
+  result.gradients = std::move(gradients);
+  return result;
 }
 
 int64_t Dimension(const TransportProblem& p) {
@@ -156,15 +232,15 @@ using PK = PlanKind;
 using CM = CostMemory;
 // clang-format off
 constexpr MethodInfo kMethods[] = {
-//  method               name          plan            pot.   clouds 1d     sqeuc  balan. entrop. cost memory                  footprint          solve
-  {Method::kAuto,       "auto",       PK::kNone,      false, false, false, false, true,  false, CM::kNone,                  nullptr, nullptr},
-  {Method::kExact,      "exact",      PK::kSparse,    true,  false, false, false, true,  false, CM::kDense,                 ExactFootprint, SolveExactMethod},
-  {Method::kSinkhorn,   "sinkhorn",   PK::kDense,     true,  false, false, false, true,  true,  CM::kDenseUnlessMatrixFree, EntropicFootprint, SolveEntropicMethod},
-  {Method::kOneD,       "1d",         PK::kSparse,    false, true,  true,  false, true,  false, CM::kNone,                  NoFootprint, SolveOneDMethod},
-  {Method::kUnbalanced, "unbalanced", PK::kDense,     true,  false, false, false, false, true,  CM::kDenseUnlessMatrixFree, EntropicFootprint, SolveEntropicMethod},
-  {Method::kSliced,     "sliced",     PK::kNone,      false, true,  false, false, true,  false, CM::kNone,                  SlicedFootprint, SolveSlicedMethod},
-  {Method::kMaxSliced,  "max_sliced", PK::kNone,      false, true,  false, false, true,  false, CM::kNone,                  SlicedFootprint, SolveSlicedMethod},
-  {Method::kGaussian,   "gaussian",   PK::kLinearMap, false, false, false, true,  false, false, CM::kNone,                  GaussianFootprint, SolveGaussianMethod},
+//  method               name          plan            pot.   clouds 1d     sqeuc  balan. entrop. grads  cost memory                  footprint          solve
+  {Method::kAuto,       "auto",       PK::kNone,      false, false, false, false, true,  false, false, CM::kNone,                  nullptr, nullptr},
+  {Method::kExact,      "exact",      PK::kSparse,    true,  false, false, false, true,  false, true,  CM::kDense,                 ExactFootprint, SolveExactMethod},
+  {Method::kSinkhorn,   "sinkhorn",   PK::kDense,     true,  false, false, false, true,  true,  true,  CM::kDenseUnlessMatrixFree, EntropicFootprint, SolveEntropicMethod},
+  {Method::kOneD,       "1d",         PK::kSparse,    false, true,  true,  false, true,  false, true,  CM::kNone,                  NoFootprint, SolveOneDMethod},
+  {Method::kUnbalanced, "unbalanced", PK::kDense,     true,  false, false, false, false, true,  true,  CM::kDenseUnlessMatrixFree, EntropicFootprint, SolveEntropicMethod},
+  {Method::kSliced,     "sliced",     PK::kNone,      false, true,  false, false, true,  false, false, CM::kNone,                  SlicedFootprint, SolveSlicedMethod},
+  {Method::kMaxSliced,  "max_sliced", PK::kNone,      false, true,  false, false, true,  false, false, CM::kNone,                  SlicedFootprint, SolveSlicedMethod},
+  {Method::kGaussian,   "gaussian",   PK::kLinearMap, false, false, false, true,  false, false, false, CM::kNone,                  GaussianFootprint, SolveGaussianMethod},
 };
 // clang-format on
 

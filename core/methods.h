@@ -43,6 +43,7 @@ struct MethodInfo {
   bool sqeuclidean_only;  // the squared Euclidean cost only
   bool balanced;          // source and target masses must agree
   bool entropic;          // reads epsilon
+  bool gradients;         // returns gradients (TransportOptions)
   CostMemory cost_memory;
   // What it will allocate for a problem (TransportFootprint); null for kAuto.
   Footprint (*footprint)(const TransportProblem& problem,

@@ -175,6 +175,19 @@ absl::Status ValidateTransport(const TransportProblem& p,
         "options.directions",
         absl::StrCat("must have ", p.x->cols(), " columns (the dimension)"));
   }
+  if (options.compute_gradients) {
+    if (!p.x || !p.y || p.cost.kind == CostKind::kExplicit) {
+      return InvalidField("options.return_gradients",
+                          "gradients are with respect to the points: give "
+                          "source.points and target.points, not an explicit "
+                          "cost");
+    }
+    if (!info.gradients) {
+      return absl::UnimplementedError(
+          absl::StrCat("options.return_gradients: not built for method ", name,
+                       " (built: exact, 1d, sinkhorn, unbalanced)"));
+    }
+  }
   // Absent weights are uniform, of mass 1.
   if (info.balanced) {
     return ValidateBalancedMasses(p.a ? p.a->sum() : 1.0,

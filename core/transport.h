@@ -17,6 +17,7 @@
 #include "core/common/types.h"
 #include "core/entropic/epsilon.h"
 #include "core/gaussian/gaussian.h"
+#include "core/gradients.h"
 
 namespace otcore {
 
@@ -64,6 +65,9 @@ struct TransportOptions {
   // Return the plan (sparse for EXACT / ONE_D, dense for SINKHORN) and
   // potentials.
   bool compute_plan = false;
+  // Return the gradients of the value with respect to the points and weights
+  // (core/gradients.h; methods whose MethodInfo says so).
+  bool compute_gradients = false;
 
   // Each given field in range; errors name "options.<field>".
   absl::Status Validate() const;
@@ -79,6 +83,8 @@ struct TransportResult {
   std::optional<SparsePlan> sparse_plan;
   std::optional<RowMatrix> dense_plan;
   Eigen::VectorXd f, g;  // empty for ONE_D
+  // With compute_gradients.
+  std::optional<Gradients> gradients;
   Summary summary;
 };
 

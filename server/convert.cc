@@ -244,6 +244,7 @@ absl::Status DecodeTransport(const TransportFields& f, const Limits& limits,
   }
   if (opt.has_num_directions()) o.num_directions = opt.num_directions();
   if (opt.has_seed()) o.seed = opt.seed();
+  o.compute_gradients = opt.return_gradients();
   if (!arrays_ok || !v.empty()) return v.ToStatus();
 
   // Views for the core.

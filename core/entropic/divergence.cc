@@ -13,6 +13,7 @@
 #include "core/entropic/relaxation.h"
 #include "core/entropic/softmin.h"
 #include "core/entropic/stages.h"
+#include "core/gradients.h"
 
 namespace otcore {
 namespace {
@@ -23,6 +24,7 @@ struct SelfResult {
   int64_t iterations = 0;
   bool converged = false;
   double error = 0.0;
+  Eigen::ArrayXd f;  // the symmetric potential
 };
 
 // OT_eps(a, a) with a symmetric cost: the fixed point f = T(f) reached by the
@@ -65,6 +67,7 @@ absl::StatusOr<SelfResult> SelfTransport(const VectorView& a,
   const double total = rows.sum();
   // As SolveSinkhorn's regularized_cost, for the symmetric plan.
   r.regularized = fr - o.epsilon * (total - mass * mass);
+  r.f = f;
   if (!balanced) r.regularized += 2.0 * lambda * GeneralizedKl(rows, wa);
   return r;
 }
@@ -192,6 +195,7 @@ absl::StatusOr<Parts> SolveJoint(const VectorView& a, const VectorView& b,
     kernels.PrimalPass(c, u, u, eps, &srows, &scost, nullptr, control);
     const double wm = w.sum();
     r->transport = scost.sum();
+    r->f = pot;
     r->regularized = 2.0 * (w > 0).select(pot * srows, 0.0).sum() -
                      eps * (srows.sum() - wm * wm);
     r->iterations = it;
@@ -267,6 +271,11 @@ absl::StatusOr<DivergenceResult> SolveDivergence(
     return InvalidField("target.weights", "length differs from the points'");
   }
   RETURN_IF_ERROR(options.epsilon.Validate());
+  if (options.compute_gradients && options.kind != DivergenceKind::kSinkhorn) {
+    return absl::UnimplementedError(
+        "options.return_gradients: built for DIVERGENCE_KIND_SINKHORN only "
+        "(the no-entropy variant is not an envelope of its solve)");
+  }
   DivergenceResult result;
   Summary& s = result.summary;
   s.termination = Termination::kConverged;
@@ -337,6 +346,34 @@ absl::StatusOr<DivergenceResult> SolveDivergence(
                              ab.summary.converged() ? "yes" : "no",
                              ", OT(a,a) ", aa.converged ? "yes" : "no",
                              ", OT(b,b) ", bb.converged ? "yes" : "no");
+  }
+  if (options.compute_gradients) {
+    // Envelope theorem on each term: d/dx_i S = sum_j P^ab_ij grad c(x_i,
+    // y_j) - sum_j P^aa_ij grad c(x_i, x_j) (the self term depends on x twice,
+    // halved); weights: f_ab - f_aa, centred (balanced).
+    const double eps_ab = ab.summary.epsilon, eps = so.epsilon;
+    const Eigen::ArrayXd wa = a.array();
+    const Eigen::ArrayXd wbc =
+        balanced ? Eigen::ArrayXd(b.array() * (wa.sum() / b.sum()))
+                 : Eigen::ArrayXd(b.array());
+    const Eigen::ArrayXd u = ab.f.array() / eps_ab + wa.log();
+    const Eigen::ArrayXd v = ab.g.array() / eps_ab + wbc.log();
+    const Eigen::ArrayXd ua = aa.f / eps + wa.log();
+    const Eigen::ArrayXd vb = bb.f / eps + b.array().log();
+    Gradients& g = result.gradients.emplace();
+    RowMatrix self;
+    EntropicPlanGradient(x, y, cost, u, v, eps_ab, &g.source_points, control);
+    EntropicPlanGradient(x, x, cost, ua, ua, eps, &self, control);
+    g.source_points -= self;
+    EntropicPlanGradient(y, x, cost, v, u, eps_ab, &g.target_points, control);
+    EntropicPlanGradient(y, y, cost, vb, vb, eps, &self, control);
+    g.target_points -= self;
+    if (balanced) {
+      g.source_weights = Centred(ab.f - aa.f.matrix());
+      g.target_weights = Centred(ab.g - bb.f.matrix());
+    }
+    g.of = "value";
+    g.kind = "gradient";
   }
   s.seconds = absl::ToDoubleSeconds(absl::Now() - start);
   CheckFiniteValue(result.value, &s);

@@ -15,6 +15,7 @@
 #include "core/common/types.h"
 #include "core/entropic/epsilon.h"
 #include "core/entropic/sinkhorn.h"
+#include "core/gradients.h"
 
 namespace otcore {
 
@@ -36,6 +37,9 @@ struct DivergenceOptions {
   SinkhornOptions sinkhorn;
   // Kernel bandwidth for the Gaussian and Laplacian MMDs, > 0.
   double blur = 1.0;
+  // kSinkhorn: the gradients of value (core/gradients.h); point weights are
+  // not given for the unbalanced divergence.
+  bool compute_gradients = false;
 };
 
 struct DivergenceResult {
@@ -44,6 +48,7 @@ struct DivergenceResult {
   // kind.
   double cross = 0.0, self_source = 0.0, self_target = 0.0;
   Summary summary;  // iterations summed over the three problems
+  std::optional<Gradients> gradients;
 };
 
 // MMD^2 = 1/2 <a, K_xx a> + 1/2 <b, K_yy b> - <a, K_xy b> (GeomLoss "kernel"

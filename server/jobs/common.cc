@@ -22,6 +22,25 @@ Eigen::VectorXd DecodeLambdas(const ot::v1::BarycenterRequest& request,
   return lambdas;
 }
 
+void FillGradients(const otcore::Gradients& g, ot::v1::Gradients* out) {
+  FillArray(g.source_points.data(),
+            {g.source_points.rows(), g.source_points.cols()},
+            out->mutable_source_points());
+  FillArray(g.target_points.data(),
+            {g.target_points.rows(), g.target_points.cols()},
+            out->mutable_target_points());
+  if (g.source_weights.size() > 0) {
+    FillArray(g.source_weights.data(), {g.source_weights.size()},
+              out->mutable_source_weights());
+  }
+  if (g.target_weights.size() > 0) {
+    FillArray(g.target_weights.data(), {g.target_weights.size()},
+              out->mutable_target_weights());
+  }
+  out->set_of(g.of);
+  out->set_kind(g.kind);
+}
+
 GpuWork TransportGpuWork(const DecodedTransport& decoded, bool plan) {
   const otcore::TransportProblem& p = decoded.problem;
   const otcore::MethodInfo& info =

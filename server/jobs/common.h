@@ -24,7 +24,10 @@ void CopyStopping(const ot::v1::SolverOptions& opt, Options* out) {
   if (opt.has_max_iterations()) out->max_iterations = opt.max_iterations();
 }
 
-// value, regularized_value, distance and diagnostics.
+// The gradients message.
+void FillGradients(const otcore::Gradients& g, ot::v1::Gradients* out);
+
+// value, regularized_value, distance, diagnostics and gradients.
 template <typename Response>
 void FillTransport(const otcore::TransportResult& result,
                    const otcore::TransportProblem& problem,
@@ -34,6 +37,9 @@ void FillTransport(const otcore::TransportResult& result,
   response->set_distance(result.distance);
   FillDiagnostics(result.summary, queue_wait, problem.n(), problem.m(),
                   response->mutable_diagnostics());
+  if (result.gradients) {
+    FillGradients(*result.gradients, response->mutable_gradients());
+  }
 }
 
 // What a transport job would run on a GPU: the resolved method must be

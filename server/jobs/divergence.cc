@@ -54,6 +54,7 @@ absl::StatusOr<std::unique_ptr<DivergenceJob>> DivergenceJob::Decode(
   if (o.tolerance) options.sinkhorn.tolerance = *o.tolerance;
   if (o.max_iterations) options.sinkhorn.max_iterations = *o.max_iterations;
   options.sinkhorn.epsilon_scaling = o.epsilon_scaling;
+  options.compute_gradients = o.compute_gradients;
   if (o.marginal_relaxation) {
     options.sinkhorn.marginal_relaxation = *o.marginal_relaxation;
     if (options.kind != otcore::DivergenceKind::kSinkhorn) {
@@ -112,6 +113,9 @@ absl::Status DivergenceJob::Run(const RunContext& context,
   response->set_target_self_term(result->self_target);
   FillDiagnostics(result->summary, context.queue_wait, p.n(), p.m(),
                   response->mutable_diagnostics());
+  if (result->gradients) {
+    FillGradients(*result->gradients, response->mutable_gradients());
+  }
   return absl::OkStatus();
 }
 
