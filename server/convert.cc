@@ -262,7 +262,12 @@ absl::Status DecodeTransport(const TransportFields& f, const Limits& limits,
   const int64_t n = p.n(), m = p.m();
   CheckMaxPoints(n, "source", limits, &v);
   CheckMaxPoints(m, "target", limits, &v);
-  v.AddStatus(otcore::ValidateTransport(p, o));
+  const absl::Status valid = otcore::ValidateTransport(p, o);
+  // A method not built for the request (e.g. gradients) stays UNIMPLEMENTED.
+  if (valid.code() == absl::StatusCode::kUnimplemented && v.empty()) {
+    return valid;
+  }
+  v.AddStatus(valid);
   if (!v.empty()) return v.ToStatus();
   const otcore::Footprint footprint = otcore::TransportFootprint(p, o);
   if (footprint.entries > limits.max_cost_entries) {

@@ -50,6 +50,11 @@ class DistanceResult:
     regularized_value: float     # Sinkhorn: <P, C> + eps KL(P | a b^T); else 0
     diagnostics: dict            # method, iterations, marginal_error, converged, ...
     distance: float = 0.0        # value ** (1/p): W_p, SW_p, W2 (0 for explicit M)
+    # return_gradients=True: {"source_points" [n, d], "target_points" [m, d],
+    # "source_weights" [n], "target_weights" [m] (None when not given), "of":
+    # the value differentiated ("regularized_value" or "value"), "kind":
+    # "gradient" or "subgradient"}; conventions in ot.v1.Gradients.
+    gradients: Optional[dict] = None
 
     @property
     def converged(self) -> bool:
@@ -78,6 +83,7 @@ class DivergenceResult:
     source_self_term: float
     target_self_term: float
     diagnostics: dict
+    gradients: Optional[dict] = None     # return_gradients=True (as DistanceResult)
 
 
 def _array(x, field, ndim) -> types_pb2.Array:
@@ -109,9 +115,21 @@ def _set_options(options, epsilon=None, tol=None, max_iter=None):
         options.max_iterations = max_iter
 
 
+def _gradients(r) -> Optional[dict]:
+    if not r.HasField("gradients"):
+        return None
+    g = r.gradients
+
+    def arr(field):
+        return _from_array(getattr(g, field)) if g.HasField(field) else None
+    return {"source_points": arr("source_points"), "target_points": arr("target_points"),
+            "source_weights": arr("source_weights"),
+            "target_weights": arr("target_weights"), "of": g.of, "kind": g.kind}
+
+
 def _distance_result(r) -> DistanceResult:
     return DistanceResult(r.value, r.regularized_value, _diagnostics(r.diagnostics),
-                          r.distance)
+                          r.distance, gradients=_gradients(r))
 
 
 def _from_array(msg: types_pb2.Array) -> np.ndarray:
@@ -174,7 +192,7 @@ class _CallDetails(collections.namedtuple(
 _PROBLEM_KEYS = ("M", "cost", "p", "method", "epsilon", "relative_epsilon", "tol",
                  "max_iter", "epsilon_scaling", "reg_m", "n_projections", "seed",
                  "directions", "source_gaussian", "target_gaussian", "device",
-                 "precision")
+                 "precision", "return_gradients")
 # SolverOptions.device: where the server runs the job.
 _DEVICES = {"auto": types_pb2.DEVICE_AUTO, "cpu": types_pb2.DEVICE_CPU,
             "gpu": types_pb2.DEVICE_GPU}
@@ -184,7 +202,7 @@ _PRECISIONS = {"float64": types_pb2.PRECISION_FLOAT64,
 
 
 def _problem(arguments: dict) -> dict:
-    return {k: arguments[k] for k in _PROBLEM_KEYS}
+    return {k: arguments[k] for k in _PROBLEM_KEYS if k in arguments}
 
 
 def _batch_item(index: int, item: dict) -> dict:
@@ -323,7 +341,7 @@ class Client:
     def _fill(self, req, x, y, a, b, M, cost, p, method, epsilon, relative_epsilon,
               tol, max_iter, epsilon_scaling, reg_m=None, n_projections=None, seed=None,
               directions=None, source_gaussian=None, target_gaussian=None, device="auto",
-              precision="float64"):
+              precision="float64", return_gradients=False):
         if x is not None:
             req.source.points.CopyFrom(_array(x, "x", 2))
         if y is not None:
@@ -362,6 +380,7 @@ class Client:
         if precision not in _PRECISIONS:
             raise ValueError(f"precision must be one of {sorted(_PRECISIONS)}")
         o.precision = _PRECISIONS[precision]
+        o.return_gradients = bool(return_gradients)
         for g, measure in ((source_gaussian, req.source), (target_gaussian, req.target)):
             if g is not None:
                 mean, cov = g
@@ -373,12 +392,13 @@ class Client:
                           relative_epsilon=False, tol=None, max_iter=None,
                           epsilon_scaling=None, reg_m=None, n_projections=None, seed=None,
                           directions=None, source_gaussian=None, target_gaussian=None,
-                          device="auto", precision="float64",
+                          device="auto", precision="float64", return_gradients=False,
                           request_type=service_pb2.DistanceRequest):
         req = request_type()
         self._fill(req, x, y, a, b, M, cost, p, method, epsilon, relative_epsilon, tol,
                    max_iter, epsilon_scaling, reg_m, n_projections, seed, directions,
-                   source_gaussian, target_gaussian, device, precision)
+                   source_gaussian, target_gaussian, device, precision,
+                   return_gradients)
         return req
 
     def distance(self, x: Optional[ArrayLike] = None, y: Optional[ArrayLike] = None,
@@ -394,6 +414,7 @@ class Client:
                  target_gaussian: Optional[Tuple[ArrayLike, ArrayLike]] = None,
                  device: str = "auto",
                  precision: str = "float64",
+                 return_gradients: bool = False,
                  timeout: Optional[float] = None) -> DistanceResult:
         """Optimal transport cost between (a, x) and (b, y).
 
@@ -405,7 +426,9 @@ class Client:
         epsilon, relative_epsilon, tol, max_iter, epsilon_scaling: solver options.
         device: "auto" | "cpu" | "gpu" (where the server runs it; diagnostics["device"]
         says where it ran). precision: "float64" | "float32" (float32 reductions on
-        a GPU; diagnostics["precision"] says what was used)."""
+        a GPU; diagnostics["precision"] says what was used). return_gradients: also
+        return the gradients of the value (result.gradients; exact, 1d, sinkhorn,
+        unbalanced)."""
         req = self._distance_request(x, y, a, b, **_problem(locals()))
         return _distance_result(self._call(self._stub.Distance, req, timeout))
 
@@ -442,6 +465,7 @@ class Client:
                         target_gaussian: Optional[Tuple[ArrayLike, ArrayLike]] = None,
                         device: str = "auto",
                         precision: str = "float64",
+                        return_gradients: bool = False,
                         timeout: Optional[float] = None) -> DistanceResult:
         """As distance(), calling on_progress(dict(iteration, error, epsilon,
         elapsed_seconds)) while the server works. Raising from on_progress (or
@@ -498,6 +522,7 @@ class Client:
                    max_iter: Optional[int] = None, epsilon_scaling: Optional[bool] = None,
                    reg_m: Optional[float] = None, device: str = "auto",
                    precision: str = "float64",
+                   return_gradients: bool = False,
                    timeout: Optional[float] = None) -> DivergenceResult:
         """Debiased Sinkhorn divergence (kind="sinkhorn", entropic terms included as
         OTT/GeomLoss; "sinkhorn_no_entropy" as POT's empirical_sinkhorn_divergence)
@@ -507,12 +532,13 @@ class Client:
         req = service_pb2.DivergenceRequest(kind=_DIVERGENCES[kind])
         self._fill(req, x, y, a, b, None, cost, p, None, epsilon, relative_epsilon,
                    tol, max_iter, epsilon_scaling, reg_m, device=device,
-                   precision=precision)
+                   precision=precision, return_gradients=return_gradients)
         if blur is not None:
             req.blur = blur
         r = self._call(self._stub.Divergence, req, timeout)
         return DivergenceResult(r.value, r.cross_term, r.source_self_term,
-                                r.target_self_term, _diagnostics(r.diagnostics))
+                                r.target_self_term, _diagnostics(r.diagnostics),
+                                gradients=_gradients(r))
 
     def barycenter(self, A: ArrayLike, M: Optional[ArrayLike] = None, *,
                    support: Optional[ArrayLike] = None, cost: str = "sqeuclidean",
@@ -667,6 +693,7 @@ class Client:
              target_gaussian: Optional[Tuple[ArrayLike, ArrayLike]] = None,
              device: str = "auto",
              precision: str = "float64",
+             return_gradients: bool = False,
              timeout: Optional[float] = None) -> PlanResult:
         """As distance(), plus the dense plan [n, m] and the dual potentials f, g
         (method gaussian: linear_map = (A, b) instead of a plan)."""
@@ -681,7 +708,8 @@ class Client:
                           r.distance, linear_map=lm,
                           plan=_from_array(r.dense_plan) if r.HasField("dense_plan") else None,
                           f=_from_array(r.f) if r.HasField("f") else None,
-                          g=_from_array(r.g) if r.HasField("g") else None)
+                          g=_from_array(r.g) if r.HasField("g") else None,
+                          gradients=_gradients(r))
 
     def server_info(self, timeout: float = 10.0) -> dict:
         try:
