@@ -69,6 +69,8 @@ Flags (files are .npy, or CSV / whitespace text; a 1-D array is a column):
   --support FILE          barycenter fixed: support points; free: initial support
   --debiased              barycenter fixed: the debiased barycenter
   --query FILE            map: points to move with the entropic map
+  --times T1,T2,...       map: McCann's displacement interpolation at these
+                          times in [0, 1] (prints the interpolants as JSON)
   --targets F1,F2,...     batch: target point clouds
   --loss L                gromov: square (default) | kl (needs --epsilon)
   --alpha A               gromov: fused GW weight of the structure term, in [0, 1]
@@ -397,7 +399,8 @@ int main(int argc, char** argv) {
                                  "target-costs",
                                  "support",
                                  "debiased",
-                                 "query"};
+                                 "query",
+                                 "times"};
   for (const auto& [k, v] : flags) {
     if (std::find(std::begin(kKnown), std::end(kKnown), k) ==
         std::end(kKnown)) {
@@ -564,9 +567,19 @@ int main(int argc, char** argv) {
       otclient::SetArray(query.data(), {query.rows(), query.cols()},
                          mr.mutable_query_points());
     }
+    if (const std::string* times = flag("times")) {
+      for (absl::string_view part : absl::StrSplit(*times, ',')) {
+        double t = 0.0;
+        if (!absl::SimpleAtod(part, &t)) {
+          return Fail(absl::InvalidArgumentError(
+              absl::StrCat("--times: not a number: \"", part, "\"")));
+        }
+        mr.add_interpolation_times(t);
+      }
+    }
     auto r = client->Map(mr, req.timeout);
     if (!r.ok()) return Fail(r.status());
-    if (json) {
+    if (json || r->interpolants_size() > 0) {
       std::printf("%s\n", Json(*r).c_str());
       return 0;
     }

@@ -6,6 +6,7 @@
 #include <cmath>
 #include <limits>
 
+#include "absl/strings/str_cat.h"
 #include "core/common/status_macros.h"
 #include "core/common/validate.h"
 #include "core/methods.h"
@@ -93,8 +94,27 @@ TransportOptions MapOptions(TransportOptions options, bool has_query) {
 
 absl::Status ValidateMap(const TransportProblem& p,
                          const TransportOptions& options,
-                         const std::optional<MatrixView>& query) {
+                         const std::optional<MatrixView>& query,
+                         absl::Span<const double> times) {
   if (!p.y) return InvalidField("target.points", "a map needs target points");
+  if (!times.empty()) {
+    if (query) {
+      return InvalidField("interpolation_times",
+                          "interpolates the source and target measures: not "
+                          "with query_points");
+    }
+    if (static_cast<int64_t>(times.size()) > kMaxInterpolationTimes) {
+      return InvalidField("interpolation_times",
+                          absl::StrCat("at most ", kMaxInterpolationTimes,
+                                       " times, got ", times.size()));
+    }
+    for (double t : times) {
+      if (!(t >= 0.0 && t <= 1.0)) {
+        return InvalidField("interpolation_times",
+                            absl::StrCat("must be in [0, 1], got ", t));
+      }
+    }
+  }
   if (query) {
     if (options.method != Method::kSinkhorn) {
       return InvalidField(
@@ -121,11 +141,45 @@ absl::Status ValidateMap(const TransportProblem& p,
   return absl::OkStatus();
 }
 
+std::vector<Interpolant> DisplacementInterpolation(
+    const TransportProblem& p, const TransportResult& r,
+    absl::Span<const double> times) {
+  std::vector<Interpolant> out;
+  const MatrixView& x = *p.x;
+  const MatrixView& y = *p.y;
+  RowMatrix image;  // dense plans: the barycentric images T(x_i)
+  Eigen::VectorXd mass;
+  if (!r.sparse_plan) {
+    image = BarycentricProjection(*r.dense_plan, y);
+    mass = r.dense_plan->rowwise().sum();
+  }
+  for (double t : times) {
+    Interpolant& it = out.emplace_back();
+    it.t = t;
+    if (r.sparse_plan) {
+      const SparsePlan& plan = *r.sparse_plan;
+      const int64_t k = static_cast<int64_t>(plan.values.size());
+      it.points.resize(k, x.cols());
+      it.weights.resize(k);
+      for (int64_t e = 0; e < k; ++e) {
+        it.points.row(e) =
+            (1.0 - t) * x.row(plan.rows[e]) + t * y.row(plan.cols[e]);
+        it.weights(e) = plan.values[e];
+      }
+    } else {
+      it.points = (1.0 - t) * x + t * image;
+      it.weights = mass;
+    }
+  }
+  return out;
+}
+
 absl::StatusOr<MapResult> SolveMap(const TransportProblem& p,
                                    const TransportOptions& options,
                                    const std::optional<MatrixView>& query,
-                                   const SolveControl& control) {
-  RETURN_IF_ERROR(ValidateMap(p, options, query));
+                                   const SolveControl& control,
+                                   absl::Span<const double> times) {
+  RETURN_IF_ERROR(ValidateMap(p, options, query, times));
   MapResult out;
   ASSIGN_OR_RETURN(out.transport, SolveTransport(p, options, control));
   const TransportResult& r = out.transport;
@@ -140,6 +194,7 @@ absl::StatusOr<MapResult> SolveMap(const TransportProblem& p,
   } else {
     out.mapped = BarycentricProjection(*r.dense_plan, *p.y);
   }
+  if (!times.empty()) out.interpolants = DisplacementInterpolation(p, r, times);
   return out;
 }
 

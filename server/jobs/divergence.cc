@@ -136,8 +136,18 @@ absl::StatusOr<std::unique_ptr<MapJob>> MapJob::Decode(
   std::optional<otcore::MatrixView> query;
   if (has_query) query.emplace(job->query_.matrix());
   const otcore::TransportProblem& p = job->decoded_.problem;
-  v.AddStatus(otcore::ValidateMap(p, o, query));
+  job->times_.assign(request.interpolation_times().begin(),
+                     request.interpolation_times().end());
+  v.AddStatus(otcore::ValidateMap(p, o, query, job->times_));
   if (!v.empty()) return v.ToStatus();
+  // Interpolants: up to n + m points of d + 1 doubles per time.
+  if (absl::Status s =
+          CheckResponseBytes(8 * static_cast<int64_t>(job->times_.size()) *
+                                 (p.n() + p.m()) * (p.y->cols() + 1),
+                             "the interpolants", context.max_message_bytes);
+      !s.ok()) {
+    return s;
+  }
   // The entropic map costs k x m kernel evaluations; the output is k x d.
   const int64_t rows = has_query ? job->query_.rows() : p.n();
   if (has_query) {
@@ -157,8 +167,16 @@ absl::Status MapJob::Run(const RunContext& context, Response* response) const {
   std::optional<otcore::MatrixView> query;
   if (query_.present()) query.emplace(query_.matrix());
   const otcore::TransportProblem& p = decoded_.problem;
-  auto r = otcore::SolveMap(p, decoded_.options, query, context.control);
+  auto r =
+      otcore::SolveMap(p, decoded_.options, query, context.control, times_);
   if (!r.ok()) return r.status();
+  for (const otcore::Interpolant& it : r->interpolants) {
+    ot::v1::Interpolant* out = response->add_interpolants();
+    out->set_t(it.t);
+    FillArray(it.points.data(), {it.points.rows(), it.points.cols()},
+              out->mutable_points());
+    FillArray(it.weights.data(), {it.weights.size()}, out->mutable_weights());
+  }
   FillArray(r->mapped.data(), {r->mapped.rows(), r->mapped.cols()},
             response->mutable_mapped_points());
   response->set_value(r->transport.value);

@@ -176,6 +176,7 @@ class MapJob {
  private:
   DecodedTransport decoded_;
   ArrayData query_;
+  std::vector<double> times_;  // interpolation times
 };
 
 }  // namespace otserve

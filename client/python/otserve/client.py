@@ -514,6 +514,27 @@ class Client:
         r = self._call(self._stub.Map, req, timeout)
         return _from_array(r.mapped_points)
 
+    def interpolate(self, x: ArrayLike, y: ArrayLike, a: Optional[ArrayLike] = None,
+                    b: Optional[ArrayLike] = None, *, times: Sequence[float],
+                    cost: str = "sqeuclidean", p: Optional[float] = None,
+                    method: str = "exact", epsilon: Optional[float] = None,
+                    relative_epsilon: bool = False, tol: Optional[float] = None,
+                    max_iter: Optional[int] = None,
+                    epsilon_scaling: Optional[bool] = None, device: str = "auto",
+                    precision: str = "float64",
+                    timeout: Optional[float] = None) -> List[Tuple[float, np.ndarray,
+                                                                   np.ndarray]]:
+        """McCann's displacement interpolation between (a, x) and (b, y): for each t in
+        times, (t, points [k, d], weights [k]). method "exact" or "1d": the Wasserstein
+        geodesic, one point (1 - t) x_i + t y_j of mass P_ij per plan entry; "sinkhorn":
+        the barycentric interpolant (1 - t) x_i + t T(x_i)."""
+        req = self._distance_request(x, y, a, b, request_type=service_pb2.MapRequest,
+                                     **_problem(locals()))
+        req.interpolation_times.extend(float(t) for t in times)
+        r = self._call(self._stub.Map, req, timeout)
+        return [(it.t, _from_array(it.points), _from_array(it.weights))
+                for it in r.interpolants]
+
     def divergence(self, x: ArrayLike, y: ArrayLike, a: Optional[ArrayLike] = None,
                    b: Optional[ArrayLike] = None, *, kind: str = "sinkhorn",
                    cost: str = "sqeuclidean", p: Optional[float] = None,
