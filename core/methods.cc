@@ -64,11 +64,13 @@ absl::StatusOr<TransportResult> SolveSlicedMethod(
   so.seed = options.seed;
   so.p = p.cost.Exponent();
   so.max_sliced = options.method == Method::kMaxSliced;
+  so.compute_gradients = options.compute_gradients;
   ASSIGN_OR_RETURN(SlicedResult r, SolveSliced(*p.x, *p.a, *p.y, *p.b, so,
                                                p.directions, control));
   TransportResult result;
   result.value = r.value;
   result.distance = r.distance;
+  result.gradients = std::move(r.gradients);
   result.summary = std::move(r.summary);
   return result;
 }
@@ -238,8 +240,8 @@ constexpr MethodInfo kMethods[] = {
   {Method::kSinkhorn,   "sinkhorn",   PK::kDense,     true,  false, false, false, true,  true,  true,  CM::kDenseUnlessMatrixFree, EntropicFootprint, SolveEntropicMethod},
   {Method::kOneD,       "1d",         PK::kSparse,    false, true,  true,  false, true,  false, true,  CM::kNone,                  NoFootprint, SolveOneDMethod},
   {Method::kUnbalanced, "unbalanced", PK::kDense,     true,  false, false, false, false, true,  true,  CM::kDenseUnlessMatrixFree, EntropicFootprint, SolveEntropicMethod},
-  {Method::kSliced,     "sliced",     PK::kNone,      false, true,  false, false, true,  false, false, CM::kNone,                  SlicedFootprint, SolveSlicedMethod},
-  {Method::kMaxSliced,  "max_sliced", PK::kNone,      false, true,  false, false, true,  false, false, CM::kNone,                  SlicedFootprint, SolveSlicedMethod},
+  {Method::kSliced,     "sliced",     PK::kNone,      false, true,  false, false, true,  false, true,  CM::kNone,                  SlicedFootprint, SolveSlicedMethod},
+  {Method::kMaxSliced,  "max_sliced", PK::kNone,      false, true,  false, false, true,  false, true,  CM::kNone,                  SlicedFootprint, SolveSlicedMethod},
   {Method::kGaussian,   "gaussian",   PK::kLinearMap, false, false, false, true,  false, false, false, CM::kNone,                  GaussianFootprint, SolveGaussianMethod},
 };
 // clang-format on

@@ -183,9 +183,9 @@ absl::Status ValidateTransport(const TransportProblem& p,
                           "cost");
     }
     if (!info.gradients) {
-      return absl::UnimplementedError(
-          absl::StrCat("options.return_gradients: not built for method ", name,
-                       " (built: exact, 1d, sinkhorn, unbalanced)"));
+      return absl::UnimplementedError(absl::StrCat(
+          "options.return_gradients: not built for method ", name,
+          " (built: exact, 1d, sinkhorn, unbalanced, sliced, max_sliced)"));
     }
   }
   // Absent weights are uniform, of mass 1.

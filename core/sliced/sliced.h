@@ -10,6 +10,7 @@
 #include "absl/status/statusor.h"
 #include "core/common/control.h"
 #include "core/common/types.h"
+#include "core/gradients.h"
 
 namespace otcore {
 
@@ -22,6 +23,9 @@ struct SlicedOptions {
   double p = 2.0;
   // Max-sliced: the maximum over directions instead of the mean.
   bool max_sliced = false;
+  // Return the (sub)gradients of value (core/gradients.h): through each
+  // direction's sorted matching; max-sliced: through the maximising one.
+  bool compute_gradients = false;
 
   absl::Status Validate() const;
 };
@@ -35,6 +39,8 @@ struct SlicedResult {
   Eigen::VectorXd per_direction;
   // The unit directions used, [L, d].
   RowMatrix directions;
+  // With compute_gradients.
+  std::optional<Gradients> gradients;
   Summary summary;
 };
 

@@ -227,6 +227,39 @@ TEST(GradientsTest, SinkhornDivergenceMatchesDifferences) {
             absl::StatusCode::kUnimplemented);
 }
 
+TEST(GradientsTest, SlicedThroughTheSortedMatchings) {
+  // Fixed directions make the value a function of the points alone.
+  std::mt19937_64 rng(9);
+  std::normal_distribution<double> normal;
+  RowMatrix dirs(6, 2);
+  for (double& v : dirs.reshaped()) v = normal(rng);
+  for (bool max_sliced : {false, true}) {
+    SCOPED_TRACE(max_sliced);
+    const Data s = Make(9, 7, 2, 10);
+    TransportOptions o;
+    o.method = max_sliced ? Method::kMaxSliced : Method::kSliced;
+    auto solve = [&](const Data& t, bool gradients) {
+      TransportProblem p;
+      p.x.emplace(t.x);
+      p.y.emplace(t.y);
+      p.a.emplace(t.a);
+      p.b.emplace(t.b);
+      p.directions.emplace(dirs);
+      TransportOptions with = o;
+      with.compute_gradients = gradients;
+      auto r = SolveTransport(p, with, SolveControl());
+      EXPECT_TRUE(r.ok()) << r.status();
+      return *r;
+    };
+    const TransportResult r = solve(s, true);
+    ASSERT_TRUE(r.gradients.has_value());
+    EXPECT_EQ(r.gradients->kind, "subgradient");
+    CheckGradients(
+        s, *r.gradients, [&](const Data& t) { return solve(t, false).value; },
+        /*balanced=*/true, 1e-7, 1e-6);
+  }
+}
+
 TEST(GradientsTest, RefusedWhereThereIsNoGradient) {
   const Data s = Make(5, 5, 2, 7);
   TransportProblem p;

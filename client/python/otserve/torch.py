@@ -109,7 +109,8 @@ def distance(client, x: torch.Tensor, y: torch.Tensor, a: Optional[torch.Tensor]
              **options) -> torch.Tensor:
     """The transport value the service differentiates: the regularised value for
     method "sinkhorn" / "unbalanced" (<P, C> + eps KL(P | a b^T), plus the
-    marginal penalties), the value <P, C> for "exact" and "1d" (a subgradient).
+    marginal penalties), the value <P, C> for "exact", "1d", "sliced" and
+    "max_sliced" (subgradients).
     options: the keywords of Client.distance."""
     _check(x, y)
     options = dict(options, method=method)
