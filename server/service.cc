@@ -528,6 +528,13 @@ grpc::ServerUnaryReactor* OtService::Map(grpc::CallbackServerContext* context,
   return Serve<MapJob>(context, *request, response, env_, "Map");
 }
 
+grpc::ServerUnaryReactor* OtService::SemiDiscrete(
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
+    grpc::ByteBuffer* response) {
+  return Serve<SemiDiscreteJob>(context, *request, response, env_,
+                                "SemiDiscrete");
+}
+
 grpc::ServerWriteReactor<grpc::ByteBuffer>* OtService::DistanceStream(
     grpc::CallbackServerContext* context, const grpc::ByteBuffer* raw_request) {
   auto* reactor = new StreamReactor();

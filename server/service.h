@@ -32,10 +32,11 @@ using RawService = ot::v1::OptimalTransportService::WithRawCallbackMethod_Distan
                                     ot::v1::OptimalTransportService::
                                         WithRawCallbackMethod_Map<
                                             ot::v1::OptimalTransportService::
-                                                WithCallbackMethod_GetServerInfo<
-                                                    ot::v1::
-                                                        OptimalTransportService::
-                                                            Service>>>>>>>>>;
+                                                WithRawCallbackMethod_SemiDiscrete<
+                                                    ot::v1::OptimalTransportService::
+                                                        WithCallbackMethod_GetServerInfo<
+                                                            ot::v1::OptimalTransportService::
+                                                                Service>>>>>>>>>>;
 
 // What every handler shares. The pointers must outlive the service.
 struct ServiceEnv {
@@ -84,6 +85,9 @@ class OtService final : public RawService {
   grpc::ServerUnaryReactor* Map(grpc::CallbackServerContext* context,
                                 const grpc::ByteBuffer* request,
                                 grpc::ByteBuffer* response) override;
+  grpc::ServerUnaryReactor* SemiDiscrete(grpc::CallbackServerContext* context,
+                                         const grpc::ByteBuffer* request,
+                                         grpc::ByteBuffer* response) override;
   grpc::ServerUnaryReactor* GetServerInfo(
       grpc::CallbackServerContext* context,
       const ot::v1::GetServerInfoRequest* request,

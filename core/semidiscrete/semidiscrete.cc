@@ -75,9 +75,9 @@ absl::Status Density::Validate() const {
     for (Eigen::Index k = 0; k < low.size(); ++k) {
       if (!(std::isfinite(low(k)) && std::isfinite(high(k)) &&
             low(k) < high(k))) {
-        return InvalidField("source.box",
-                            absl::StrCat("needs finite low < high, coordinate ",
-                                         k));
+        return InvalidField(
+            "source.box",
+            absl::StrCat("needs finite low < high, coordinate ", k));
       }
     }
     return absl::OkStatus();
@@ -88,8 +88,7 @@ absl::Status Density::Validate() const {
   if (kind == Kind::kMixture) {
     if (component_weights.size() !=
         static_cast<Eigen::Index>(components.size())) {
-      return InvalidField("source.mixture.weights",
-                          "one weight per component");
+      return InvalidField("source.mixture.weights", "one weight per component");
     }
     if (!(component_weights.array() > 0).all() ||
         !component_weights.allFinite()) {
@@ -128,7 +127,8 @@ absl::Status SemiDiscreteOptions::Validate() const {
     return InvalidField("evaluation_samples", "must be in [2, 1e8]");
   }
   if (!(tolerance > 0.0 && tolerance < 2.0)) {
-    return InvalidField("tolerance", "must be in (0, 2) (L1 on the cell masses)");
+    return InvalidField("tolerance",
+                        "must be in (0, 2) (L1 on the cell masses)");
   }
   return absl::OkStatus();
 }
@@ -142,8 +142,8 @@ RowMatrix SampleDensity(const Density& density, int64_t count,
     std::uniform_real_distribution<double> unit(0.0, 1.0);
     for (int64_t i = 0; i < count; ++i) {
       for (int64_t k = 0; k < d; ++k) {
-        out(i, k) = density.low(k) +
-                    (density.high(k) - density.low(k)) * unit(rng);
+        out(i, k) =
+            density.low(k) + (density.high(k) - density.low(k)) * unit(rng);
       }
     }
     return out;
@@ -152,8 +152,9 @@ RowMatrix SampleDensity(const Density& density, int64_t count,
   for (const Gaussian& g : density.components) factors.push_back(Factor(g.cov));
   std::vector<double> w(density.components.size(), 1.0);
   if (density.kind == Density::Kind::kMixture) {
-    w.assign(density.component_weights.data(),
-             density.component_weights.data() + density.component_weights.size());
+    w.assign(
+        density.component_weights.data(),
+        density.component_weights.data() + density.component_weights.size());
   }
   std::discrete_distribution<size_t> pick(w.begin(), w.end());
   std::normal_distribution<double> normal;
@@ -237,10 +238,9 @@ absl::StatusOr<SemiDiscreteResult> SolveSemiDiscrete(
     const RowMatrix xs = SampleDensity(source, count, ++stream);
     for (Eigen::Index i = 0; i < xs.rows(); ++i) {
       CostRow(xs.row(i), y, y_sq, cost, &c);
-      const double v =
-          Phi(c, g_bar, log_b, eps, 1.0 / static_cast<double>(total), &cells,
-              nullptr) +
-          dual_b;
+      const double v = Phi(c, g_bar, log_b, eps,
+                           1.0 / static_cast<double>(total), &cells, nullptr) +
+                       dual_b;
       sum += v;
       sum_sq += v * v;
     }
@@ -248,8 +248,8 @@ absl::StatusOr<SemiDiscreteResult> SolveSemiDiscrete(
   }
   const double n = static_cast<double>(total);
   result.value = sum / n;
-  const double var = std::max(0.0, (sum_sq - n * result.value * result.value) /
-                                       (n - 1.0));
+  const double var =
+      std::max(0.0, (sum_sq - n * result.value * result.value) / (n - 1.0));
   result.standard_error = std::sqrt(var / n);
   result.g = (g_bar - g_bar.mean()).matrix();  // defined up to a constant
   result.cell_masses = cells.matrix();
@@ -275,11 +275,11 @@ absl::StatusOr<SemiDiscreteResult> SolveSemiDiscrete(
     s.termination = Termination::kNumericalError;
   }
   if (!s.converged()) {
-    s.message = absl::StrCat(
-        "after ", o.iterations, " SGD steps of ", o.batch_size,
-        " samples the cell masses are ", s.marginal_error,
-        " (L1) from the target weights, over the tolerance ", o.tolerance,
-        ": more iterations or another step_size");
+    s.message =
+        absl::StrCat("after ", o.iterations, " SGD steps of ", o.batch_size,
+                     " samples the cell masses are ", s.marginal_error,
+                     " (L1) from the target weights, over the tolerance ",
+                     o.tolerance, ": more iterations or another step_size");
   }
   s.seconds = absl::ToDoubleSeconds(absl::Now() - start);
   return result;

@@ -19,6 +19,7 @@
 #include "core/common/control.h"
 #include "core/entropic/divergence.h"
 #include "core/gromov/gromov.h"
+#include "core/semidiscrete/semidiscrete.h"
 #include "ot/v1/service.pb.h"
 #include "server/convert.h"
 #include "server/gpu.h"
@@ -177,6 +178,23 @@ class MapJob {
   DecodedTransport decoded_;
   ArrayData query_;
   std::vector<double> times_;  // interpolation times
+};
+
+class SemiDiscreteJob {
+ public:
+  using Request = ot::v1::SemiDiscreteRequest;
+  using Response = ot::v1::SemiDiscreteResponse;
+  static absl::StatusOr<std::unique_ptr<SemiDiscreteJob>> Decode(
+      const Request& request, const DecodeContext& context);
+  absl::Status Run(const RunContext& context, Response* response) const;
+  // Batches and evaluation blocks of samples with their cost rows.
+  int64_t WorkingBytes() const;
+
+ private:
+  otcore::Density source_;
+  ArrayData y_, b_, query_;
+  otcore::CostSpec cost_;
+  otcore::SemiDiscreteOptions options_;
 };
 
 }  // namespace otserve

@@ -31,8 +31,8 @@ TEST(SemiDiscreteTest, OneDimensionalUniformMatchesTheQuantileFormula) {
   o.iterations = 20000;
   RowMatrix query(2, 1);
   query << 0.05, 0.95;
-  auto r = SolveSemiDiscrete(box, y, b, {}, o, MatrixView(query),
-                             SolveControl());
+  auto r =
+      SolveSemiDiscrete(box, y, b, {}, o, MatrixView(query), SolveControl());
   ASSERT_TRUE(r.ok()) << r.status();
   EXPECT_TRUE(r->summary.converged()) << r->summary.message;
   EXPECT_NEAR(r->value, want, 4 * r->standard_error + 2e-3 * want)
@@ -79,15 +79,18 @@ TEST(SemiDiscreteTest, GaussianMixtureAgreesWithExactOtOfALargeSample) {
 TEST(SemiDiscreteTest, EntropicApproachesTheUnregularisedValue) {
   Density gauss;
   gauss.kind = Density::Kind::kGaussian;
-  gauss.components = {Gaussian{Eigen::Vector2d(0, 0), Eigen::Matrix2d::Identity()}};
+  gauss.components = {
+      Gaussian{Eigen::Vector2d(0, 0), Eigen::Matrix2d::Identity()}};
   RowMatrix y(4, 2);
   y << 1, 1, -1, 1, 1, -1, -1, -1;
   const Eigen::VectorXd b = Eigen::VectorXd::Constant(4, 0.25);
   SemiDiscreteOptions o;
   o.iterations = 10000;
-  auto plain = SolveSemiDiscrete(gauss, y, b, {}, o, std::nullopt, SolveControl());
+  auto plain =
+      SolveSemiDiscrete(gauss, y, b, {}, o, std::nullopt, SolveControl());
   o.epsilon = 0.01;
-  auto smooth = SolveSemiDiscrete(gauss, y, b, {}, o, std::nullopt, SolveControl());
+  auto smooth =
+      SolveSemiDiscrete(gauss, y, b, {}, o, std::nullopt, SolveControl());
   ASSERT_TRUE(plain.ok() && smooth.ok());
   EXPECT_NEAR(smooth->value, plain->value, 0.02 * plain->value);
   // By symmetry the cells are the quadrants and g is 0.

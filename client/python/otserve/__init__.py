@@ -11,8 +11,8 @@ Names follow POT where they exist: `a`, `b` are weights, `M` an explicit cost ma
 `reg` / `epsilon` the entropic regularisation, `numItermax` -> `max_iter`.
 """
 from .client import (Client, DistanceResult, DivergenceResult, GromovResult, OTServeError,
-                     PlanResult)
+                     PlanResult, SemiDiscreteResult)
 
 __all__ = ["Client", "DistanceResult", "DivergenceResult", "GromovResult", "OTServeError",
-           "PlanResult", "__version__"]
+           "PlanResult", "SemiDiscreteResult", "__version__"]
 from ._version import __version__  # written at build time from CMake

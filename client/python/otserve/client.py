@@ -86,6 +86,16 @@ class DivergenceResult:
     gradients: Optional[dict] = None     # return_gradients=True (as DistanceResult)
 
 
+@dataclasses.dataclass
+class SemiDiscreteResult:
+    g: np.ndarray                # dual weights [m], centred
+    value: float                 # semi-dual estimate of the transport cost
+    standard_error: float        # of value (sampling)
+    cell_masses: np.ndarray      # source mass of each target cell [m]
+    diagnostics: dict
+    assignment: Optional[np.ndarray] = None  # target index of each query point
+
+
 def _array(x, field, ndim) -> types_pb2.Array:
     a = np.asarray(x)
     if a.dtype == np.float32:
@@ -534,6 +544,58 @@ class Client:
         r = self._call(self._stub.Map, req, timeout)
         return [(it.t, _from_array(it.points), _from_array(it.weights))
                 for it in r.interpolants]
+
+    def semi_discrete(self, source: dict, y: ArrayLike, b: Optional[ArrayLike] = None,
+                      *, cost: str = "sqeuclidean", p: Optional[float] = None,
+                      epsilon: Optional[float] = None, iterations: Optional[int] = None,
+                      batch_size: Optional[int] = None,
+                      step_size: Optional[float] = None, seed: Optional[int] = None,
+                      evaluation_samples: Optional[int] = None,
+                      tol: Optional[float] = None, query: Optional[ArrayLike] = None,
+                      timeout: Optional[float] = None) -> SemiDiscreteResult:
+        """Semi-discrete OT from a density the server samples to (b, y) by averaged
+        SGD on the semi-dual. source: {"box": (low, high)}, {"gaussian": (mean,
+        cov)} or {"mixture": ([(mean, cov), ...], weights)}. epsilon > 0: entropic.
+        query [k, d]: points to assign to target cells (result.assignment)."""
+        req = service_pb2.SemiDiscreteRequest()
+        if len(source) != 1 or next(iter(source)) not in ("box", "gaussian", "mixture"):
+            raise ValueError('source must be {"box": ...}, {"gaussian": ...} or '
+                             '{"mixture": ...}')
+        kind, spec = next(iter(source.items()))
+        if kind == "box":
+            req.source.box.low.CopyFrom(_array(spec[0], "low", 1))
+            req.source.box.high.CopyFrom(_array(spec[1], "high", 1))
+        elif kind == "gaussian":
+            req.source.gaussian.mean.CopyFrom(_array(spec[0], "mean", 1))
+            req.source.gaussian.covariance.CopyFrom(_array(spec[1], "cov", 2))
+        else:
+            components, weights = spec
+            for mean, cov in components:
+                c = req.source.mixture.components.add()
+                c.mean.CopyFrom(_array(mean, "mean", 1))
+                c.covariance.CopyFrom(_array(cov, "cov", 2))
+            req.source.mixture.weights.CopyFrom(_array(weights, "weights", 1))
+        req.target.points.CopyFrom(_array(y, "y", 2))
+        if b is not None:
+            req.target.weights.CopyFrom(_array(b, "b", 1))
+        if cost not in _COSTS:
+            raise ValueError(f"cost must be one of {sorted(_COSTS)}")
+        req.cost.kind = _COSTS[cost]
+        if p is not None:
+            req.cost.p = p
+        for field, value in (("epsilon", epsilon), ("iterations", iterations),
+                             ("batch_size", batch_size), ("step_size", step_size),
+                             ("seed", seed), ("evaluation_samples", evaluation_samples),
+                             ("tolerance", tol)):
+            if value is not None:
+                setattr(req, field, value)
+        if query is not None:
+            req.query_points.CopyFrom(_array(query, "query", 2))
+        r = self._call(self._stub.SemiDiscrete, req, timeout)
+        return SemiDiscreteResult(_from_array(r.g), r.value, r.standard_error,
+                                  _from_array(r.cell_masses), _diagnostics(r.diagnostics),
+                                  np.array(r.assignment, dtype=np.int64)
+                                  if query is not None else None)
 
     def divergence(self, x: ArrayLike, y: ArrayLike, a: Optional[ArrayLike] = None,
                    b: Optional[ArrayLike] = None, *, kind: str = "sinkhorn",

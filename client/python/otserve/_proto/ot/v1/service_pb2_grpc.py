@@ -63,6 +63,11 @@ class OptimalTransportServiceStub(object):
                 request_serializer=ot_dot_v1_dot_service__pb2.MapRequest.SerializeToString,
                 response_deserializer=ot_dot_v1_dot_service__pb2.MapResponse.FromString,
                 )
+        self.SemiDiscrete = channel.unary_unary(
+                '/ot.v1.OptimalTransportService/SemiDiscrete',
+                request_serializer=ot_dot_v1_dot_service__pb2.SemiDiscreteRequest.SerializeToString,
+                response_deserializer=ot_dot_v1_dot_service__pb2.SemiDiscreteResponse.FromString,
+                )
 
 
 class OptimalTransportServiceServicer(object):
@@ -140,6 +145,14 @@ class OptimalTransportServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SemiDiscrete(self, request, context):
+        """Semi-discrete OT: a continuous source density (sampled by the server)
+        against a weighted point cloud, by averaged SGD on the semi-dual.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_OptimalTransportServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -187,6 +200,11 @@ def add_OptimalTransportServiceServicer_to_server(servicer, server):
                     servicer.Map,
                     request_deserializer=ot_dot_v1_dot_service__pb2.MapRequest.FromString,
                     response_serializer=ot_dot_v1_dot_service__pb2.MapResponse.SerializeToString,
+            ),
+            'SemiDiscrete': grpc.unary_unary_rpc_method_handler(
+                    servicer.SemiDiscrete,
+                    request_deserializer=ot_dot_v1_dot_service__pb2.SemiDiscreteRequest.FromString,
+                    response_serializer=ot_dot_v1_dot_service__pb2.SemiDiscreteResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -352,5 +370,22 @@ class OptimalTransportService(object):
         return grpc.experimental.unary_unary(request, target, '/ot.v1.OptimalTransportService/Map',
             ot_dot_v1_dot_service__pb2.MapRequest.SerializeToString,
             ot_dot_v1_dot_service__pb2.MapResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def SemiDiscrete(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(request, target, '/ot.v1.OptimalTransportService/SemiDiscrete',
+            ot_dot_v1_dot_service__pb2.SemiDiscreteRequest.SerializeToString,
+            ot_dot_v1_dot_service__pb2.SemiDiscreteResponse.FromString,
             options, channel_credentials,
             insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
