@@ -121,6 +121,13 @@ class GradientsTest(unittest.TestCase):
             np.testing.assert_allclose(xs.grad[k].numpy(),
                                        w * r.gradients["source_points"], atol=1e-12)
 
+    def test_the_plain_client_does_not_import_torch(self):
+        import subprocess, sys
+        code = "import sys, otserve; print('torch' in sys.modules)"
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True,
+                             text=True, check=True)
+        self.assertEqual(out.stdout.strip(), "False")
+
     def test_batch_items_return_gradients(self):
         items = [dict(x=self.x, y=self.y, method="exact", return_gradients=True),
                  dict(x=self.x, y=self.y, method="exact")]
