@@ -142,10 +142,9 @@ TEST(GpuBatchTest, PackedOffsetsDoNotOverlap) {
             BlockProblemBytes(10, 20, 3) + BlockProblemBytes(7, 4, 3));
 }
 
-// Kernels that take batches and run them on the host (as the fake device).
-class HostBatchKernels final : public EntropicKernels {
+// Test doubles of device kernels: every reduction on the CPU's.
+class CpuForwarding : public EntropicKernels {
  public:
-  absl::string_view name() const override { return "host-batch"; }
   void RowSoftMin(const CostSource& c, const Eigen::ArrayXd& h,
                   const Eigen::ArrayXd& w, double eps, Eigen::ArrayXd* out,
                   const SolveControl& control) const override {
@@ -163,6 +162,12 @@ class HostBatchKernels final : public EntropicKernels {
     CpuEntropicKernels().PrimalPass(c, u, v, eps, rows, row_cost, plan,
                                     control);
   }
+};
+
+// Kernels that take batches and run them on the host (as the fake device).
+class HostBatchKernels final : public CpuForwarding {
+ public:
+  absl::string_view name() const override { return "host-batch"; }
   bool TakesInBatch(int64_t n, int64_t m, int64_t d) const override {
     return BlockTakes(n, m, d);
   }
@@ -219,26 +224,9 @@ TEST(GpuBatchTest, TransportBatchMatchesSingleSolves) {
 }
 
 // Kernels that fuse soft-min sets (as a GPU's), running them on the CPU.
-class FusingKernels final : public EntropicKernels {
+class FusingKernels final : public CpuForwarding {
  public:
   absl::string_view name() const override { return "fusing"; }
-  void RowSoftMin(const CostSource& c, const Eigen::ArrayXd& h,
-                  const Eigen::ArrayXd& w, double eps, Eigen::ArrayXd* out,
-                  const SolveControl& control) const override {
-    CpuEntropicKernels().RowSoftMin(c, h, w, eps, out, control);
-  }
-  void ColSoftMin(const CostSource& c, const Eigen::ArrayXd& h,
-                  const Eigen::ArrayXd& w, double eps, Eigen::ArrayXd* out,
-                  const SolveControl& control) const override {
-    CpuEntropicKernels().ColSoftMin(c, h, w, eps, out, control);
-  }
-  void PrimalPass(const CostSource& c, const Eigen::ArrayXd& u,
-                  const Eigen::ArrayXd& v, double eps, Eigen::ArrayXd* rows,
-                  Eigen::ArrayXd* row_cost, RowMatrix* plan,
-                  const SolveControl& control) const override {
-    CpuEntropicKernels().PrimalPass(c, u, v, eps, rows, row_cost, plan,
-                                    control);
-  }
   bool FusesSoftMins() const override { return true; }
   void RowSoftMins(absl::Span<const SoftMinTask> tasks, double eps,
                    const SolveControl& control) const override {

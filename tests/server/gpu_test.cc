@@ -352,13 +352,21 @@ TEST_F(GpuServiceTest, DivergencesRunTheirReductionsTogetherOnTheGpu) {
               1e-7 * std::abs(cpu.cross_term()));
 }
 
-// The CUDA kernels against the CPU's, where a CUDA device exists.
-TEST(CudaKernelsTest, AgreeWithTheCpuKernels) {
-  const auto& cuda = otcore::gpu::CudaBackend();
-  if (!otcore::gpu::CudaCompiled() || cuda.Devices().empty()) {
-    GTEST_SKIP() << "no CUDA device on this machine (compiled: "
-                 << otcore::gpu::CudaCompiled() << ")";
+// The CUDA kernels' tests: skipped where this build or machine has no CUDA
+// device (CI never has one).
+class CudaKernelsTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!otcore::gpu::CudaCompiled() || cuda.Devices().empty()) {
+      GTEST_SKIP() << "no CUDA device on this machine (compiled: "
+                   << otcore::gpu::CudaCompiled() << ")";
+    }
   }
+  const otcore::gpu::GpuBackend& cuda = otcore::gpu::CudaBackend();
+};
+
+// The CUDA kernels against the CPU's, where a CUDA device exists.
+TEST_F(CudaKernelsTest, AgreeWithTheCpuKernels) {
   auto kernels = cuda.Kernels(0, otcore::gpu::Precision::kFloat64);
   ASSERT_TRUE(kernels.ok()) << kernels.status();
   std::mt19937_64 rng(2);
@@ -391,12 +399,7 @@ TEST(CudaKernelsTest, AgreeWithTheCpuKernels) {
 }
 
 // The CUDA batch kernel against its host run, where a CUDA device exists.
-TEST(CudaKernelsTest, BatchAgreesWithTheHostBlocks) {
-  const auto& cuda = otcore::gpu::CudaBackend();
-  if (!otcore::gpu::CudaCompiled() || cuda.Devices().empty()) {
-    GTEST_SKIP() << "no CUDA device on this machine (compiled: "
-                 << otcore::gpu::CudaCompiled() << ")";
-  }
+TEST_F(CudaKernelsTest, BatchAgreesWithTheHostBlocks) {
   auto kernels = cuda.Kernels(0, otcore::gpu::Precision::kFloat64);
   ASSERT_TRUE(kernels.ok()) << kernels.status();
   ASSERT_TRUE((*kernels)->TakesInBatch(200, 300, 3));
@@ -432,12 +435,7 @@ TEST(CudaKernelsTest, BatchAgreesWithTheHostBlocks) {
 }
 
 // The CUDA sliced kernels against the CPU's, where a CUDA device exists.
-TEST(CudaKernelsTest, SlicedAgreesWithTheCpu) {
-  const auto& cuda = otcore::gpu::CudaBackend();
-  if (!otcore::gpu::CudaCompiled() || cuda.Devices().empty()) {
-    GTEST_SKIP() << "no CUDA device on this machine (compiled: "
-                 << otcore::gpu::CudaCompiled() << ")";
-  }
+TEST_F(CudaKernelsTest, SlicedAgreesWithTheCpu) {
   auto kernels = cuda.Sliced(0);
   ASSERT_TRUE(kernels.ok()) << kernels.status();
   std::mt19937_64 rng(8);
@@ -465,12 +463,7 @@ TEST(CudaKernelsTest, SlicedAgreesWithTheCpu) {
 }
 
 // Fused reduction sets on CUDA against the CPU, where a CUDA device exists.
-TEST(CudaKernelsTest, FusedSoftMinsAgreeWithTheCpu) {
-  const auto& cuda = otcore::gpu::CudaBackend();
-  if (!otcore::gpu::CudaCompiled() || cuda.Devices().empty()) {
-    GTEST_SKIP() << "no CUDA device on this machine (compiled: "
-                 << otcore::gpu::CudaCompiled() << ")";
-  }
+TEST_F(CudaKernelsTest, FusedSoftMinsAgreeWithTheCpu) {
   auto kernels = cuda.Kernels(0, otcore::gpu::Precision::kFloat64);
   ASSERT_TRUE(kernels.ok()) << kernels.status();
   ASSERT_TRUE((*kernels)->FusesSoftMins());
@@ -500,12 +493,7 @@ TEST(CudaKernelsTest, FusedSoftMinsAgreeWithTheCpu) {
 }
 
 // float32 reductions on CUDA: close to the CPU's, and reported.
-TEST(CudaKernelsTest, Float32ReductionsAreCloseAndReported) {
-  const auto& cuda = otcore::gpu::CudaBackend();
-  if (!otcore::gpu::CudaCompiled() || cuda.Devices().empty()) {
-    GTEST_SKIP() << "no CUDA device on this machine (compiled: "
-                 << otcore::gpu::CudaCompiled() << ")";
-  }
+TEST_F(CudaKernelsTest, Float32ReductionsAreCloseAndReported) {
   auto kernels = cuda.Kernels(0, otcore::gpu::Precision::kFloat32);
   ASSERT_TRUE(kernels.ok()) << kernels.status();
   EXPECT_EQ((*kernels)->precision(), "float64");  // nothing reduced yet
