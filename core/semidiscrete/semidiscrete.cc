@@ -133,38 +133,55 @@ absl::Status SemiDiscreteOptions::Validate() const {
   return absl::OkStatus();
 }
 
-RowMatrix SampleDensity(const Density& density, int64_t count,
-                        uint64_t rng_seed) {
-  std::mt19937_64 rng(rng_seed);
-  const int64_t d = density.dimension();
-  RowMatrix out(count, d);
-  if (density.kind == Density::Kind::kBox) {
-    std::uniform_real_distribution<double> unit(0.0, 1.0);
-    for (int64_t i = 0; i < count; ++i) {
-      for (int64_t k = 0; k < d; ++k) {
-        out(i, k) =
-            density.low(k) + (density.high(k) - density.low(k)) * unit(rng);
+// Draws from one density with its factors computed once.
+class Sampler {
+ public:
+  explicit Sampler(const Density& density) : density_(density) {
+    for (const Gaussian& g : density.components) {
+      factors_.push_back(Factor(g.cov));
+    }
+    std::vector<double> w(density.components.size(), 1.0);
+    if (density.kind == Density::Kind::kMixture) {
+      w.assign(
+          density.component_weights.data(),
+          density.component_weights.data() + density.component_weights.size());
+    }
+    pick_ = std::discrete_distribution<size_t>(w.begin(), w.end());
+  }
+
+  RowMatrix Draw(int64_t count, uint64_t seed) {
+    std::mt19937_64 rng(seed);
+    const int64_t d = density_.dimension();
+    RowMatrix out(count, d);
+    if (density_.kind == Density::Kind::kBox) {
+      std::uniform_real_distribution<double> unit(0.0, 1.0);
+      for (int64_t i = 0; i < count; ++i) {
+        for (int64_t k = 0; k < d; ++k) {
+          out(i, k) = density_.low(k) +
+                      (density_.high(k) - density_.low(k)) * unit(rng);
+        }
       }
+      return out;
+    }
+    std::normal_distribution<double> normal;
+    Eigen::VectorXd z(d);
+    for (int64_t i = 0; i < count; ++i) {
+      const size_t c = pick_(rng);
+      for (int64_t k = 0; k < d; ++k) z(k) = normal(rng);
+      out.row(i) = (density_.components[c].mean + factors_[c] * z).transpose();
     }
     return out;
   }
-  std::vector<Eigen::MatrixXd> factors;
-  for (const Gaussian& g : density.components) factors.push_back(Factor(g.cov));
-  std::vector<double> w(density.components.size(), 1.0);
-  if (density.kind == Density::Kind::kMixture) {
-    w.assign(
-        density.component_weights.data(),
-        density.component_weights.data() + density.component_weights.size());
-  }
-  std::discrete_distribution<size_t> pick(w.begin(), w.end());
-  std::normal_distribution<double> normal;
-  Eigen::VectorXd z(d);
-  for (int64_t i = 0; i < count; ++i) {
-    const size_t c = pick(rng);
-    for (int64_t k = 0; k < d; ++k) z(k) = normal(rng);
-    out.row(i) = (density.components[c].mean + factors[c] * z).transpose();
-  }
-  return out;
+
+ private:
+  const Density& density_;
+  std::vector<Eigen::MatrixXd> factors_;
+  std::discrete_distribution<size_t> pick_;
+};
+
+RowMatrix SampleDensity(const Density& density, int64_t count,
+                        uint64_t rng_seed) {
+  return Sampler(density).Draw(count, rng_seed);
 }
 
 absl::StatusOr<SemiDiscreteResult> SolveSemiDiscrete(
@@ -194,10 +211,11 @@ absl::StatusOr<SemiDiscreteResult> SolveSemiDiscrete(
   const double eps = o.epsilon;
   // Independent streams for the steps and the evaluation.
   uint64_t stream = o.seed * 0x9E3779B97F4A7C15ull;
+  Sampler sampler(source);
   Eigen::ArrayXd c(m), pi(m);
   double gamma0 = o.step_size;
   if (gamma0 == 0.0) {
-    const RowMatrix pilot = SampleDensity(source, 256, ++stream);
+    const RowMatrix pilot = sampler.Draw(256, ++stream);
     double mean = 0.0;
     for (Eigen::Index i = 0; i < pilot.rows(); ++i) {
       CostRow(pilot.row(i), y, y_sq, cost, &c);
@@ -210,7 +228,7 @@ absl::StatusOr<SemiDiscreteResult> SolveSemiDiscrete(
   SemiDiscreteResult result;
   for (int64_t k = 1; k <= o.iterations; ++k) {
     if (k % 64 == 1) RETURN_IF_ERROR(control.Check());
-    const RowMatrix batch = SampleDensity(source, o.batch_size, ++stream);
+    const RowMatrix batch = sampler.Draw(o.batch_size, ++stream);
     pi.setZero();
     const double weight = 1.0 / static_cast<double>(o.batch_size);
     for (Eigen::Index i = 0; i < batch.rows(); ++i) {
@@ -235,7 +253,7 @@ absl::StatusOr<SemiDiscreteResult> SolveSemiDiscrete(
   for (int64_t done = 0; done < total;) {
     RETURN_IF_ERROR(control.Check());
     const int64_t count = std::min<int64_t>(4096, total - done);
-    const RowMatrix xs = SampleDensity(source, count, ++stream);
+    const RowMatrix xs = sampler.Draw(count, ++stream);
     for (Eigen::Index i = 0; i < xs.rows(); ++i) {
       CostRow(xs.row(i), y, y_sq, cost, &c);
       const double v = Phi(c, g_bar, log_b, eps,

@@ -1,4 +1,6 @@
 // SemiDiscrete jobs: a sampled source density against a weighted cloud.
+#include <algorithm>
+
 #include "absl/strings/str_cat.h"
 #include "server/jobs/common.h"
 #include "server/jobs/jobs.h"
@@ -67,13 +69,19 @@ absl::StatusOr<std::unique_ptr<SemiDiscreteJob>> SemiDiscreteJob::Decode(
   v.AddStatus(src.Validate());
   const int64_t m = job->y_.rows();
   CheckMaxPoints(m, "target", context.limits, &v);
+  if (src.kind != otcore::Density::Kind::kBox) {
+    CheckMaxDenseDimension(src.dimension(), "source", context.limits, &v);
+  }
   if (job->b_.present() && job->b_.rows() != m) {
     v.Add("target.weights", "one weight per target point");
   }
   // The work is (iterations x batch + evaluation samples) cost rows of m.
-  CheckMaxCostEntries(
-      (o.iterations * o.batch_size + o.evaluation_samples) * m / 100,
-      "iterations", context.limits, &v);
+  // (In doubles: iterations x batch_size x m can pass the int64 range.)
+  const double work = (static_cast<double>(o.iterations) * o.batch_size +
+                       o.evaluation_samples) *
+                      static_cast<double>(m) / 100.0;
+  CheckMaxCostEntries(static_cast<int64_t>(std::min(work, 9e18)), "iterations",
+                      context.limits, &v);
   if (!v.empty()) return v.ToStatus();
   return job;
 }

@@ -45,7 +45,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (size == 0) return 0;
   const uint8_t* body = data + 1;
   const size_t n = size - 1;
-  switch (data[0] % 7) {
+  switch (data[0] % 8) {
     case 0:
       DecodeAndRun<otserve::DistanceJob>(body, n);
       break;
@@ -66,6 +66,9 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       break;
     case 6:
       DecodeAndRun<otserve::MapJob>(body, n);
+      break;
+    case 7:
+      DecodeAndRun<otserve::SemiDiscreteJob>(body, n);
       break;
   }
   return 0;

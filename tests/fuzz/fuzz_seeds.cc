@@ -96,6 +96,16 @@ int main(int argc, char** argv) {
   Write<ot::v1::MapRequest>(
       dir, 6,
       clouds + "query_points { shape: 1 shape: 2 values: 0.5 values: 0.5 }");
+  Write<ot::v1::MapRequest>(dir, 6,
+                            clouds +
+                                "interpolation_times: 0.5 "
+                                "options { return_gradients: true }");
+  Write<ot::v1::SemiDiscreteRequest>(
+      dir, 7,
+      "source { box { low { shape: 1 values: 0 } high { shape: 1 values: 1 } "
+      "} } target { points { shape: 2 shape: 1 values: 0.2 values: 0.7 } } "
+      "iterations: 50 evaluation_samples: 100 query_points { shape: 1 shape: "
+      "1 values: 0.1 }");
   std::printf("fuzz_seeds: %d seeds in %s\n", count, dir.c_str());
   return 0;
 }
