@@ -6,11 +6,24 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <initializer_list>
 
 #include "core/exact/network_simplex.h"
 
 namespace otcore {
 namespace {
+
+// Dynamic-size vectors and matrices (fixed-size Eigen temporaries trip GCC
+// 12's -Warray-bounds under AVX-512 when assigned to dynamic ones).
+Eigen::VectorXd Vec(std::initializer_list<double> v) {
+  Eigen::VectorXd out(v.size());
+  int k = 0;
+  for (double x : v) out(k++) = x;
+  return out;
+}
+Eigen::MatrixXd Scaled(int d, double s) {
+  return Eigen::MatrixXd::Identity(d, d) * s;
+}
 
 TEST(SemiDiscreteTest, OneDimensionalUniformMatchesTheQuantileFormula) {
   Density box;
@@ -52,10 +65,10 @@ TEST(SemiDiscreteTest, OneDimensionalUniformMatchesTheQuantileFormula) {
 TEST(SemiDiscreteTest, GaussianMixtureAgreesWithExactOtOfALargeSample) {
   Density mix;
   mix.kind = Density::Kind::kMixture;
-  Gaussian g1{Eigen::Vector2d(-1, 0), Eigen::Matrix2d::Identity() * 0.3};
-  Gaussian g2{Eigen::Vector2d(1, 1), Eigen::Matrix2d::Identity() * 0.2};
+  Gaussian g1{Vec({-1, 0}), Scaled(2, 0.3)};
+  Gaussian g2{Vec({1, 1}), Scaled(2, 0.2)};
   mix.components = {g1, g2};
-  mix.component_weights = Eigen::Vector2d(0.6, 0.4);
+  mix.component_weights = Vec({0.6, 0.4});
   RowMatrix y(5, 2);
   y << -1, 0, 0, 0, 1, 1, 1, -1, -2, 1;
   Eigen::VectorXd b(5);
@@ -79,8 +92,7 @@ TEST(SemiDiscreteTest, GaussianMixtureAgreesWithExactOtOfALargeSample) {
 TEST(SemiDiscreteTest, EntropicApproachesTheUnregularisedValue) {
   Density gauss;
   gauss.kind = Density::Kind::kGaussian;
-  gauss.components = {
-      Gaussian{Eigen::Vector2d(0, 0), Eigen::Matrix2d::Identity()}};
+  gauss.components = {Gaussian{Vec({0, 0}), Scaled(2, 1.0)}};
   RowMatrix y(4, 2);
   y << 1, 1, -1, 1, 1, -1, -1, -1;
   const Eigen::VectorXd b = Eigen::VectorXd::Constant(4, 0.25);
@@ -99,14 +111,14 @@ TEST(SemiDiscreteTest, EntropicApproachesTheUnregularisedValue) {
 
 TEST(SemiDiscreteTest, BadInputsNameTheirField) {
   Density box;
-  box.low = Eigen::Vector2d(0, 0);
-  box.high = Eigen::Vector2d(1, 0);  // empty in y
+  box.low = Vec({0, 0});
+  box.high = Vec({1, 0});  // empty in y
   RowMatrix y = RowMatrix::Zero(2, 2);
   const Eigen::VectorXd b = Eigen::VectorXd::Constant(2, 0.5);
   auto r = SolveSemiDiscrete(box, y, b, {}, {}, std::nullopt, SolveControl());
   EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(r.status().message().find("source.box"), std::string::npos);
-  box.high = Eigen::Vector2d(1, 1);
+  box.high = Vec({1, 1});
   SemiDiscreteOptions o;
   o.batch_size = 0;
   r = SolveSemiDiscrete(box, y, b, {}, o, std::nullopt, SolveControl());
