@@ -170,7 +170,8 @@ absl::StatusOr<Parts> SolveJoint(const VectorView& a, const VectorView& b,
   Eigen::ArrayXd rows, row_cost;
   kernels.PrimalPass(sxy, f / eps + log_a, g / eps + log_bc, eps, &rows,
                      &row_cost, nullptr, control);
-  kernels.RowSoftMins(columns, eps, control);  // T(f) for the columns
+  // gt = T(f) for the current f and eps: every column call follows the last
+  // change of f, and the loop leaves before f moves again.
   const Eigen::ArrayXd cols =
       (wbc > 0).select(wbc * ((g - gt) / eps).exp(), 0.0);
   cross = std::max(cross, (cols - wbc).abs().sum() / mass);

@@ -10,6 +10,15 @@
 namespace otcore::gpu {
 namespace {
 
+template <typename Array>
+int64_t Append(const Array& values, std::vector<double>* to) {
+  const int64_t at = static_cast<int64_t>(to->size());
+  to->insert(to->end(), values.data(), values.data() + values.size());
+  return at;
+}
+
+}  // namespace
+
 PairCost ToPairCost(const CostSpec& spec) {
   switch (spec.kind) {
     case CostKind::kEuclidean:
@@ -20,15 +29,6 @@ PairCost ToPairCost(const CostSpec& spec) {
       return PairCost::kSqEuclidean;
   }
 }
-
-template <typename Array>
-int64_t Append(const Array& values, std::vector<double>* to) {
-  const int64_t at = static_cast<int64_t>(to->size());
-  to->insert(to->end(), values.data(), values.data() + values.size());
-  return at;
-}
-
-}  // namespace
 
 int64_t PackedBatch::Bytes() const {
   return static_cast<int64_t>(

@@ -25,6 +25,9 @@ inline bool BlockTakes(int64_t n, int64_t m, int64_t d) {
   return n <= kBlockMaxPoints && m <= kBlockMaxPoints && d <= kBlockMaxDim;
 }
 
+// The kernels' cost kind of a cloud cost spec (kExplicit has none).
+PairCost ToPairCost(const CostSpec& spec);
+
 struct PackedBatch {
   std::vector<BlockProblem> problems;
   std::vector<double> coords, weights;

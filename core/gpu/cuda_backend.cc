@@ -31,17 +31,6 @@ absl::Status Check(cudaError_t e, const char* what) {
     if (!ot_s_.ok()) return ot_s_;     \
   } while (false)
 
-PairCost ToPairCost(const CostSpec& spec) {
-  switch (spec.kind) {
-    case CostKind::kEuclidean:
-      return PairCost::kEuclidean;
-    case CostKind::kPower:
-      return PairCost::kPower;
-    default:
-      return PairCost::kSqEuclidean;
-  }
-}
-
 // A device array that only grows.
 template <typename T>
 class DeviceArray {
@@ -72,24 +61,6 @@ class DeviceArray {
 };
 using Buffer = DeviceArray<double>;
 using FloatBuffer = DeviceArray<float>;
-
-// Raw device bytes (descriptors), freed with the object.
-class Bytes {
- public:
-  Bytes() = default;
-  Bytes(const Bytes&) = delete;
-  Bytes& operator=(const Bytes&) = delete;
-  ~Bytes() {
-    if (data_) cudaFree(data_);
-  }
-  absl::Status Reserve(size_t bytes) {
-    return Check(cudaMalloc(&data_, std::max<size_t>(bytes, 1)), "cudaMalloc");
-  }
-  void* get() const { return data_; }
-
- private:
-  void* data_ = nullptr;
-};
 
 // An int in pinned host memory that kernels read through its device alias.
 class CancelFlag {
@@ -186,10 +157,11 @@ class CudaKernels final : public EntropicKernels {
     OT_RETURN_IF_ERROR(Check(cudaSetDevice(device_), "cudaSetDevice"));
     const PackedBatch packed = PackBatch(items);
     const long count = static_cast<long>(packed.problems.size());
-    Bytes problems, blocks;
+    DeviceArray<BlockProblem> problems;
+    DeviceArray<BlockOutcome> blocks;
     Buffer coords, weights, scratch;
-    OT_RETURN_IF_ERROR(problems.Reserve(count * sizeof(BlockProblem)));
-    OT_RETURN_IF_ERROR(blocks.Reserve(count * sizeof(BlockOutcome)));
+    OT_RETURN_IF_ERROR(problems.Reserve(count));
+    OT_RETURN_IF_ERROR(blocks.Reserve(count));
     OT_RETURN_IF_ERROR(coords.Reserve(packed.coords.size()));
     OT_RETURN_IF_ERROR(weights.Reserve(packed.weights.size()));
     OT_RETURN_IF_ERROR(scratch.Reserve(packed.scratch));
@@ -201,12 +173,11 @@ class CudaKernels final : public EntropicKernels {
                               packed.weights.size() * 8));
     CancelFlag flag;
     OT_RETURN_IF_ERROR(flag.Init());
-    OT_RETURN_IF_ERROR(Check(
-        LaunchBlockSinkhorn(static_cast<const BlockProblem*>(problems.get()),
-                            count, coords.get(), weights.get(), scratch.get(),
-                            flag.device(),
-                            static_cast<BlockOutcome*>(blocks.get()), stream_),
-        "launch"));
+    OT_RETURN_IF_ERROR(
+        Check(LaunchBlockSinkhorn(problems.get(), count, coords.get(),
+                                  weights.get(), scratch.get(), flag.device(),
+                                  blocks.get(), stream_),
+              "launch"));
     // Wait, polling the control every millisecond.
     absl::Status stop;
     for (;;) {
@@ -352,11 +323,10 @@ class CudaKernels final : public EntropicKernels {
         tasks_.Reserve((args.size() * sizeof(SoftMinTaskArgs) + 7) / 8));
     OT_RETURN_IF_ERROR(Upload(tasks_.get(), args.data(),
                               args.size() * sizeof(SoftMinTaskArgs)));
-    OT_RETURN_IF_ERROR(
-        Check(LaunchCloudRowSoftMins(
-                  reinterpret_cast<const SoftMinTaskArgs*>(tasks_.get()),
-                  static_cast<int>(args.size()), max_rows, d, eps, stream_),
-              "launch"));
+    OT_RETURN_IF_ERROR(Check(
+        LaunchCloudRowSoftMins(tasks_.get(), static_cast<int>(args.size()),
+                               max_rows, d, eps, stream_),
+        "launch"));
     for (size_t k = 0; k < tasks.size(); ++k) {
       tasks[k].out->resize(args[k].a.n);
       OT_RETURN_IF_ERROR(Check(
@@ -466,7 +436,7 @@ class CudaKernels final : public EntropicKernels {
   mutable bool used_float32_ = false;
   // Fused reductions: the sources of the job's task sets, and the task table.
   mutable std::vector<std::unique_ptr<Clouds>> fused_;
-  mutable Buffer tasks_;
+  mutable DeviceArray<SoftMinTaskArgs> tasks_;
   mutable const void* uploaded_ = nullptr;
   mutable CloudArgs cloud_{};
   mutable bool dense_ = false;
@@ -502,7 +472,8 @@ class CudaSliced final : public SlicedKernels {
     const Eigen::VectorXd wa = a, wb = b;
     Buffer dx, dy, da, db, dirs, out;
     Buffer px, py, pxs, pys, wx, wy, wxs, wys;
-    Bytes xo, yo, temp;
+    DeviceArray<long> xo, yo;
+    DeviceArray<unsigned char> temp;
     for (auto [buf, size] : {std::pair{&dx, n * d},
                              {&dy, m * d},
                              {&da, n},
@@ -519,8 +490,8 @@ class CudaSliced final : public SlicedKernels {
                              {&wys, chunk * m}}) {
       OT_RETURN_IF_ERROR(buf->Reserve(size));
     }
-    OT_RETURN_IF_ERROR(xo.Reserve((chunk + 1) * sizeof(long)));
-    OT_RETURN_IF_ERROR(yo.Reserve((chunk + 1) * sizeof(long)));
+    OT_RETURN_IF_ERROR(xo.Reserve(chunk + 1));
+    OT_RETURN_IF_ERROR(yo.Reserve(chunk + 1));
     size_t temp_bytes = 0;
     OT_RETURN_IF_ERROR(
         Check(SlicedTempBytes(n, m, chunk, &temp_bytes), "sort size"));
@@ -554,8 +525,8 @@ class CudaSliced final : public SlicedKernels {
                            wy.get(),
                            wxs.get(),
                            wys.get(),
-                           static_cast<long*>(xo.get()),
-                           static_cast<long*>(yo.get()),
+                           xo.get(),
+                           yo.get(),
                            temp.get(),
                            temp_bytes,
                            out.get()};
