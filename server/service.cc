@@ -202,22 +202,22 @@ ot::v1::Device DevicePreference(const Request& request) {
 // The reduction precision a request asks for (float32 when a batch item
 // does).
 template <typename Request>
-otcore::gpu::Precision PrecisionOf(const Request& request) {
+otcore::Precision PrecisionOf(const Request& request) {
   auto of = [](ot::v1::Precision p) {
-    return p == ot::v1::PRECISION_FLOAT32 ? otcore::gpu::Precision::kFloat32
-                                          : otcore::gpu::Precision::kFloat64;
+    return p == ot::v1::PRECISION_FLOAT32 ? otcore::Precision::kFloat32
+                                          : otcore::Precision::kFloat64;
   };
   if constexpr (requires { request.options().precision(); }) {
     return of(request.options().precision());
   } else if constexpr (requires { request.items(0).options().precision(); }) {
     for (const auto& item : request.items()) {
-      if (of(item.options().precision()) == otcore::gpu::Precision::kFloat32) {
-        return otcore::gpu::Precision::kFloat32;
+      if (of(item.options().precision()) == otcore::Precision::kFloat32) {
+        return otcore::Precision::kFloat32;
       }
     }
-    return otcore::gpu::Precision::kFloat64;
+    return otcore::Precision::kFloat64;
   } else {
-    return otcore::gpu::Precision::kFloat64;
+    return otcore::Precision::kFloat64;
   }
 }
 
@@ -259,20 +259,31 @@ struct DeviceKernels {
   std::unique_ptr<otcore::SlicedKernels> sliced;
 };
 
+// The CPU's kernels at `precision` (none needed for float64: the solvers'
+// default).
+DeviceKernels CpuKernels(otcore::Precision precision,
+                         otcore::SolveControl* control) {
+  if (precision == otcore::Precision::kFloat64) return {};
+  DeviceKernels k;
+  k.entropic = otcore::MakeCpuEntropicKernels(precision);
+  control->set_entropic_kernels(k.entropic.get());
+  return k;
+}
+
 // On a GPU placement: the device's kernels, set on `control`. Where the
 // device cannot make them the job runs on the CPU and `device` says so.
 DeviceKernels AttachKernels(const ServiceEnv& env, const Placement& placement,
-                            otcore::gpu::Precision precision,
+                            otcore::Precision precision,
                             otcore::SolveControl* control,
                             std::string* device) {
   *device = placement.device;
-  if (!placement.gpu) return {};
+  if (!placement.gpu) return CpuKernels(precision, control);
   const int id = env.gpus->device_id(placement.slot);
   auto entropic = env.gpus->backend().Kernels(id, precision);
   auto sliced = env.gpus->backend().Sliced(id);
   if (!entropic.ok() || !sliced.ok()) {
     *device = "cpu";
-    return {};
+    return CpuKernels(precision, control);
   }
   control->set_entropic_kernels(entropic->get());
   control->set_sliced_kernels(sliced->get());

@@ -2,8 +2,10 @@
 // primal pass.
 #include "core/entropic/kernels.h"
 
+#include <atomic>
 #include <limits>
 
+#include "core/entropic/cloud_softmin.h"
 #include "core/entropic/softmin.h"
 
 namespace otcore {
@@ -11,16 +13,32 @@ namespace {
 
 class CpuKernels final : public EntropicKernels {
  public:
+  explicit CpuKernels(Precision precision) : precision_(precision) {}
+
   absl::string_view name() const override { return "cpu"; }
+  absl::string_view precision() const override {
+    return used_float32_.load(std::memory_order_relaxed) ? "float32"
+                                                         : "float64";
+  }
 
   void RowSoftMin(const CostSource& c, const Eigen::ArrayXd& h,
                   const Eigen::ArrayXd& log_w, double eps, Eigen::ArrayXd* out,
                   const SolveControl& control) const override {
+    // Squared-Euclidean clouds take the fused SIMD kernel; the rest the
+    // generic tiles.
+    if (FusesCloudSoftMin(c)) {
+      const bool f32 = precision_ == Precision::kFloat32;
+      if (f32) used_float32_.store(true, std::memory_order_relaxed);
+      return FusedCloudRowSoftMin(c, h, log_w, eps, f32, out, &control);
+    }
     otcore::RowSoftMin(c, h, log_w, eps, out, &control);
   }
   void ColSoftMin(const CostSource& c, const Eigen::ArrayXd& h,
                   const Eigen::ArrayXd& log_w, double eps, Eigen::ArrayXd* out,
                   const SolveControl& control) const override {
+    if (FusesCloudSoftMin(c)) {
+      return RowSoftMin(c.Transposed(), h, log_w, eps, out, control);
+    }
     otcore::ColSoftMin(c, h, log_w, eps, out, &control);
   }
 
@@ -45,13 +63,21 @@ class CpuKernels final : public EntropicKernels {
       }
     });
   }
+
+ private:
+  const Precision precision_;
+  mutable std::atomic<bool> used_float32_{false};
 };
 
 }  // namespace
 
 const EntropicKernels& CpuEntropicKernels() {
-  static const CpuKernels* const kernels = new CpuKernels();
+  static const CpuKernels* const kernels = new CpuKernels(Precision::kFloat64);
   return *kernels;
+}
+
+std::unique_ptr<EntropicKernels> MakeCpuEntropicKernels(Precision precision) {
+  return std::make_unique<CpuKernels>(precision);
 }
 
 const EntropicKernels& KernelsFor(const SolveControl& control) {

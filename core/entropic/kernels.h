@@ -7,6 +7,7 @@
 #ifndef OTSERVE_CORE_ENTROPIC_KERNELS_H_
 #define OTSERVE_CORE_ENTROPIC_KERNELS_H_
 
+#include <memory>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -46,6 +47,13 @@ struct SoftMinTask {
   const Eigen::ArrayXd* log_w;
   Eigen::ArrayXd* out;
 };
+
+// The arithmetic of a job's soft-min reductions: float64, or float32 where
+// the kernels have a reduced-precision path (CPU: float32 exponentials of
+// point-cloud reductions; GPU: float32 distances and exponentials), always
+// with float64 accumulation. The primal pass that gives the reported values
+// and marginals stays float64.
+enum class Precision { kFloat64, kFloat32 };
 
 class EntropicKernels {
  public:
@@ -104,8 +112,11 @@ class EntropicKernels {
   }
 };
 
-// The CPU kernels (always available).
+// The CPU kernels (always available), float64.
 const EntropicKernels& CpuEntropicKernels();
+// CPU kernels for one job at `precision`: precision() says "float32" once a
+// float32 reduction has run (point clouds; dense costs stay float64).
+std::unique_ptr<EntropicKernels> MakeCpuEntropicKernels(Precision precision);
 
 // The kernels a solve runs on: those set on `control`, else the CPU's.
 const EntropicKernels& KernelsFor(const SolveControl& control);

@@ -26,10 +26,8 @@ struct GpuDevice {
   int compute_major = 0, compute_minor = 0;
 };
 
-// The arithmetic of a job's soft-min reductions on a device: float64, or
-// float32 distances and exponentials with float64 accumulation (the primal
-// pass that gives the reported values and marginals stays float64).
-enum class Precision { kFloat64, kFloat32 };
+// The reduction precision (core/entropic/kernels.h).
+using otcore::Precision;
 
 class GpuBackend {
  public:

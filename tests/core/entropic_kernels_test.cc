@@ -10,10 +10,12 @@
 
 #include "core/barycenter/fixed_support.h"
 #include "core/common/cost.h"
+#include "core/entropic/cloud_softmin.h"
 #include "core/entropic/divergence.h"
 #include "core/entropic/kernels.h"
 #include "core/entropic/relaxation.h"
 #include "core/entropic/sinkhorn.h"
+#include "core/entropic/softmin.h"
 #include "tests/core/test_util.h"
 
 namespace otcore {
@@ -119,6 +121,93 @@ TEST(EntropicKernelsTest, CpuPrimalPassIsThePlanFormula) {
       EXPECT_NEAR(row_cost(i), rc, 1e-13 * (1 + rc));
     }
   }
+}
+
+// The fused SIMD reduction over clouds against the dense reduction of the
+// formed cost: shapes off the packet and tile sizes, zero weights, clouds far
+// from the origin, small and large epsilon; float32 exponentials within their
+// documented 4e-6 per term.
+TEST(EntropicKernelsTest, FusedCloudSoftMinMatchesTheDenseReduction) {
+  std::mt19937_64 rng(7);
+  struct Case {
+    int n, m, d;
+    double eps, offset;
+  };
+  for (const Case& k :
+       {Case{1, 1, 1, 0.5, 0.0}, Case{7, 33, 3, 0.01, 0.0},
+        Case{37, 1030, 2, 0.05, 1e3}, Case{65, 300, 16, 10.0, -5.0},
+        Case{20, 2049, 3, 1.0, 0.0}}) {
+    RowMatrix x = RandomPoints(k.n, k.d, rng), y = RandomPoints(k.m, k.d, rng);
+    x.array() += k.offset;
+    y.array() += k.offset + 0.3;
+    const RowMatrix cost = PairwiseCost(x, y, {});
+    const CostSource clouds = CostSource::Clouds(x, y, {});
+    ASSERT_TRUE(FusesCloudSoftMin(clouds));
+    Eigen::ArrayXd wy = RandomWeights(k.m, rng).array();
+    if (k.m > 2) wy(1) = 0.0;
+    const Eigen::ArrayXd log_w = wy.log();
+    const Eigen::ArrayXd h = Eigen::ArrayXd::Random(k.m) * 3.0 * k.eps;
+    Eigen::ArrayXd want, got, got32;
+    RowSoftMin(MatrixView(cost), h, log_w, k.eps, &want);
+    FusedCloudRowSoftMin(clouds, h, log_w, k.eps, false, &got, nullptr);
+    FusedCloudRowSoftMin(clouds, h, log_w, k.eps, true, &got32, nullptr);
+    // Row entries of size up to ||x||^2: the error scale of the exponent.
+    const double scale = 1.0 + cost.maxCoeff();
+    double worst32 = 0.0;
+    for (int i = 0; i < k.n; ++i) {
+      EXPECT_NEAR(got(i), want(i), 1e-12 * scale) << k.n << " " << i;
+      EXPECT_NEAR(got32(i), want(i), 1e-5 * k.eps + 1e-12 * scale) << i;
+      worst32 = std::max(worst32, std::abs(got32(i) - want(i)));
+    }
+    if (k.m > 1) {
+      EXPECT_GT(worst32, 0.0);  // the float32 path ran
+    }
+    // Columns: the CPU kernels reduce the transposed clouds the same way.
+    const Eigen::ArrayXd hx = Eigen::ArrayXd::Random(k.n) * k.eps;
+    const Eigen::ArrayXd log_wx = RandomWeights(k.n, rng).array().log();
+    SolveControl control;
+    RowSoftMin(MatrixView(RowMatrix(cost.transpose())), hx, log_wx, k.eps,
+               &want);
+    CpuEntropicKernels().ColSoftMin(clouds, hx, log_wx, k.eps, &got, control);
+    for (int j = 0; j < k.m; ++j) {
+      EXPECT_NEAR(got(j), want(j), 1e-12 * scale) << j;
+    }
+  }
+}
+
+// PRECISION_FLOAT32 on the CPU: the same solve within float32's reach, and
+// the kernels say "float32" only once a float32 reduction ran; a tolerance
+// below float32's reach ends honestly unconverged.
+TEST(EntropicKernelsTest, Float32CpuKernelsSolveCloudsCloseToFloat64) {
+  std::mt19937_64 rng(11);
+  const RowMatrix x = RandomPoints(300, 3, rng), y = RandomPoints(200, 3, rng);
+  const Eigen::VectorXd a = Uniform(300), b = Uniform(200);
+  SinkhornOptions options;
+  options.epsilon = 0.02;
+  options.tolerance = 1e-6;
+  SolveControl plain, reduced;
+  const auto f32 = MakeCpuEntropicKernels(Precision::kFloat32);
+  reduced.set_entropic_kernels(f32.get());
+  const RowMatrix cost = PairwiseCost(x, y, {});
+  ASSERT_TRUE(SolveSinkhorn(a, b, cost, options, reduced).ok());
+  EXPECT_EQ(f32->precision(), "float64");  // dense costs stay float64
+  const CostSource clouds = CostSource::Clouds(x, y, {});
+  auto want = SolveSinkhorn(a, b, clouds, options, plain);
+  auto got = SolveSinkhorn(a, b, clouds, options, reduced);
+  ASSERT_TRUE(want.ok() && got.ok());
+  EXPECT_EQ(f32->precision(), "float32");
+  EXPECT_TRUE(got->summary.converged());
+  EXPECT_NEAR(got->cost, want->cost, 1e-6 * want->cost);
+  EXPECT_NEAR(got->regularized_cost, want->regularized_cost,
+              1e-6 * std::abs(want->regularized_cost));
+  EXPECT_NE(got->cost, want->cost);
+  EXPECT_LE(got->summary.marginal_error, 1e-6);
+  options.tolerance = 1e-11;
+  options.max_iterations = 400;
+  got = SolveSinkhorn(a, b, clouds, options, reduced);
+  ASSERT_TRUE(got.ok());
+  EXPECT_FALSE(got->summary.converged());
+  EXPECT_GT(got->summary.marginal_error, 1e-11);
 }
 
 TEST(EntropicKernelsTest, OneMatrixFreeRule) {

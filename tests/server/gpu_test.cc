@@ -81,6 +81,24 @@ TEST_F(GpuServiceTest, WithoutGpusGpuRequestsFailAndAutoRunsOnTheCpu) {
   EXPECT_EQ(r.diagnostics().precision(), "float64");
 }
 
+// PRECISION_FLOAT32 on a CPU placement: float32 exponentials for clouds,
+// reported, and the value within float32's reach of the float64 one.
+TEST_F(GpuServiceTest, CpuPlacementsReduceInFloat32WhenAsked) {
+  FakeGpuBackend none(/*devices=*/0, 0);
+  Start(&none, "all");
+  ot::v1::DistanceRequest r64 =
+      Clouds(120, ot::v1::METHOD_SINKHORN, ot::v1::DEVICE_CPU);
+  ot::v1::DistanceRequest r32 = r64;
+  r32.mutable_options()->set_precision(ot::v1::PRECISION_FLOAT32);
+  ot::v1::DistanceResponse a, b;
+  ASSERT_TRUE(Distance(r64, &a).ok());
+  ASSERT_TRUE(Distance(r32, &b).ok());
+  EXPECT_EQ(a.diagnostics().precision(), "float64");
+  EXPECT_EQ(b.diagnostics().precision(), "float32");
+  EXPECT_EQ(b.diagnostics().device(), "cpu");
+  EXPECT_NEAR(b.value(), a.value(), 1e-5 * a.value());
+}
+
 TEST_F(GpuServiceTest, GpuJobsRunOnTheDeviceWithTheSameAnswer) {
   FakeGpuBackend fake(/*devices=*/2, int64_t{1} << 30);
   Start(&fake, "all");
