@@ -2,6 +2,7 @@
 #include "core/barycenter/fixed_support.h"
 
 #include <cmath>
+#include <optional>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
@@ -13,6 +14,82 @@
 #include "core/entropic/kernels.h"
 
 namespace otcore {
+namespace {
+
+// Row blocks of the kernel products handed to the parallel-for.
+constexpr int64_t kRowsPerTask = 64;
+// Kernel entries below exp(-708) are zeros, and products below kMinProduct
+// (near the subnormal range, where scalings lose precision) hand the solve to
+// the log domain.
+constexpr double kMinExponent = -708.0;
+constexpr double kMinProduct = 1e-280;
+
+// The Bregman iteration in the exp domain on a dense cost (POT's form): the
+// Gibbs kernel K = exp(-C / eps) once, then per sweep two products with all
+// histograms at once, U = A / (K V) and K^T U, split in row blocks across the
+// control's parallel-for. Returns nullopt when a product underflows or
+// overflows (then the caller runs the log domain, exact at any epsilon).
+absl::StatusOr<std::optional<FixedSupportBarycenterResult>> ExpDomain(
+    const Eigen::MatrixXd& a, const Eigen::ArrayXd& w, const MatrixView& cost,
+    const FixedSupportBarycenterOptions& options, const SolveControl& control,
+    absl::Time start) {
+  const Eigen::Index n = cost.rows(), m = cost.cols(), k_count = a.cols();
+  const double eps = options.epsilon;
+  RowMatrix kernel(n, m);
+  control.ParallelRange(n, kRowsPerTask, [&](int64_t begin, int64_t end) {
+    // Exact zeros below the normal range (Eigen's exp clamps its argument, so
+    // exp(-1000) would read 1.7e-308).
+    const auto x = -cost.middleRows(begin, end - begin).array() / eps;
+    kernel.middleRows(begin, end - begin) =
+        (x < kMinExponent).select(0.0, x.exp()).matrix();
+  });
+  Eigen::MatrixXd v = Eigen::MatrixXd::Ones(m, k_count), u(n, k_count),
+                  ktu(m, k_count);
+  Eigen::ArrayXd log_bar(m);
+  FixedSupportBarycenterResult result;
+  Summary& s = result.summary;
+  s.termination = Termination::kIterationLimit;
+  s.epsilon = eps;
+  for (int64_t it = 1; it <= options.max_iterations; ++it) {
+    RETURN_IF_ERROR(control.Check());
+    control.ParallelRange(n, kRowsPerTask, [&](int64_t begin, int64_t end) {
+      const Eigen::Index rows = end - begin;
+      u.middleRows(begin, rows).noalias() = kernel.middleRows(begin, rows) * v;
+      u.middleRows(begin, rows) =
+          a.middleRows(begin, rows).array() / u.middleRows(begin, rows).array();
+    });
+    if (!u.allFinite() || (u.array() > a.array() / kMinProduct).any()) {
+      return std::nullopt;
+    }
+    control.ParallelRange(m, kRowsPerTask, [&](int64_t begin, int64_t end) {
+      ktu.middleRows(begin, end - begin).noalias() =
+          kernel.middleCols(begin, end - begin).transpose() * u;
+    });
+    if (!ktu.allFinite() || !(ktu.array() > kMinProduct).all()) {
+      return std::nullopt;
+    }
+    // bar = prod_k (K^T u_k)^w_k; each plan's second marginal is v_k K^T u_k.
+    log_bar = (ktu.array().log().matrix() * w.matrix()).array();
+    const Eigen::ArrayXd bar = log_bar.exp();
+    double err = 0.0;
+    for (Eigen::Index k = 0; k < k_count; ++k) {
+      err = std::max(err,
+                     (v.col(k).array() * ktu.col(k).array() - bar).abs().sum());
+      v.col(k) = (bar / ktu.col(k).array()).matrix();
+    }
+    if (EndSweep(it, err, options.tolerance, eps, start, control, &s)) break;
+  }
+  if (s.termination == Termination::kNumericalError) return std::nullopt;
+  result.weights = log_bar.exp().matrix();
+  FinishSummary(start, &s);
+  return result;
+}
+
+}  // namespace
+
+bool FixedSupportUsesKernelMatrix(bool dense_cost, bool debiased) {
+  return dense_cost && !debiased;
+}
 
 absl::Status FixedSupportBarycenterOptions::Validate() const {
   RETURN_IF_ERROR(CheckPositive(epsilon, "options.epsilon"));
@@ -60,6 +137,17 @@ absl::StatusOr<FixedSupportBarycenterResult> FixedSupportBarycenter(
   }
   const Eigen::ArrayXd w = lambdas.array() / lambdas.sum();
   const double eps = options.epsilon;
+  // Dense costs on the CPU: the exp-domain products first.
+  const bool exp_domain =
+      FixedSupportUsesKernelMatrix(cost.is_dense(), options.debiased) &&
+      !cost.transposed() && control.entropic_kernels() == nullptr;
+  if (exp_domain) {
+    Eigen::MatrixXd a(n, k_count);
+    for (Eigen::Index k = 0; k < k_count; ++k) a.col(k) = log_a[k].exp();
+    ASSIGN_OR_RETURN(auto fast,
+                     ExpDomain(a, w, cost.matrix(), options, control, start));
+    if (fast) return *std::move(fast);
+  }
   const EntropicKernels& kernels = KernelsFor(control);
   const Eigen::ArrayXd zeros_n = Eigen::ArrayXd::Zero(n);
   const Eigen::ArrayXd zeros_m = Eigen::ArrayXd::Zero(m);
@@ -112,6 +200,10 @@ absl::StatusOr<FixedSupportBarycenterResult> FixedSupportBarycenter(
     if (EndSweep(it, err, options.tolerance, eps, start, control, &s)) break;
   }
   result.weights = log_bar.exp().matrix();
+  if (exp_domain) {
+    s.message = absl::StrCat(s.message, s.message.empty() ? "" : "; ",
+                             "log domain (kernel products under/overflowed)");
+  }
   FinishSummary(start, &s);
   return result;
 }

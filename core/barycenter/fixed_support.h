@@ -1,6 +1,9 @@
 // Entropic barycenter of histograms on a shared support by iterative Bregman
-// projections (Benamou et al. 2015), in the log domain so small epsilons stay
-// finite. Thread-compatible.
+// projections (Benamou et al. 2015): on a dense cost in the exp domain with
+// the Gibbs kernel formed once (matrix products over all histograms, as POT),
+// restarted in the log domain when a product leaves the range of doubles;
+// point clouds, the debiased form and device kernels run in the log domain.
+// Thread-compatible.
 #ifndef OTSERVE_CORE_BARYCENTER_FIXED_SUPPORT_H_
 #define OTSERVE_CORE_BARYCENTER_FIXED_SUPPORT_H_
 
@@ -38,6 +41,10 @@ struct FixedSupportBarycenterResult {
 // for POT's ot.bregman.barycenter).
 // The cost may be a point-cloud source (reduced matrix-free, no n x m matrix).
 // The reductions run on the control's entropic kernels.
+// Whether a solve forms the n x m Gibbs kernel (doubles) beside a dense cost:
+// the exp-domain path, for dense costs without debiasing.
+bool FixedSupportUsesKernelMatrix(bool dense_cost, bool debiased);
+
 absl::StatusOr<FixedSupportBarycenterResult> FixedSupportBarycenter(
     const MatrixView& histograms, const VectorView& lambdas,
     const CostSource& cost, const FixedSupportBarycenterOptions& options,

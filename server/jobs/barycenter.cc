@@ -326,12 +326,16 @@ class FixedSupportBarycenterJob final : public BarycenterJob {
     const int64_t n =
         explicit_cost ? job->matrix_.rows() : job->support_.rows();
     job->histograms_.resize(n, k_count);
+    // Histograms and potentials; the formed cost of dense supports; the
+    // Gibbs kernel of the exp-domain path.
+    const bool dense =
+        explicit_cost || !otcore::PreferMatrixFree(n, n, job->support_.cols());
+    const int64_t m = explicit_cost ? job->matrix_.cols() : n;
     job->working_bytes_ =
-        8 *
-        (n * k_count * 5 + (otcore::PreferMatrixFree(
-                                n, n, explicit_cost ? 0 : job->support_.cols())
-                                ? 0
-                                : n * n));
+        8 * (n * k_count * 5 + (dense && !explicit_cost ? n * m : 0) +
+             (otcore::FixedSupportUsesKernelMatrix(dense, request.debiased())
+                  ? n * m
+                  : 0));
     for (int k = 0; k < k_count; ++k) {
       const std::string field = MeasureField(k) + ".weights";
       ArrayData w;

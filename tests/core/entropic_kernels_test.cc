@@ -94,6 +94,48 @@ TEST(EntropicKernelsTest, SolversRunOnTheControlsKernelsWithTheSameResult) {
   EXPECT_GT(kernels.rows.load(), rows_before);
 }
 
+// The fixed-support barycenter on a dense cost runs the exp-domain products;
+// the log domain (device kernels, or when the kernel underflows) gives the
+// same barycenter, and the restart says so.
+TEST(EntropicKernelsTest, ExpDomainBarycenterMatchesTheLogDomain) {
+  std::mt19937_64 rng(41);
+  const RowMatrix x = RandomPoints(60, 2, rng);
+  const RowMatrix cost = PairwiseCost(x, x, {});
+  const RowMatrix hist = (RowMatrix(60, 3) << RandomWeights(60, rng),
+                          RandomWeights(60, rng), RandomWeights(60, rng))
+                             .finished();
+  const Eigen::VectorXd lambdas = Eigen::Vector3d(1, 2, 3);
+  FixedSupportBarycenterOptions o;
+  o.tolerance = 1e-11;
+  SolveControl cpu, log_domain;
+  CountingKernels kernels;
+  log_domain.set_entropic_kernels(&kernels);
+  for (double eps : {0.5, 0.05}) {
+    o.epsilon = eps;
+    auto fast = FixedSupportBarycenter(hist, lambdas, cost, o, cpu);
+    auto slow = FixedSupportBarycenter(hist, lambdas, cost, o, log_domain);
+    ASSERT_TRUE(fast.ok() && slow.ok());
+    EXPECT_TRUE(fast->summary.converged());
+    EXPECT_EQ(fast->summary.message, "");
+    EXPECT_LE((fast->weights - slow->weights).lpNorm<1>(), 1e-10) << eps;
+    EXPECT_NEAR(fast->weights.sum(), 1.0, 1e-10);
+  }
+  EXPECT_GT(kernels.rows.load(), 0);
+  // exp(-C / eps) underflows for every pair (a cost shifted by 1): the
+  // products vanish and the log domain takes over, with the log domain's
+  // answer.
+  o.epsilon = 1e-3;
+  o.max_iterations = 50;
+  const RowMatrix shifted = cost.array() + 1.0;
+  auto restarted = FixedSupportBarycenter(hist, lambdas, shifted, o, cpu);
+  auto logged = FixedSupportBarycenter(hist, lambdas, shifted, o, log_domain);
+  ASSERT_TRUE(restarted.ok() && logged.ok());
+  EXPECT_NE(restarted->summary.message.find("log domain"), std::string::npos)
+      << restarted->summary.message;
+  EXPECT_TRUE(restarted->weights.allFinite());
+  EXPECT_EQ(restarted->weights, logged->weights);
+}
+
 TEST(EntropicKernelsTest, CpuPrimalPassIsThePlanFormula) {
   std::mt19937_64 rng(32);
   const RowMatrix x = RandomPoints(13, 3, rng), y = RandomPoints(9, 3, rng);
