@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "core/common/cost.h"
 #include "core/common/status_macros.h"
+#include "core/entropic/kernel_cache.h"
 #include "core/entropic/kernels.h"
 #include "core/entropic/sinkhorn.h"
 #include "core/exact/network_simplex.h"
@@ -203,12 +204,16 @@ Footprint ExactFootprint(const TransportProblem& p, const TransportOptions&) {
   return {p.n() * p.m(), 0};
 }
 
-// The cost (unless matrix-free) and the dense plan when asked for.
+// The cost (unless matrix-free), the dense plan when asked for, and the
+// kernel small solves keep in memory (KernelCache).
 Footprint EntropicFootprint(const TransportProblem& p,
                             const TransportOptions& o) {
   const int64_t nm = p.n() * p.m();
   const bool matrix_free = RunsMatrixFree(p, InfoOf(o.method));
-  return {(matrix_free ? 0 : nm) + (o.compute_plan ? nm : 0), 0};
+  Footprint f;
+  f.entries = (matrix_free ? 0 : nm) + (o.compute_plan ? nm : 0);
+  f.cache_entries = KernelCache::Applies(p.n(), p.m()) ? nm : 0;
+  return f;
 }
 
 Footprint NoFootprint(const TransportProblem&, const TransportOptions&) {

@@ -116,6 +116,9 @@ struct Footprint {
   int64_t dense_dimension = 0;
   // The request field that sets these sizes (for error messages).
   absl::string_view field = "source";
+  // Doubles held only to go faster (the in-memory kernel of small Sinkhorn
+  // solves, KernelCache): charged to memory, not to max_cost_entries.
+  int64_t cache_entries = 0;
 };
 // For the resolved method (the MethodInfo's footprint function).
 Footprint TransportFootprint(const TransportProblem& problem,

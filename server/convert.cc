@@ -281,7 +281,7 @@ absl::Status DecodeTransport(const TransportFields& f, const Limits& limits,
   CheckMaxDenseDimension(footprint.dense_dimension, footprint.field, limits,
                          &v);
   if (!v.empty()) return v.ToStatus();
-  out->working_bytes = 8 * footprint.entries;
+  out->working_bytes = 8 * (footprint.entries + footprint.cache_entries);
   for (const ArrayData* a : {&out->x, &out->y, &out->a, &out->b,
                              &out->cost_matrix, &out->directions}) {
     out->working_bytes += a->owned_bytes();

@@ -13,6 +13,7 @@
 #include "core/common/cost.h"
 #include "core/common/status_macros.h"
 #include "core/common/validate.h"
+#include "core/entropic/kernel_cache.h"
 #include "core/entropic/kernels.h"
 #include "core/entropic/relaxation.h"
 #include "core/entropic/softmin.h"
@@ -32,6 +33,18 @@ struct Setup {
   bool balanced;
   double mass;  // sum a
   Eigen::ArrayXd wa, wb, log_a, log_b;
+  // The in-memory kernel of small CPU solves (null: every reduction by the
+  // kernels).
+  KernelCache* cache = nullptr;
+  // The iteration's reductions (the final pass always uses the kernels).
+  void Rows(const Eigen::ArrayXd& g, double eps, Eigen::ArrayXd* out) const {
+    if (cache) return cache->RowSoftMin(g, log_b, eps, out);
+    kernels.RowSoftMin(cost, g, log_b, eps, out, control);
+  }
+  void Cols(const Eigen::ArrayXd& f, double eps, Eigen::ArrayXd* out) const {
+    if (cache) return cache->ColSoftMin(f, log_a, eps, out);
+    kernels.ColSoftMin(cost, f, log_a, eps, out, control);
+  }
   // Unbalanced updates are the balanced ones damped by lambda / (lambda + e).
   double Damping(double e) const {
     return balanced ? 1.0
@@ -49,7 +62,7 @@ struct Iterate {
 
 // g = damping x the column soft-min of f (the exact column update).
 void FitColumns(const Setup& su, double eps, Iterate* x) {
-  su.kernels.ColSoftMin(su.cost, x->f, su.log_a, eps, &x->g, su.control);
+  su.Cols(x->f, eps, &x->g);
   x->g *= su.Damping(eps);
 }
 
@@ -70,7 +83,7 @@ absl::StatusOr<Termination> RunStage(const Setup& su, double eps,
   bool exact_g = true;
   for (;;) {
     RETURN_IF_ERROR(su.control.Check());
-    su.kernels.RowSoftMin(su.cost, x->g, su.log_b, eps, &x->f_next, su.control);
+    su.Rows(x->g, eps, &x->f_next);
     if (su.balanced) {
       x->err = RowMarginalError(su.wa, x->f, x->f_next, eps) / su.mass;
     } else {
@@ -92,7 +105,7 @@ absl::StatusOr<Termination> RunStage(const Setup& su, double eps,
     if (exact_g) relax.Observe(stage_it, x->err);
     const double omega = relax.omega();
     x->f += omega * (x->f_next - x->f);
-    su.kernels.ColSoftMin(su.cost, x->f, su.log_a, eps, &x->g_fit, su.control);
+    su.Cols(x->f, eps, &x->g_fit);
     exact_g = relax.ExactNext(stage_it, x->err, tolerance);
     if (exact_g) {
       x->g = x->g_fit * damp;
@@ -188,12 +201,17 @@ absl::StatusOr<SinkhornResult> SolveSinkhorn(const VectorView& a,
   const Eigen::ArrayXd wb = balanced
                                 ? Eigen::ArrayXd(b.array() * (mass / b.sum()))
                                 : Eigen::ArrayXd(b.array());
-  const Setup su{cost,    KernelsFor(control),
-                 options, control,
-                 start,   balanced,
-                 mass,    wa,
-                 wb,      wa.log(),
-                 wb.log()};
+  Setup su{cost,    KernelsFor(control),
+           options, control,
+           start,   balanced,
+           mass,    wa,
+           wb,      wa.log(),
+           wb.log()};
+  // Small problems on the CPU iterate on their kernel in memory.
+  std::optional<KernelCache> cache;
+  if (control.entropic_kernels() == nullptr && KernelCache::Applies(n, m)) {
+    su.cache = &cache.emplace(cost, su.kernels, control);
+  }
 
   // Epsilon scaling: from max(eps, the cost range) down to eps by halves,
   // warm-starting the potentials; not with a given initial f.

@@ -174,6 +174,9 @@ absl::StatusOr<GromovResult> SolveGromov(
         s.termination = Termination::kConverged;
         break;
       }
+      // Every outer step is long at small epsilon: each one is reported.
+      control.Report({it, s.stopping_value, options.epsilon,
+                      absl::ToDoubleSeconds(absl::Now() - start)});
     } else {
       // Frank-Wolfe: direction from the exact LP on the gradient, then the
       // exact line search on the quadratic objective along it.
@@ -205,7 +208,7 @@ absl::StatusOr<GromovResult> SolveGromov(
         break;
       }
     }
-    if (it % 10 == 0) {
+    if (options.epsilon == 0 && it % 10 == 0) {
       control.Report({it, s.stopping_value, options.epsilon,
                       absl::ToDoubleSeconds(absl::Now() - start)});
     }

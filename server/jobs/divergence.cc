@@ -3,6 +3,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "core/common/validate.h"
+#include "core/entropic/kernel_cache.h"
 #include "core/maps.h"
 #include "server/jobs/common.h"
 #include "server/jobs/jobs.h"
@@ -69,7 +70,10 @@ absl::StatusOr<std::unique_ptr<DivergenceJob>> DivergenceJob::Decode(
       otcore::DivergenceDenseEntries(p.n(), p.m(), p.x->cols(), options.kind);
   CheckMaxCostEntries(dense, "source", context.limits, &v);
   if (!v.empty()) return v.ToStatus();
-  job->working_bytes_ = job->decoded_.working_bytes + 8 * dense;
+  // The formed costs, and the cross solve's in-memory kernel (KernelCache).
+  const int64_t cached =
+      otcore::KernelCache::Applies(p.n(), p.m()) ? p.n() * p.m() : 0;
+  job->working_bytes_ = job->decoded_.working_bytes + 8 * (dense + cached);
   return job;
 }
 

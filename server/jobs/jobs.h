@@ -143,10 +143,11 @@ class GromovJob {
   static absl::StatusOr<std::unique_ptr<GromovJob>> Decode(
       const Request& request, const DecodeContext& context);
   absl::Status Run(const RunContext& context, Response* response) const;
-  // Intra costs, the tensor product, the plan and its gradient.
+  // Intra costs, the tensor product, the plan and its gradient, the inner
+  // Sinkhorn's plan and its in-memory kernel.
   int64_t WorkingBytes() const {
     const int64_t n = source_.size(), m = target_.size();
-    return 8 * (n * n + m * m + 4 * n * m);
+    return 8 * (n * n + m * m + 5 * n * m);
   }
 
  private:
