@@ -36,12 +36,15 @@ constexpr int32_t kNone = -1;
 class TransportSimplex {
  public:
   TransportSimplex(const double* cost, int64_t stride,
-                   std::vector<int64_t> rows, std::vector<int64_t> cols,
+                   const std::vector<int64_t>& rows,
+                   const std::vector<int64_t>& cols,
                    const Eigen::VectorXd& supply, const Eigen::VectorXd& demand)
       : cost_(cost),
         stride_(stride),
-        rows_(std::move(rows)),
-        cols_(std::move(cols)),
+        rows_(rows),
+        cols_(cols),
+        supply_(supply),
+        demand_(demand),
         n_(static_cast<int32_t>(rows_.size())),
         m_(static_cast<int32_t>(cols_.size())),
         root_(n_ + m_),
@@ -57,17 +60,7 @@ class TransportSimplex {
     next_sib_.assign(nodes, kNone);
     prev_sib_.assign(nodes, kNone);
 
-    double max_cost = 0.0;
-    for (int32_t i = 0; i < n_; ++i) {
-      for (int32_t j = 0; j < m_; ++j) {
-        max_cost = std::max(max_cost, std::abs(Cost(i, j)));
-      }
-    }
-    // Artificial arcs root <-> node: cost 0 out of sources, a prohibitive cost
-    // into sinks, so they carry flow only while that is unavoidable.
-    art_cost_ = (max_cost + 1.0) * (n_ + m_);
-    // Reduced costs within this band of zero count as zero (rounding).
-    tolerance_ = 1e-12 * std::max(max_cost, 1e-300);
+    SetCostScale();
     for (int32_t u = 0; u < n_ + m_; ++u) {
       const bool source = u < n_;
       parent_[u] = root_;
@@ -80,6 +73,30 @@ class TransportSimplex {
     }
     block_size_ = std::max<int64_t>(
         10, static_cast<int64_t>(std::ceil(std::sqrt(double(num_arcs_)))));
+  }
+
+  // Whether this basis was built for these weights (then it is feasible for
+  // any cost on them).
+  bool SameWeights(const std::vector<int64_t>& rows,
+                   const std::vector<int64_t>& cols,
+                   const Eigen::VectorXd& supply,
+                   const Eigen::VectorXd& demand) const {
+    return rows == rows_ && cols == cols_ && supply == supply_ &&
+           demand == demand_;
+  }
+
+  // Moves the basis to a new cost of the same shape: potentials (and depths)
+  // recomputed down the tree; flows and the tree are kept.
+  void Rebind(const double* cost, int64_t stride) {
+    cost_ = cost;
+    stride_ = stride;
+    SetCostScale();
+    pi_[root_] = 0.0;
+    depth_[root_] = 0;
+    for (int32_t c = first_child_[root_]; c != kNone; c = next_sib_[c]) {
+      UpdateSubtree(c);
+    }
+    next_arc_ = 0;
   }
 
   // Runs pivots until optimal, the cap, or a control stop.
@@ -128,6 +145,21 @@ class TransportSimplex {
   double g(int32_t j) const { return pi_[n_ + j]; }
 
  private:
+  // The artificial arcs' cost and the reduced-cost tolerance from the cost.
+  void SetCostScale() {
+    double max_cost = 0.0;
+    for (int32_t i = 0; i < n_; ++i) {
+      for (int32_t j = 0; j < m_; ++j) {
+        max_cost = std::max(max_cost, std::abs(Cost(i, j)));
+      }
+    }
+    // Artificial arcs root <-> node: cost 0 out of sources, a prohibitive cost
+    // into sinks, so they carry flow only while that is unavoidable.
+    art_cost_ = (max_cost + 1.0) * (n_ + m_);
+    // Reduced costs within this band of zero count as zero (rounding).
+    tolerance_ = 1e-12 * std::max(max_cost, 1e-300);
+  }
+
   double Cost(int32_t i, int32_t j) const {
     return cost_[rows_[i] * stride_ + cols_[j]];
   }
@@ -287,8 +319,9 @@ class TransportSimplex {
   }
 
   const double* cost_;
-  const int64_t stride_;
+  int64_t stride_;
   const std::vector<int64_t> rows_, cols_;  // sub-problem -> original indices
+  const Eigen::VectorXd supply_, demand_;
   const int32_t n_, m_, root_;
   const int64_t num_arcs_;
   double art_cost_ = 0.0;
@@ -304,6 +337,12 @@ class TransportSimplex {
 };
 
 }  // namespace
+
+struct ExactBasis::State {
+  std::unique_ptr<TransportSimplex> simplex;
+};
+ExactBasis::ExactBasis() = default;
+ExactBasis::~ExactBasis() = default;
 
 absl::Status ExactOptions::Validate() const {
   RETURN_IF_ERROR(CheckMaxIterations(max_iterations));
@@ -374,13 +413,29 @@ absl::StatusOr<ExactResult> SolveExact(const VectorView& a, const VectorView& b,
     }
     pivots = k;  // augmenting paths
   } else {
-    TransportSimplex simplex(cost.data(), cost.outerStride(), rows, cols,
-                             supply, demand);
+    // A held basis of the same weights is a feasible start; else the
+    // artificial one.
+    std::unique_ptr<TransportSimplex> owned;
+    ExactBasis* basis = options.basis;
+    if (basis && !basis->empty() &&
+        basis->state()->simplex->SameWeights(rows, cols, supply, demand)) {
+      owned = std::move(basis->state()->simplex);
+      owned->Rebind(cost.data(), cost.outerStride());
+    } else {
+      owned = std::make_unique<TransportSimplex>(
+          cost.data(), cost.outerStride(), rows, cols, supply, demand);
+    }
+    TransportSimplex& simplex = *owned;
     RETURN_IF_ERROR(simplex.Run(options, control, &pivots, &hit_limit));
     simplex.ExtractPlan(&result.plan);
     for (size_t r = 0; r < rows.size(); ++r) result.f(rows[r]) = simplex.f(r);
     for (size_t c = 0; c < cols.size(); ++c) result.g(cols[c]) = simplex.g(c);
     artificial = simplex.ArtificialFlow();
+    if (basis) {
+      if (basis->empty())
+        basis->state() = std::make_unique<ExactBasis::State>();
+      basis->state()->simplex = std::move(owned);
+    }
   }
   // c-transforms for zero-weight points keep f_i + g_j <= C_ij everywhere.
   for (int64_t i = 0; i < n; ++i) {

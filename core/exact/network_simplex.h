@@ -6,6 +6,7 @@
 #define OTSERVE_CORE_EXACT_NETWORK_SIMPLEX_H_
 
 #include <cstdint>
+#include <memory>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -14,12 +15,37 @@
 
 namespace otcore {
 
+// The final spanning-tree basis of a network-simplex solve, kept to start the
+// next solve of the same weights on another cost (Gromov-Wasserstein's
+// conditional-gradient steps): an optimal tree stays a feasible basis when
+// only the cost changes, so the next solve recomputes its potentials and
+// pivots from there. Thread-compatible; one sequence of solves at a time.
+class ExactBasis {
+ public:
+  ExactBasis();
+  ~ExactBasis();
+  ExactBasis(const ExactBasis&) = delete;
+  ExactBasis& operator=(const ExactBasis&) = delete;
+  // Whether a basis is held.
+  bool empty() const { return state_ == nullptr; }
+
+  struct State;  // network_simplex.cc
+  std::unique_ptr<State>& state() { return state_; }
+
+ private:
+  std::unique_ptr<State> state_;
+};
+
 struct ExactOptions {
   // Pivot cap. Reaching it returns the current (feasible, suboptimal) basis
   // with converged = false. Default 100,000,000; must be > 0.
   int64_t max_iterations = 100'000'000;
   // Pivots between two SolveControl::Check() calls. Must be > 0.
   int64_t check_every = 1024;
+  // When set: the solve starts from the basis held there if it was left by a
+  // solve of the same weights, and leaves its own final basis there. Not
+  // owned.
+  ExactBasis* basis = nullptr;
 
   absl::Status Validate() const;
 };

@@ -45,12 +45,12 @@ Decomposition Decompose(const MatrixView& c1, const MatrixView& c2,
   return d;
 }
 
-// L (x) T = const_c - h1 T h2^T, by blocks of rows across the control's pool;
-// cancel and deadlines are honoured between blocks (one product is
-// O(n^2 m + n m^2): seconds for a few thousand points).
-absl::StatusOr<RowMatrix> TensorProduct(const Decomposition& d,
-                                        const RowMatrix& t,
-                                        const SolveControl& control) {
+// base - h1 X h2^T (base null: - h1 X h2^T), by blocks of rows across the
+// control's pool; cancel and deadlines are honoured between blocks (one
+// product is O(n^2 m + n m^2): seconds for a few thousand points).
+absl::StatusOr<RowMatrix> Sandwich(const Decomposition& d,
+                                   const RowMatrix* base, const RowMatrix& t,
+                                   const SolveControl& control) {
   constexpr Eigen::Index kRows = 64;
   const Eigen::Index n = t.rows();
   RowMatrix out(n, t.cols());
@@ -63,13 +63,20 @@ absl::StatusOr<RowMatrix> TensorProduct(const Decomposition& d,
             return;
           }
           const Eigen::Index i0 = b * kRows, nr = std::min(kRows, n - i0);
-          out.middleRows(i0, nr) =
-              d.const_c.middleRows(i0, nr) -
-              (d.h1.middleRows(i0, nr) * t) * d.h2.transpose();
+          out.middleRows(i0, nr).noalias() =
+              -(d.h1.middleRows(i0, nr) * t) * d.h2.transpose();
+          if (base) out.middleRows(i0, nr) += base->middleRows(i0, nr);
         }
       });
   RETURN_IF_ERROR(control.Check());
   return out;
+}
+
+// L (x) T = const_c - h1 T h2^T for T with marginals (p, q).
+absl::StatusOr<RowMatrix> TensorProduct(const Decomposition& d,
+                                        const RowMatrix& t,
+                                        const SolveControl& control) {
+  return Sandwich(d, &d.const_c, t, control);
 }
 
 }  // namespace
@@ -138,18 +145,25 @@ absl::StatusOr<GromovResult> SolveGromov(
   s.epsilon = options.epsilon;
   ASSIGN_OR_RETURN(double value, objective(t));
   std::optional<Eigen::VectorXd> warm_f;  // inner potentials, carried over
+  ExactBasis basis;  // the conditional gradient's LP basis, carried over
   // Inner accuracy follows the outer progress: loose while T still moves a lot,
   // down to kInnerFloor (relative L1 marginal error) as the outer iteration
   // settles, so that warm-started inner solves do not leave a noise floor in T
   // above the outer tolerance.
   constexpr double kInnerFloor = 1e-12;
   double inner_tolerance = 1e-4;
+  // Gradient of the objective at t: 2 alpha L (x) T (+ (1 - alpha) M). The
+  // entropic steps recompute it; conditional-gradient steps update it with
+  // the product their line search forms anyway (L is linear in T on plans of
+  // fixed marginals).
+  RowMatrix grad;
   for (int64_t it = 1; it <= options.max_iterations; ++it) {
     RETURN_IF_ERROR(control.Check());
-    // Gradient of the objective: 2 alpha L (x) T (+ (1 - alpha) M).
-    ASSIGN_OR_RETURN(RowMatrix grad, TensorProduct(d, t, control));
-    grad *= 2.0 * alpha;
-    if (fused) grad += (1 - alpha) * *feature_cost;
+    if (options.epsilon > 0 || it == 1) {
+      ASSIGN_OR_RETURN(grad, TensorProduct(d, t, control));
+      grad *= 2.0 * alpha;
+      if (fused) grad += (1 - alpha) * *feature_cost;
+    }
     s.iterations = it;
     if (options.epsilon > 0) {
       SinkhornOptions so;
@@ -180,16 +194,20 @@ absl::StatusOr<GromovResult> SolveGromov(
     } else {
       // Frank-Wolfe: direction from the exact LP on the gradient, then the
       // exact line search on the quadratic objective along it.
+      // Each step's LP starts from the previous step's optimal basis.
+      ExactOptions lp_options;
+      lp_options.basis = &basis;
       ASSIGN_OR_RETURN(ExactResult lp,
-                       SolveExact(p, q_scaled, grad, {}, control));
+                       SolveExact(p, q_scaled, grad, lp_options, control));
       RowMatrix delta = -t;
       for (size_t k = 0; k < lp.plan.values.size(); ++k) {
         delta(lp.plan.rows[k], lp.plan.cols[k]) += lp.plan.values[k];
       }
       // f(T + x D) = f(T) + b x + a x^2 (D has zero marginals, costs
-      // symmetric).
-      const RowMatrix hdh = d.h1 * delta * d.h2.transpose();
-      const double a = -alpha * (hdh.array() * delta.array()).sum();
+      // symmetric): a = -alpha <h1 D h2^T, D>, b = <grad, D>.
+      ASSIGN_OR_RETURN(const RowMatrix neg_hdh,
+                       Sandwich(d, nullptr, delta, control));
+      const double a = alpha * (neg_hdh.array() * delta.array()).sum();
       double b = (grad.array() * delta.array()).sum();
       double step;
       if (a > 0) {
@@ -198,7 +216,8 @@ absl::StatusOr<GromovResult> SolveGromov(
         step = (a + b < 0) ? 1.0 : 0.0;
       }
       t += step * delta;
-      ASSIGN_OR_RETURN(const double next, objective(t));
+      grad += (2.0 * alpha * step) * neg_hdh;  // L (x) D = const - h1 D h2^T
+      const double next = value + (b + a * step) * step;
       const double change = std::abs(next - value);
       value = next;
       s.stopping_value = change / std::max(1.0, std::abs(value));
