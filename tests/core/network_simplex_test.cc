@@ -139,6 +139,20 @@ TEST(NetworkSimplexTest, UniformSquareProblemsAreOptimal) {
     ASSERT_TRUE(r.ok());
     ExpectOptimal(*r, a, a, ties);
   }
+  // The assignment path's start and lazy prices on many problems: integer
+  // costs with ties and negative entries, each certified by its duals.
+  for (int trial = 0; trial < 30; ++trial) {
+    const int n = 3 + trial;
+    const Eigen::VectorXd u = Uniform(n);
+    RowMatrix c =
+        PairwiseCost(RandomPoints(n, 2, rng), RandomPoints(n, 2, rng, 1.0), {});
+    c = (c * 3).array().round().matrix();
+    c.array() -= 4.0;
+    SolveControl control;
+    auto r = SolveExact(u, u, c, {}, control);
+    ASSERT_TRUE(r.ok());
+    ExpectOptimal(*r, u, u, c);
+  }
   Eigen::VectorXd a = Uniform(12);
   a(3) = a(7) = 0.0;  // 10 points left on each side
   const Eigen::VectorXd b = a.reverse();
