@@ -13,7 +13,13 @@ ot.emd2 in a Python loop vs one DistanceBatch call, both timed as client wall
 seconds including building the inputs' requests). sliced passes POT's own
 directions, so the values agree.
 
+With --peers PYTHON, the Sinkhorn and divergence rows also time OTT-JAX and
+GeomLoss in-process (bench/peers.py under that interpreter, which has them; a
+venv for benchmarks only): columns "OTT-JAX s" and "GeomLoss s", and
+"vs best peer" = the fastest peer's seconds / otserve's.
+
 Usage: compare_pot.py [--json] [--repeat 3] [--threads N] [--agree 1e-5]
+                      [--peers PYTHON] [--precision float64|float32]
                       [WORKLOAD:SIZE ...]
 Needs the built Python package on PYTHONPATH (build/python) and build/otserve."""
 import argparse, json, os, subprocess, sys, time
@@ -58,18 +64,18 @@ print(json.dumps({"seconds": time.perf_counter() - t, "value": float(v)}))
 """
 
 
-def ours(client, workload, n):
+def ours(client, workload, n, precision="float64"):
     if workload == "emd":
         x, y = clouds(n, n)
         return lambda: client.distance(x, y, method="exact")
     if workload == "sinkhorn_log":
         x, y = clouds(n, n)
         return lambda: client.distance(x, y, method="sinkhorn", epsilon=0.05, tol=1e-6,
-                                       max_iter=100000)
+                                       max_iter=100000, precision=precision)
     if workload == "sinkhorn_knopp":  # POT's exp-domain Sinkhorn, eps = 1
         x, y = clouds(n, n)
         return lambda: client.distance(x, y, method="sinkhorn", epsilon=1.0, tol=1e-6,
-                                       max_iter=100000)
+                                       max_iter=100000, precision=precision)
     if workload == "w1d":
         r = np.random.default_rng(0)
         u, v = r.normal(size=n), r.exponential(size=n)
@@ -92,7 +98,8 @@ def ours(client, workload, n):
     if workload == "sinkhorn_divergence":  # POT's variant: no entropic terms
         x, y = clouds(n, n)
         return lambda: _Value(client.divergence(x, y, kind="sinkhorn_no_entropy", epsilon=1.0,
-                                                tol=1e-6, max_iter=100000))
+                                                tol=1e-6, max_iter=100000,
+                                                precision=precision))
     if workload == "barycenter_bregman":
         t = np.linspace(0, 1, n)
         M = ot.dist(t[:, None], t[:, None])
@@ -175,6 +182,19 @@ def pot_run(workload, n):
     return json.loads(proc.stdout.strip().splitlines()[-1]), int(kb[-1]) / 1024.0
 
 
+PEER_ROWS = ("sinkhorn_log", "sinkhorn_knopp", "sinkhorn_divergence")
+
+
+def peer_run(python, peer, workload, n):
+    """bench/peers.py under `python`: {"seconds", "value", "note"}, or None."""
+    proc = subprocess.run([python, os.path.join(HERE, "peers.py"), peer, workload, str(n)],
+                          capture_output=True, text=True, timeout=1800)
+    if proc.returncode != 0:
+        sys.stderr.write(f"{peer} {workload} {n} failed: {proc.stderr[-300:]}\n")
+        return None
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
 def rss_mb(pid, field):
     with open(f"/proc/{pid}/status") as f:
         for line in f:
@@ -191,6 +211,10 @@ def main():
                     help="worker threads of the server")
     ap.add_argument("--agree", type=float, default=1e-5,
                     help="relative difference of the values counted as agreement")
+    ap.add_argument("--peers", default=None,
+                    help="interpreter with jax/ott-jax and geomloss (bench/peers.py)")
+    ap.add_argument("--precision", default="float64", choices=("float64", "float32"),
+                    help="SolverOptions.precision of the Sinkhorn and divergence rows")
     ap.add_argument("workloads", nargs="*", default=DEFAULT)
     args = ap.parse_args()
     import otserve
@@ -205,7 +229,7 @@ def main():
         try:
             client.server_info()
             rss_before = rss_mb(server.proc.pid, "VmRSS")
-            call = ours(client, workload, n)
+            call = ours(client, workload, n, args.precision)
             best_pot = best_solve = best_wall = float("inf")
             pot_mem = 0.0
             for _ in range(args.repeat):  # alternate POT and otserve
@@ -216,7 +240,7 @@ def main():
                 r = call()
                 best_wall = min(best_wall, time.perf_counter() - t)
                 # batch_emd: client wall seconds incl. building the requests.
-            best_solve = min(best_solve, r.diagnostics["solve_seconds"])
+                best_solve = min(best_solve, r.diagnostics["solve_seconds"])
             growth = rss_mb(server.proc.pid, "VmHWM") - rss_before
         finally:
             client.close()
@@ -229,17 +253,31 @@ def main():
             "ratio": round(best_pot / best_solve, 2), "pot_value": pot["value"],
             "otserve_value": value, "rel_diff": rel, "agree": rel <= args.agree,
             "pot_peak_mb": round(pot_mem, 1), "otserve_rss_growth_mb": round(growth, 1),
-            "iterations": r.diagnostics["iterations"], "converged": r.converged})
+            "iterations": r.diagnostics["iterations"], "converged": r.converged,
+            "precision": r.diagnostics.get("precision", "float64")})
+        if args.peers and workload in PEER_ROWS:
+            for peer in ("ott", "geomloss"):
+                res = peer_run(args.peers, peer, workload, n)
+                rows[-1][peer + "_seconds"] = res["seconds"] if res else None
+                rows[-1][peer + "_value"] = res["value"] if res else None
+            peers = [rows[-1][p + "_seconds"] for p in ("ott", "geomloss")
+                     if rows[-1].get(p + "_seconds")]
+            if peers:
+                rows[-1]["vs_best_peer"] = round(min(peers) / best_solve, 2)
         if args.json:
             print(json.dumps(rows[-1]), flush=True)
     if not args.json:
+        def fmt(v):
+            return "" if v is None else f"{v:.4g}"
         print("| workload | size | POT s | otserve s | ratio | POT peak MB | server growth MB"
-              " | rel. diff | agree |")
-        print("|---|---|---|---|---|---|---|---|---|")
+              " | rel. diff | agree | OTT-JAX s | GeomLoss s | vs best peer |")
+        print("|---|---|---|---|---|---|---|---|---|---|---|---|")
         for r in rows:
             print(f"| {r['workload']} | {r['size']} | {r['pot_seconds']:.4g} | "
                   f"{r['otserve_seconds']:.4g} | {r['ratio']} | {r['pot_peak_mb']} | "
-                  f"{r['otserve_rss_growth_mb']} | {r['rel_diff']:.1e} | {r['agree']} |")
+                  f"{r['otserve_rss_growth_mb']} | {r['rel_diff']:.1e} | {r['agree']} | "
+                  f"{fmt(r.get('ott_seconds'))} | {fmt(r.get('geomloss_seconds'))} | "
+                  f"{r.get('vs_best_peer', '')} |")
 
 
 if __name__ == "__main__":
