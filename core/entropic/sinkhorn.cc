@@ -112,7 +112,7 @@ absl::StatusOr<Termination> RunStage(const Setup& su, double eps,
     } else {
       x->g += omega * (x->g_fit - x->g);
     }
-    if (x->it % 10 == 0) {
+    if (su.options.report_progress && x->it % 10 == 0) {
       su.control.Report(
           {x->it, x->err, eps, absl::ToDoubleSeconds(absl::Now() - su.start)});
     }

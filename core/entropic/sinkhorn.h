@@ -43,6 +43,9 @@ struct SinkhornOptions {
   // outer step of Gromov-Wasserstein). Given, the solve starts at the target
   // epsilon.
   std::optional<Eigen::VectorXd> initial_f;
+  // Report progress to the control's callback (every 10 iterations). Off for
+  // inner solves whose caller reports its own steps (Gromov-Wasserstein).
+  bool report_progress = true;
 
   absl::Status Validate() const;
 };

@@ -152,6 +152,13 @@ absl::StatusOr<GromovResult> SolveGromov(
   // above the outer tolerance.
   constexpr double kInnerFloor = 1e-12;
   double inner_tolerance = 1e-4;
+  // Outer steps in a row whose inner solve stopped at its iteration cap
+  // without reaching its tolerance while T still moved by more than the
+  // outer tolerance: at kMaxStalledSteps the solve ends, not converged (a
+  // small epsilon against the gradient's range makes inner solves too slow to
+  // reach what the outer tolerance needs).
+  constexpr int kMaxStalledSteps = 10;
+  int stalled = 0;
   // Gradient of the objective at t: 2 alpha L (x) T (+ (1 - alpha) M). The
   // entropic steps recompute it; conditional-gradient steps update it with
   // the product their line search forms anyway (L is linear in T on plans of
@@ -172,12 +179,24 @@ absl::StatusOr<GromovResult> SolveGromov(
       so.max_iterations = options.inner_max_iterations;
       so.compute_plan = true;
       so.initial_f = warm_f;
+      so.report_progress = false;  // this loop reports its outer steps
       ASSIGN_OR_RETURN(SinkhornResult inner,
                        SolveSinkhorn(p, q_scaled, grad, so, control));
       warm_f = std::move(inner.f);
       const double change = (*inner.plan - t).norm();
-      const bool inner_tight = so.tolerance <= kInnerFloor;
+      const bool inner_met = inner.summary.converged();
+      const bool inner_tight = so.tolerance <= kInnerFloor && inner_met;
       inner_tolerance = std::clamp(0.01 * change, kInnerFloor, 1e-4);
+      stalled = (!inner_met && change > options.tolerance) ? stalled + 1 : 0;
+      if (stalled >= kMaxStalledSteps) {
+        s.message = absl::StrCat(
+            "inner Sinkhorn solves stop at their iteration cap (",
+            options.inner_max_iterations, ") at marginal error ",
+            inner.summary.marginal_error, " while the plan still changes by ",
+            change, " per step (tolerance ", options.tolerance,
+            "): raise inner_max_iterations or epsilon");
+        break;
+      }
       t = std::move(*inner.plan);
       s.stopping_value = change;
       if (!std::isfinite(change)) {
@@ -241,7 +260,7 @@ absl::StatusOr<GromovResult> SolveGromov(
   result.plan = std::move(t);
   s.stopping_rule =
       options.epsilon > 0 ? "plan_change" : "relative_objective_change";
-  if (s.termination == Termination::kIterationLimit) {
+  if (s.termination == Termination::kIterationLimit && s.message.empty()) {
     s.message = "max_iterations reached before the outer iteration settled";
   }
   s.seconds = absl::ToDoubleSeconds(absl::Now() - start);

@@ -340,5 +340,35 @@ TEST(GromovTest, IsometricSpacesHaveZeroGwAndSymmetry) {
             absl::StatusCode::kUnimplemented);
 }
 
+// Entropic GW at an epsilon far below the gradient's range with a small
+// inner cap: the inner solves cannot reach what the outer tolerance needs, so
+// the solve ends early, not converged, and says why; every outer step is
+// reported to the progress callback.
+TEST(GromovTest, StalledInnerSolvesEndTheSolveHonestly) {
+  std::mt19937_64 rng(8);
+  const RowMatrix x = testing::RandomPoints(40, 2, rng) * 3.0;
+  const RowMatrix y = testing::RandomPoints(30, 3, rng) * 3.0;
+  const RowMatrix c1 = PairwiseCost(x, x, {}), c2 = PairwiseCost(y, y, {});
+  GromovOptions o;
+  o.epsilon = 1e-3;
+  o.inner_max_iterations = 400;
+  o.max_iterations = 500;
+  SolveControl control;
+  int64_t reports = 0;
+  control.set_progress_callback([&](const Progress&) { ++reports; });
+  auto r = SolveGromov(c1, c2, testing::Uniform(40), testing::Uniform(30),
+                       std::nullopt, o, control);
+  ASSERT_TRUE(r.ok()) << r.status();
+  EXPECT_FALSE(r->summary.converged()) << r->summary.message;
+  EXPECT_EQ(r->summary.termination, Termination::kIterationLimit)
+      << r->summary.message;
+  EXPECT_LT(r->summary.iterations, o.max_iterations);
+  EXPECT_NE(r->summary.message.find("inner Sinkhorn solves stop"),
+            std::string::npos)
+      << r->summary.message;
+  EXPECT_EQ(reports, r->summary.iterations - 1);  // all but the last step
+  EXPECT_TRUE(r->plan.allFinite());
+}
+
 }  // namespace
 }  // namespace otcore
