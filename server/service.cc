@@ -396,15 +396,17 @@ grpc::ServerUnaryReactor* Serve(grpc::CallbackServerContext* context,
   return reactor;
 }
 
-// Streams progress events and then the result of one Distance job. Writes are
-// serialised (one in flight); progress events are coalesced to the newest.
-// Lifetime: one reference for gRPC (dropped in OnDone) and one for the job.
+// Streams progress events and then the result of one job (Event: a message
+// with oneof progress / result, e.g. DistanceEvent). Writes are serialised
+// (one in flight); progress events are coalesced to the newest. Lifetime: one
+// reference for gRPC (dropped in OnDone) and one for the job.
+template <typename Event>
 class StreamReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
  public:
   void Progress(const otcore::Progress& p) ABSL_LOCKS_EXCLUDED(mu_) {
     absl::MutexLock lock(&mu_);
     if (done_ || finishing_) return;
-    ot::v1::DistanceEvent event;
+    Event event;
     auto* e = event.mutable_progress();
     e->set_iteration(p.iteration);
     e->set_error(p.error);
@@ -414,7 +416,7 @@ class StreamReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
     PumpLocked();
   }
   // The job's end: the result event (when ok) then the status.
-  void Complete(const absl::Status& status, ot::v1::DistanceEvent result)
+  void Complete(const absl::Status& status, Event result)
       ABSL_LOCKS_EXCLUDED(mu_) {
     absl::MutexLock lock(&mu_);
     finishing_ = true;
@@ -478,8 +480,8 @@ class StreamReactor final : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
   bool finishing_ ABSL_GUARDED_BY(mu_) = false;
   bool finished_ ABSL_GUARDED_BY(mu_) = false;
   bool done_ ABSL_GUARDED_BY(mu_) = false;
-  std::optional<ot::v1::DistanceEvent> pending_progress_ ABSL_GUARDED_BY(mu_);
-  std::optional<ot::v1::DistanceEvent> pending_result_ ABSL_GUARDED_BY(mu_);
+  std::optional<Event> pending_progress_ ABSL_GUARDED_BY(mu_);
+  std::optional<Event> pending_result_ ABSL_GUARDED_BY(mu_);
   grpc::ByteBuffer current_ ABSL_GUARDED_BY(mu_);
   grpc::Status status_ ABSL_GUARDED_BY(mu_);
   std::atomic<int> refs_{2};
@@ -546,43 +548,47 @@ grpc::ServerUnaryReactor* OtService::SemiDiscrete(
                                 "SemiDiscrete");
 }
 
-grpc::ServerWriteReactor<grpc::ByteBuffer>* OtService::DistanceStream(
-    grpc::CallbackServerContext* context, const grpc::ByteBuffer* raw_request) {
-  auto* reactor = new StreamReactor();
+// Authenticates, decodes and admits like Serve, then runs the job with its
+// progress streamed before the result event.
+template <typename Job, typename Event>
+grpc::ServerWriteReactor<grpc::ByteBuffer>* ServeStream(
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer& raw_request,
+    const ServiceEnv& env, absl::string_view rpc) {
+  auto* reactor = new StreamReactor<Event>();
   auto record = std::make_shared<JobRecord>();
   record->time = absl::Now();
-  record->rpc = "DistanceStream";
-  record->bytes_in = static_cast<int64_t>(raw_request->Length());
+  record->rpc = std::string(rpc);
+  record->bytes_in = static_cast<int64_t>(raw_request.Length());
   auto refuse = [&](const absl::Status& status) {
-    Observe(env_, record.get(), status);
+    Observe(env, record.get(), status);
     reactor->Complete(status, {});
     reactor->Release();
     return reactor;
   };
   absl::StatusOr<Tenant> tenant =
-      env_.auth->Authenticate(context->client_metadata());
+      env.auth->Authenticate(context->client_metadata());
   if (!tenant.ok()) return refuse(tenant.status());
   record->tenant = tenant->name;
-  auto request = std::make_shared<ot::v1::DistanceRequest>();
-  if (absl::Status s = ParseRequest(*raw_request, request.get()); !s.ok()) {
+  auto request = std::make_shared<typename Job::Request>();
+  if (absl::Status s = ParseRequest(raw_request, request.get()); !s.ok()) {
     return refuse(s);
   }
   RecordShape(*request, record.get());
-  auto decoded = DecodeJob<DistanceJob>(*request, env_.decode);
+  auto decoded = DecodeJob<Job>(*request, env.decode);
   if (!decoded.ok()) return refuse(decoded.status());
-  std::shared_ptr<const DistanceJob> job = *std::move(decoded);
+  std::shared_ptr<const Job> job = *std::move(decoded);
   absl::StatusOr<Placement> placement = Place(
-      env_, *request, *job,
+      env, *request, *job,
       static_cast<int64_t>(request->ByteSizeLong()) + job->WorkingBytes());
   if (!placement.ok()) return refuse(placement.status());
-  auto control = MakeControl(context, env_.scheduler);
+  auto control = MakeControl(context, env.scheduler);
   control->set_progress_callback(
       [reactor](const otcore::Progress& p) { reactor->Progress(p); });
   reactor->set_control(control);
   const Scheduler::Admission admission = placement->scheduler->TrySubmit(
-      [reactor, control, request, job, record, env = &env_,
+      [reactor, control, request, job, record, env = &env,
        where = *placement](absl::Duration queue_wait) {
-        ot::v1::DistanceEvent event;
+        Event event;
         std::string device;
         const auto kernels = AttachKernels(*env, where, PrecisionOf(*request),
                                            control.get(), &device);
@@ -601,9 +607,21 @@ grpc::ServerWriteReactor<grpc::ByteBuffer>* OtService::DistanceStream(
       },
       placement->bytes, *tenant);
   if (admission != Scheduler::Admission::kAdmitted) {
-    return refuse(PlacementRefusal(env_, *placement, admission, tenant->name));
+    return refuse(PlacementRefusal(env, *placement, admission, tenant->name));
   }
   return reactor;
+}
+
+grpc::ServerWriteReactor<grpc::ByteBuffer>* OtService::DistanceStream(
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* raw_request) {
+  return ServeStream<DistanceJob, ot::v1::DistanceEvent>(
+      context, *raw_request, env_, "DistanceStream");
+}
+
+grpc::ServerWriteReactor<grpc::ByteBuffer>* OtService::GromovWassersteinStream(
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* raw_request) {
+  return ServeStream<GromovJob, ot::v1::GromovEvent>(
+      context, *raw_request, env_, "GromovWassersteinStream");
 }
 
 grpc::ServerUnaryReactor* OtService::GetServerInfo(

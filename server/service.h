@@ -34,9 +34,11 @@ using RawService = ot::v1::OptimalTransportService::WithRawCallbackMethod_Distan
                                             ot::v1::OptimalTransportService::
                                                 WithRawCallbackMethod_SemiDiscrete<
                                                     ot::v1::OptimalTransportService::
-                                                        WithCallbackMethod_GetServerInfo<
+                                                        WithRawCallbackMethod_GromovWassersteinStream<
                                                             ot::v1::OptimalTransportService::
-                                                                Service>>>>>>>>>>;
+                                                                WithCallbackMethod_GetServerInfo<
+                                                                    ot::v1::OptimalTransportService::
+                                                                        Service>>>>>>>>>>>;
 
 // What every handler shares. The pointers must outlive the service.
 struct ServiceEnv {
@@ -82,6 +84,9 @@ class OtService final : public RawService {
   grpc::ServerUnaryReactor* GromovWasserstein(
       grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
       grpc::ByteBuffer* response) override;
+  grpc::ServerWriteReactor<grpc::ByteBuffer>* GromovWassersteinStream(
+      grpc::CallbackServerContext* context,
+      const grpc::ByteBuffer* request) override;
   grpc::ServerUnaryReactor* Map(grpc::CallbackServerContext* context,
                                 const grpc::ByteBuffer* request,
                                 grpc::ByteBuffer* response) override;

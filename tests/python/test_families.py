@@ -246,6 +246,28 @@ class FamiliesTest(unittest.TestCase):
             self.assertAlmostEqual(r.value, float(ot.gromov.gwloss(constC, hC1, hC2, T)),
                                    delta=1e-8)
 
+    def test_gromov_stream_reports_outer_steps(self):
+        x, y, C1, C2, p, q = self.gw_problem()
+        events = []
+        kw = dict(C1=C1, C2=C2, p=p, q=q, epsilon=5e-2, tol=1e-9)
+        streamed = self.c.gromov_wasserstein(**kw, on_progress=events.append)
+        plain = self.c.gromov_wasserstein(**kw)
+        self.assertEqual(streamed.value, plain.value)
+        np.testing.assert_array_equal(streamed.plan, plain.plan)
+        its = [e["iteration"] for e in events]
+        self.assertGreater(len(its), 0)
+        self.assertEqual(its, sorted(its))  # coalesced, never out of order
+        self.assertLessEqual(its[-1], streamed.diagnostics["iterations"])
+        self.assertTrue(all(e["epsilon"] == 5e-2 and e["error"] >= 0 for e in events))
+
+        class Stop(Exception):
+            pass
+
+        def stop(_):
+            raise Stop()
+        with self.assertRaises(Stop):
+            self.c.gromov_wasserstein(**kw, on_progress=stop)
+
     def test_conditional_gradient_and_fused_match_pot(self):
         x, y, C1, C2, p, q = self.gw_problem(seed=2)
         T = ot.gromov.gromov_wasserstein(C1, C2, p, q, "square_loss")

@@ -481,7 +481,13 @@ class Client:
         elapsed_seconds)) while the server works. Raising from on_progress (or
         KeyboardInterrupt) cancels the job on the server."""
         req = self._distance_request(x, y, a, b, **_problem(locals()))
-        stream = self._stub.DistanceStream(req, timeout=timeout or self.timeout)
+        return _distance_result(self._stream(self._stub.DistanceStream, req, on_progress,
+                                             timeout))
+
+    def _stream(self, rpc, req, on_progress, timeout):
+        """Runs a streaming RPC: progress events to on_progress, returns the result
+        message; an exception from on_progress cancels the job."""
+        stream = rpc(req, timeout=timeout or self.timeout)
         try:
             for event in stream:
                 if event.HasField("progress"):
@@ -491,7 +497,7 @@ class Client:
                                      "epsilon": pr.epsilon,
                                      "elapsed_seconds": pr.elapsed_seconds})
                 else:
-                    return _distance_result(event.result)
+                    return event.result
         except grpc.RpcError as e:
             _raise(e)
         except BaseException:
@@ -663,11 +669,15 @@ class Client:
                            epsilon: Optional[float] = None, alpha: Optional[float] = None,
                            M: Optional[ArrayLike] = None, tol: Optional[float] = None,
                            max_iter: Optional[int] = None, return_plan: bool = True,
+                           on_progress: Optional[Callable[[dict], None]] = None,
                            timeout: Optional[float] = None) -> GromovResult:
         """Gromov-Wasserstein between (p, x or C1) and (q, y or C2); x and y may have
         different dimensions. epsilon set: entropic GW (POT's
         entropic_gromov_wasserstein); else conditional gradient (POT's
-        gromov_wasserstein). alpha < 1 with M [n, m]: fused GW. loss: square | kl."""
+        gromov_wasserstein). alpha < 1 with M [n, m]: fused GW. loss: square | kl.
+        on_progress: called with dict(iteration, error, epsilon, elapsed_seconds)
+        per outer step (error: the plan change) while the server works, through
+        the streaming RPC; raising from it cancels the job."""
         req = service_pb2.GromovRequest(return_plan=return_plan)
         if x is not None:
             req.source.points.CopyFrom(_array(x, "x", 2))
@@ -691,7 +701,10 @@ class Client:
             req.alpha = alpha
         if M is not None:
             req.feature_cost.CopyFrom(_array(M, "M", 2))
-        r = self._call(self._stub.GromovWasserstein, req, timeout)
+        if on_progress is not None:
+            r = self._stream(self._stub.GromovWassersteinStream, req, on_progress, timeout)
+        else:
+            r = self._call(self._stub.GromovWasserstein, req, timeout)
         return GromovResult(r.value, _diagnostics(r.diagnostics),
                             _from_array(r.plan) if r.HasField("plan") else None)
 

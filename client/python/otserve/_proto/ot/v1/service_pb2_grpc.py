@@ -58,6 +58,11 @@ class OptimalTransportServiceStub(object):
                 request_serializer=ot_dot_v1_dot_service__pb2.GromovRequest.SerializeToString,
                 response_deserializer=ot_dot_v1_dot_service__pb2.GromovResponse.FromString,
                 )
+        self.GromovWassersteinStream = channel.unary_stream(
+                '/ot.v1.OptimalTransportService/GromovWassersteinStream',
+                request_serializer=ot_dot_v1_dot_service__pb2.GromovRequest.SerializeToString,
+                response_deserializer=ot_dot_v1_dot_service__pb2.GromovEvent.FromString,
+                )
         self.Map = channel.unary_unary(
                 '/ot.v1.OptimalTransportService/Map',
                 request_serializer=ot_dot_v1_dot_service__pb2.MapRequest.SerializeToString,
@@ -137,6 +142,15 @@ class OptimalTransportServiceServicer(object):
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GromovWassersteinStream(self, request, context):
+        """A GromovWasserstein job that streams progress events (outer step, plan
+        change, epsilon, elapsed) and ends with the result; cancelling the stream
+        stops the job.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def Map(self, request, context):
         """Transport maps: the barycentric projection of the source points, or the
         entropic map applied to new points.
@@ -195,6 +209,11 @@ def add_OptimalTransportServiceServicer_to_server(servicer, server):
                     servicer.GromovWasserstein,
                     request_deserializer=ot_dot_v1_dot_service__pb2.GromovRequest.FromString,
                     response_serializer=ot_dot_v1_dot_service__pb2.GromovResponse.SerializeToString,
+            ),
+            'GromovWassersteinStream': grpc.unary_stream_rpc_method_handler(
+                    servicer.GromovWassersteinStream,
+                    request_deserializer=ot_dot_v1_dot_service__pb2.GromovRequest.FromString,
+                    response_serializer=ot_dot_v1_dot_service__pb2.GromovEvent.SerializeToString,
             ),
             'Map': grpc.unary_unary_rpc_method_handler(
                     servicer.Map,
@@ -353,6 +372,23 @@ class OptimalTransportService(object):
         return grpc.experimental.unary_unary(request, target, '/ot.v1.OptimalTransportService/GromovWasserstein',
             ot_dot_v1_dot_service__pb2.GromovRequest.SerializeToString,
             ot_dot_v1_dot_service__pb2.GromovResponse.FromString,
+            options, channel_credentials,
+            insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
+
+    @staticmethod
+    def GromovWassersteinStream(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(request, target, '/ot.v1.OptimalTransportService/GromovWassersteinStream',
+            ot_dot_v1_dot_service__pb2.GromovRequest.SerializeToString,
+            ot_dot_v1_dot_service__pb2.GromovEvent.FromString,
             options, channel_credentials,
             insecure, call_credentials, compression, wait_for_ready, timeout, metadata)
 
