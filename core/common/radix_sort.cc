@@ -69,16 +69,9 @@ void Sort(std::vector<T>* v, KeyOf key_of) {
 }  // namespace
 
 void RadixSort(std::vector<double>* keys) {
-  // Sorting the ordered bit patterns themselves keeps the hot loop on
-  // integers; they are mapped back at the end.
-  std::vector<uint64_t> bits(keys->size());
-  for (size_t i = 0; i < keys->size(); ++i) bits[i] = OrderedBits((*keys)[i]);
-  Sort(&bits, [](uint64_t u) { return u; });
-  for (size_t i = 0; i < bits.size(); ++i) {
-    const uint64_t u = bits[i];
-    const uint64_t back = (u >> 63) ? (u & ~(uint64_t{1} << 63)) : ~u;
-    std::memcpy(&(*keys)[i], &back, sizeof back);
-  }
+  // The ordered bits are recomputed per pass (a few integer operations)
+  // instead of held: one scratch copy of the keys in all.
+  Sort(keys, [](double v) { return OrderedBits(v); });
 }
 
 void RadixSort(std::vector<KeyedItem>* items) {
