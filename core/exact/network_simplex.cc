@@ -18,6 +18,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "core/common/cost.h"
+#include "core/common/simd.h"
 #include "core/common/status_macros.h"
 #include "core/common/validate.h"
 #include "core/exact/assignment.h"
@@ -60,6 +61,8 @@ class TransportSimplex {
     next_sib_.assign(nodes, kNone);
     prev_sib_.assign(nodes, kNone);
 
+    contiguous_ = true;
+    for (int32_t j = 0; j < m_; ++j) contiguous_ &= cols_[j] == j;
     SetCostScale();
     for (int32_t u = 0; u < n_ + m_; ++u) {
       const bool source = u < n_;
@@ -172,34 +175,82 @@ class TransportSimplex {
 
   // Block search (Grigoriadis): scan arcs in blocks from where the last search
   // stopped; take the most negative reduced cost of the first block that has
-  // one.
+  // one (the earliest on ties). Blocks are scanned as row segments.
   bool FindEnteringArc(int32_t* s, int32_t* t) {
     double best = -tolerance_;
     int64_t best_arc = -1;
-    int64_t count = 0;
-    int32_t i = static_cast<int32_t>(next_arc_ / m_);
-    int32_t j = static_cast<int32_t>(next_arc_ % m_);
-    for (int64_t scanned = 0; scanned < num_arcs_; ++scanned) {
-      const double rc = Cost(i, j) + pi_[i] - pi_[n_ + j];
-      if (rc < best) {
-        best = rc;
-        best_arc = static_cast<int64_t>(i) * m_ + j;
-      }
-      if (++j == m_) {
-        j = 0;
-        if (++i == n_) i = 0;
-      }
-      if (++count == block_size_) {
+    int64_t pos = next_arc_, scanned = 0, block_left = block_size_;
+    while (scanned < num_arcs_) {
+      const int32_t i = static_cast<int32_t>(pos / m_);
+      const int32_t j = static_cast<int32_t>(pos % m_);
+      const int64_t len = std::min(
+          {static_cast<int64_t>(m_ - j), block_left, num_arcs_ - scanned});
+      ScanSegment(i, j, len, &best, &best_arc);
+      scanned += len;
+      block_left -= len;
+      pos += len;
+      if (pos == num_arcs_) pos = 0;
+      if (block_left == 0) {
         if (best_arc >= 0) break;
-        count = 0;
+        block_left = block_size_;
       }
     }
     if (best_arc < 0) return false;
-    next_arc_ = static_cast<int64_t>(i) * m_ + j;
+    next_arc_ = pos;
     *s = static_cast<int32_t>(best_arc / m_);
     *t = n_ + static_cast<int32_t>(best_arc % m_);
     in_arc_ = best_arc;
     return true;
+  }
+
+  // Arcs (i, j .. j + len): the smallest reduced cost below *best (strictly;
+  // the earliest on ties) into *best / *best_arc. Without zero-weight targets
+  // the row is contiguous and scanned in SIMD packets, lane-wise minima
+  // reduced to the scalar scan's choice (the same pivots).
+  void ScanSegment(int32_t i, int32_t j, int64_t len, double* best,
+                   int64_t* best_arc) const {
+    const double pi_i = pi_[i];
+    const double* sink_pi = pi_.data() + n_ + j;
+    const int64_t arc0 = static_cast<int64_t>(i) * m_ + j;
+    int64_t k = 0;
+    if (contiguous_) {
+      using simd::V8d;
+      using simd::V8l;
+      const double* c = cost_ + rows_[i] * stride_ + j;
+      V8d lane_best = simd::Broadcast(*best);
+      V8l lane_k = V8l{} - 1;
+      const V8l step = {0, 1, 2, 3, 4, 5, 6, 7};
+      for (; k + simd::kLanes <= len; k += simd::kLanes) {
+        const V8d rc = (simd::Load(c + k) + pi_i) - simd::Load(sink_pi + k);
+        const V8l better = rc < lane_best;
+        lane_best = better ? rc : lane_best;
+        lane_k = better ? (V8l{} + k) + step : lane_k;
+      }
+      for (int l = 0; l < simd::kLanes; ++l) {
+        if (lane_k[l] < 0) continue;
+        if (lane_best[l] < *best ||
+            (lane_best[l] == *best && arc0 + lane_k[l] < *best_arc)) {
+          *best = lane_best[l];
+          *best_arc = arc0 + lane_k[l];
+        }
+      }
+      for (; k < len; ++k) {
+        const double rc = (c[k] + pi_i) - sink_pi[k];
+        if (rc < *best) {
+          *best = rc;
+          *best_arc = arc0 + k;
+        }
+      }
+      return;
+    }
+    for (; k < len; ++k) {
+      const double rc =
+          (Cost(i, j + static_cast<int32_t>(k)) + pi_i) - sink_pi[k];
+      if (rc < *best) {
+        *best = rc;
+        *best_arc = arc0 + k;
+      }
+    }
   }
 
   void Pivot(int32_t first, int32_t second) {
@@ -327,6 +378,9 @@ class TransportSimplex {
   double art_cost_ = 0.0;
   double tolerance_ = 0.0;
   int64_t block_size_ = 10;
+  // The columns are all of the cost's (no zero-weight target): each row of
+  // arcs is contiguous in memory.
+  bool contiguous_ = false;
   int64_t next_arc_ = 0;
   int64_t in_arc_ = 0;
   std::vector<int32_t> parent_, depth_, first_child_, next_sib_, prev_sib_;
