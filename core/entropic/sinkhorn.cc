@@ -207,9 +207,11 @@ absl::StatusOr<SinkhornResult> SolveSinkhorn(const VectorView& a,
            mass,    wa,
            wb,      wa.log(),
            wb.log()};
-  // Small problems on the CPU iterate on their kernel in memory.
+  // Small problems on the CPU (at either precision: the in-memory kernel's
+  // float64 products beat float32 exponentials) iterate on their kernel in
+  // memory; its absorptions run on the job's kernels.
   std::optional<KernelCache> cache;
-  if (control.entropic_kernels() == nullptr && KernelCache::Applies(n, m)) {
+  if (su.kernels.name() == "cpu" && KernelCache::Applies(n, m)) {
     su.cache = &cache.emplace(cost, su.kernels, control);
   }
 
