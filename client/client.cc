@@ -266,6 +266,28 @@ absl::StatusOr<DistanceResult> Client::Distance(const Request& request) {
   return FromProto(response);
 }
 
+namespace {
+// Reads a progress stream (Event: oneof progress / result) to its end.
+template <typename Event, typename Reader>
+auto ReadStream(Reader* reader,
+                const std::function<void(const ot::v1::Progress&)>& on_progress)
+    -> absl::StatusOr<std::decay_t<decltype(Event().result())>> {
+  Event event;
+  std::optional<std::decay_t<decltype(event.result())>> result;
+  while (reader->Read(&event)) {
+    if (event.has_progress()) {
+      if (on_progress) on_progress(event.progress());
+    } else {
+      result = event.result();
+    }
+  }
+  grpc::Status status = reader->Finish();
+  if (!status.ok()) return FromGrpcStatus(status);
+  if (!result) return absl::InternalError("the stream ended without a result");
+  return *std::move(result);
+}
+}  // namespace
+
 absl::StatusOr<DistanceResult> Client::DistanceStream(
     const Request& request,
     const std::function<void(const ot::v1::Progress&)>& on_progress) {
@@ -274,19 +296,19 @@ absl::StatusOr<DistanceResult> Client::DistanceStream(
   grpc::ClientContext context;
   Prepare(token_, request.timeout, &context);
   auto reader = stub_->DistanceStream(&context, proto);
-  ot::v1::DistanceEvent event;
-  std::optional<DistanceResult> result;
-  while (reader->Read(&event)) {
-    if (event.has_progress()) {
-      if (on_progress) on_progress(event.progress());
-    } else {
-      result = FromProto(event.result());
-    }
-  }
-  grpc::Status status = reader->Finish();
-  if (!status.ok()) return FromGrpcStatus(status);
-  if (!result) return absl::InternalError("the stream ended without a result");
-  return *result;
+  auto response = ReadStream<ot::v1::DistanceEvent>(reader.get(), on_progress);
+  if (!response.ok()) return response.status();
+  return FromProto(*response);
+}
+
+absl::StatusOr<ot::v1::GromovResponse> Client::GromovWassersteinStream(
+    const ot::v1::GromovRequest& request,
+    const std::function<void(const ot::v1::Progress&)>& on_progress,
+    absl::Duration timeout) {
+  grpc::ClientContext context;
+  Prepare(token_, timeout, &context);
+  auto reader = stub_->GromovWassersteinStream(&context, request);
+  return ReadStream<ot::v1::GromovEvent>(reader.get(), on_progress);
 }
 
 absl::StatusOr<std::vector<absl::StatusOr<DistanceResult>>>

@@ -124,6 +124,12 @@ class Client {
   absl::StatusOr<ot::v1::GromovResponse> GromovWasserstein(
       const ot::v1::GromovRequest& request,
       absl::Duration timeout = absl::InfiniteDuration());
+  // As GromovWasserstein, with on_progress called per outer step while the
+  // server works (GromovWassersteinStream).
+  absl::StatusOr<ot::v1::GromovResponse> GromovWassersteinStream(
+      const ot::v1::GromovRequest& request,
+      const std::function<void(const ot::v1::Progress&)>& on_progress,
+      absl::Duration timeout = absl::InfiniteDuration());
 
   // Proto building blocks, exposed for tests and tools.
   static void ToProto(const Request& request, ot::v1::DistanceRequest* out);

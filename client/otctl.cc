@@ -60,7 +60,7 @@ Flags (files are .npy, or CSV / whitespace text; a 1-D array is a column):
   --reg-m L               unbalanced: KL marginal penalty lambda (POT's reg_m)
   --num-directions L      sliced: random directions (default 50)
   --seed S                sliced: seed of the random directions
-  --progress              distance: stream progress to stderr while solving
+  --progress              distance, gromov: stream progress to stderr
   --kind K                divergence: sinkhorn (default) | sinkhorn-no-entropy |
                           energy | gaussian | laplacian
   --blur B                divergence: MMD kernel bandwidth
@@ -269,6 +269,18 @@ int Barycenter(otclient::Client* client, Flag flag, bool json) {
   return 0;
 }
 
+// --progress: one line on stderr, rewritten at most five times a second.
+std::function<void(const ot::v1::Progress&)> PrintProgress() {
+  return [last = -1.0](const ot::v1::Progress& p) mutable {
+    if (p.elapsed_seconds() - last < 0.2) return;
+    last = p.elapsed_seconds();
+    std::fprintf(stderr,
+                 "\rotctl: iteration %lld  error %.3e  epsilon %.3g  %.1f s",
+                 static_cast<long long>(p.iteration()), p.error(), p.epsilon(),
+                 p.elapsed_seconds());
+  };
+}
+
 // `otctl gromov`: Gromov-Wasserstein between two spaces.
 template <typename Flag>
 int Gromov(otclient::Client* client, Flag flag, bool json) {
@@ -314,7 +326,10 @@ int Gromov(otclient::Client* client, Flag flag, bool json) {
     req.mutable_cost()->set_kind(ot::v1::COST_KIND_EUCLIDEAN);
   }
   req.set_return_plan(flag("out") != nullptr);
-  auto r = client->GromovWasserstein(req);
+  auto r = flag("progress")
+               ? client->GromovWassersteinStream(req, PrintProgress())
+               : client->GromovWasserstein(req);
+  if (flag("progress")) std::fprintf(stderr, "\n");
   if (!r.ok()) return Fail(r.status());
   if (const std::string* out = flag("out")) {
     auto plan = otclient::GetArray(r->plan());
@@ -613,21 +628,8 @@ int main(int argc, char** argv) {
   }
 
   if (command == "distance") {
-    auto r =
-        flag("progress")
-            ? client->DistanceStream(
-                  req,
-                  [last = -1.0](const ot::v1::Progress& p) mutable {
-                    // At most five updates a second.
-                    if (p.elapsed_seconds() - last < 0.2) return;
-                    last = p.elapsed_seconds();
-                    std::fprintf(stderr,
-                                 "\rotctl: iteration %lld  error %.3e  "
-                                 "epsilon %.3g  %.1f s",
-                                 static_cast<long long>(p.iteration()),
-                                 p.error(), p.epsilon(), p.elapsed_seconds());
-                  })
-            : client->Distance(req);
+    auto r = flag("progress") ? client->DistanceStream(req, PrintProgress())
+                              : client->Distance(req);
     if (flag("progress")) std::fprintf(stderr, "\n");
     if (!r.ok()) return Fail(r.status());
     if (json) {
