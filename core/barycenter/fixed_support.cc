@@ -18,10 +18,8 @@ namespace {
 
 // Row blocks of the kernel products handed to the parallel-for.
 constexpr int64_t kRowsPerTask = 64;
-// Kernel entries below exp(-708) are zeros, and products below kMinProduct
-// (near the subnormal range, where scalings lose precision) hand the solve to
-// the log domain.
-constexpr double kMinExponent = -708.0;
+// Products below kMinProduct (near the subnormal range, where scalings lose
+// precision) hand the solve to the log domain.
 constexpr double kMinProduct = 1e-280;
 
 // The Bregman iteration in the exp domain on a dense cost (POT's form): the
@@ -37,11 +35,8 @@ absl::StatusOr<std::optional<FixedSupportBarycenterResult>> ExpDomain(
   const double eps = options.epsilon;
   RowMatrix kernel(n, m);
   control.ParallelRange(n, kRowsPerTask, [&](int64_t begin, int64_t end) {
-    // Exact zeros below the normal range (Eigen's exp clamps its argument, so
-    // exp(-1000) would read 1.7e-308).
-    const auto x = -cost.middleRows(begin, end - begin).array() / eps;
     kernel.middleRows(begin, end - begin) =
-        (x < kMinExponent).select(0.0, x.exp()).matrix();
+        GibbsExp(-cost.middleRows(begin, end - begin).array() / eps).matrix();
   });
   Eigen::MatrixXd v = Eigen::MatrixXd::Ones(m, k_count), u(n, k_count),
                   ktu(m, k_count);

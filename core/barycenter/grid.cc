@@ -86,11 +86,8 @@ class ExpConvolution {
  public:
   ExpConvolution(const std::vector<int64_t>& shape, double eps)
       : shape_(shape) {
-    // Exact zeros below the normal range (Eigen's exp clamps its argument:
-    // exp(-1000) would read 1.7e-308, a kernel entry that is not there).
     for (int64_t d : shape) {
-      const RowArray log_k = LogKernel(d, eps);
-      kernels_.push_back((log_k < -708.0).select(0.0, log_k.exp()).matrix());
+      kernels_.push_back(GibbsExp(LogKernel(d, eps)).matrix());
     }
   }
 

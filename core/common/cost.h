@@ -26,6 +26,16 @@ struct CostSpec {
   absl::Status Validate() const;
 };
 
+// Gibbs kernel entries exp(x) with exact zeros below exp(kMinGibbsExponent):
+// Eigen's vectorised exp clamps its argument, so exp(-1000) would read
+// 1.7e-308, an entry that is not there. Evaluated into a plain array.
+inline constexpr double kMinGibbsExponent = -708.0;
+template <typename Derived>
+typename Derived::PlainObject GibbsExp(const Eigen::ArrayBase<Derived>& x) {
+  const typename Derived::PlainObject v = x;
+  return (v < kMinGibbsExponent).select(0.0, v.exp());
+}
+
 // The [n, m] matrix c(x_i, y_j) for point clouds x [n, d], y [m, d].
 // `spec.kind` must not be kExplicit.
 RowMatrix PairwiseCost(const MatrixView& x, const MatrixView& y,

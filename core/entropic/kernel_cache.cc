@@ -4,15 +4,15 @@
 #include <cmath>
 #include <limits>
 
+#include "core/common/cost.h"
 #include "core/entropic/softmin.h"
 
 namespace otcore {
 namespace {
 // Scalings beyond exp(+-kAbsorbAbove) trigger an absorption: far inside the
 // double range, and the entries the kernel rounds to zero (exponents below
-// kMinExponent) stay below exp(kAbsorbAbove - 708) of their row's mass.
+// kMinGibbsExponent) stay below exp(kAbsorbAbove - 708) of their row's mass.
 constexpr double kAbsorbAbove = 50.0;
-constexpr double kMinExponent = -708.0;
 // Products below this (near the subnormal range) are recomputed exactly.
 constexpr double kMinSum = 1e-250;
 // Rows (or columns) per task of the products.
@@ -32,9 +32,10 @@ void KernelCache::Form(double eps) {
   ForEachRowBlock(
       cost_, &control_, [&](Eigen::Index i0, const RowMatrix& tile) {
         for (Eigen::Index r = 0; r < tile.rows(); ++r) {
-          const Eigen::ArrayXd x =
-              (fb_(i0 + r) + gb_ - tile.row(r).transpose().array()) / eps;
-          e_.row(i0 + r) = (x < kMinExponent).select(0.0, x.exp()).transpose();
+          e_.row(i0 + r) =
+              GibbsExp((fb_(i0 + r) + gb_ - tile.row(r).transpose().array()) /
+                       eps)
+                  .transpose();
         }
       });
   eps_ = eps;
